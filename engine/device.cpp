@@ -1,0 +1,44 @@
+// Device selection. CUDA is probed once, lazily, with cudaGetDeviceCount (through kernels/);
+// without a driver that call fails with cudaErrorInsufficientDriver and we fall back to the CPU.
+#include "backend.hpp"
+#include "error.hpp"
+
+#if defined(EF_HAVE_CUDA)
+#include "../kernels/device_probe.cuh"
+#endif
+
+namespace ef {
+
+const CudaInfo& cuda_info() {
+  static const CudaInfo info = [] {
+    CudaInfo i;
+#if defined(EF_HAVE_CUDA)
+    i.compiled = true;
+    std::string why;
+    i.devices = kernels::probe_devices(&why);
+    i.reason = why;
+#else
+    i.reason = "built without CUDA (EF_CUDA=OFF or no nvcc)";
+#endif
+    return i;
+  }();
+  return info;
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& device, const ModelSpec& spec) {
+  if (device == "cpu" || device == "auto") {
+    // The CUDA backend (kernels are compiled and tested in kernels/) is not wired into the
+    // model yet, so "auto" stays on the CPU for now.
+    return make_cpu_backend(spec);
+  }
+  if (device == "cuda") {
+    const CudaInfo& ci = cuda_info();
+    if (!ci.compiled) EF_THROW("device \"cuda\" requested but ", ci.reason);
+    if (ci.devices == 0) EF_THROW("device \"cuda\" requested but no usable GPU: ", ci.reason);
+    EF_THROW("device \"cuda\": the CUDA training backend is not available in this version; "
+             "use \"cpu\" or \"auto\"");
+  }
+  EF_THROW("unknown device \"", device, "\" (expected \"auto\", \"cpu\" or \"cuda\")");
+}
+
+}  // namespace ef

@@ -1,0 +1,43 @@
+#include "flow_spec.hpp"
+
+#include "error.hpp"
+
+namespace ef {
+
+const char* to_string(FlowKind k) { return k == FlowKind::MAF ? "maf" : "realnvp"; }
+const char* to_string(Activation a) { return a == Activation::ReLU ? "relu" : "tanh"; }
+const char* to_string(Degrees d) { return d == Degrees::Sequential ? "sequential" : "random"; }
+const char* to_string(Permutation p) {
+  return p == Permutation::Reverse ? "reverse" : p == Permutation::Random ? "random" : "none";
+}
+const char* to_string(CouplingMask m) {
+  return m == CouplingMask::Alternating ? "alternating" : "random";
+}
+FlowKind flow_kind_from(const std::string& s) {
+  if (s == "maf") return FlowKind::MAF;
+  if (s == "realnvp") return FlowKind::RealNVP;
+  EF_THROW("unknown flow \"", s, "\" (expected \"maf\" or \"realnvp\")");
+}
+Activation activation_from(const std::string& s) {
+  if (s == "relu") return Activation::ReLU;
+  if (s == "tanh") return Activation::Tanh;
+  EF_THROW("unknown activation \"", s, "\" (expected \"relu\" or \"tanh\")");
+}
+Degrees degrees_from(const std::string& s) {
+  if (s == "sequential") return Degrees::Sequential;
+  if (s == "random") return Degrees::Random;
+  EF_THROW("unknown degrees \"", s, "\" (expected \"sequential\" or \"random\")");
+}
+Permutation permutation_from(const std::string& s) {
+  if (s == "reverse") return Permutation::Reverse;
+  if (s == "random") return Permutation::Random;
+  if (s == "none") return Permutation::None;
+  EF_THROW("unknown permutation \"", s, "\" (expected \"reverse\", \"random\" or \"none\")");
+}
+CouplingMask coupling_mask_from(const std::string& s) {
+  if (s == "alternating") return CouplingMask::Alternating;
+  if (s == "random") return CouplingMask::Random;
+  EF_THROW("unknown masks \"", s, "\" (expected \"alternating\" or \"random\")");
+}
+
+}  // namespace ef

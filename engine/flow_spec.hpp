@@ -1,0 +1,42 @@
+// What a flow is: the hyper-parameters that, with a seed, determine every mask, permutation
+// and parameter offset. Saved in the model file; rebuilt identically on load.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ef {
+
+enum class FlowKind { MAF, RealNVP };
+enum class Activation { ReLU, Tanh };
+enum class Degrees { Sequential, Random };      // MADE hidden-unit degree assignment
+enum class Permutation { Reverse, Random, None };  // between flow layers
+enum class CouplingMask { Alternating, Random };   // RealNVP masks
+
+struct FlowSpec {
+  FlowKind kind = FlowKind::MAF;
+  int dim = 2;                     // D: dimensions transformed
+  int context = 0;                 // C: context inputs fed to every conditioner
+  int layers = 5;                  // flow layers (MAF or coupling)
+  std::vector<int> hidden{128, 128};  // conditioner hidden widths
+  Activation activation = Activation::ReLU;
+  Degrees degrees = Degrees::Sequential;
+  Permutation permutation = Permutation::Reverse;
+  CouplingMask masks = CouplingMask::Alternating;
+  bool actnorm = false;            // ActNorm before each flow layer
+  double clamp = 3.0;              // soft clamp c of log-scales
+  uint64_t seed = 0;               // masks, permutations and initial weights
+};
+
+const char* to_string(FlowKind k);
+const char* to_string(Activation a);
+const char* to_string(Degrees d);
+const char* to_string(Permutation p);
+const char* to_string(CouplingMask m);
+FlowKind flow_kind_from(const std::string& s);
+Activation activation_from(const std::string& s);
+Degrees degrees_from(const std::string& s);
+Permutation permutation_from(const std::string& s);
+CouplingMask coupling_mask_from(const std::string& s);
+
+}  // namespace ef

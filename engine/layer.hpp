@@ -1,0 +1,69 @@
+// Layer: one invertible step of a flow, in the density direction x -> z.
+// Dimension letters: B rows, D transformed dimensions, C context inputs.
+// Every layer has an explicit forward, backward and inverse; gradients accumulate with +=.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "masked_mlp.hpp"
+
+namespace ef {
+
+// What a layer's forward saves for its backward (and reuses as scratch).
+template <class T>
+struct LayerCache {
+  std::vector<T> in;   // (B, D + C) conditioner input [x | ctx]
+  std::vector<T> out;  // (B, 2D) conditioner output [mu | a] or [t | s_raw]
+  std::vector<T> din;  // (B, D + C) gradient w.r.t. the conditioner input
+  std::vector<T> dout;  // (B, 2D)
+  MlpCache<T> mlp, scratch;
+};
+
+template <class T>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string name() const = 0;
+  // z (B, D) = f(x (B, D); ctx (B, C)); logdet[b] += log|det df/dx| of row b.
+  virtual void forward(const T* P, const T* x, const T* ctx, int B, T* z, T* logdet,
+                       LayerCache<T>& c) const = 0;
+  // From dz = dL/dz (B, D) and dlogdet = dL/dlogdet (B): grads += dL/dP, dx = dL/dx (B, D,
+  // overwritten), dctx += dL/dctx (B, C; null to skip). Uses what the last forward saved in c.
+  virtual void backward(const T* P, const T* dz, const T* dlogdet, int B, T* grads, T* dx, T* dctx,
+                        LayerCache<T>& c) const = 0;
+  // x = f^{-1}(z; ctx).
+  virtual void inverse(const T* P, const T* z, const T* ctx, int B, T* x,
+                       LayerCache<T>& c) const = 0;
+  virtual void init(T* /*P*/) const {}
+  // Data-dependent initialization from this layer's inputs (ActNorm); default: nothing.
+  virtual void init_from_data(T* /*P*/, const T* /*x*/, int /*N*/) const {}
+  virtual double flops_per_row() const { return 0; }
+  // The conditioner, for tests (null when the layer has none).
+  virtual const MaskedMLP<T>* conditioner() const { return nullptr; }
+};
+
+// Factories (one file each).
+template <class T>
+std::unique_ptr<Layer<T>> make_maf_layer(int D, int C, const std::vector<int>& hidden,
+                                         Activation act, Degrees deg, double clamp, uint64_t seed,
+                                         ParamLayout& layout, const std::string& prefix);
+template <class T>
+std::unique_ptr<Layer<T>> make_coupling_layer(const std::vector<int>& mask, int C,
+                                              const std::vector<int>& hidden, Activation act,
+                                              double clamp, uint64_t seed, ParamLayout& layout,
+                                              const std::string& prefix);
+template <class T>
+std::unique_ptr<Layer<T>> make_actnorm_layer(int D, ParamLayout& layout, const std::string& prefix);
+template <class T>
+std::unique_ptr<Layer<T>> make_permutation_layer(std::vector<int> perm);
+
+// MADE degrees (Germain et al. 2015): inputs x_i have degree i+1, context inputs degree 0;
+// hidden units get degrees in [min(1, D-1), D-1]; output i (both of its heads) has degree i+1.
+// Returns the masks of an MLP [D + C, hidden..., 2D].
+template <class T>
+std::vector<std::vector<T>> made_masks(int D, int C, const std::vector<int>& hidden, Degrees deg,
+                                       uint64_t seed, std::vector<std::vector<int>>* degrees_out);
+
+}  // namespace ef

@@ -1,0 +1,169 @@
+// MAF layer (Papamakarios et al. 2017): h = MADE([x | ctx]) gives mu_i, a_i from x_<i;
+// alpha_i = c tanh(a_i / c); z_i = (x_i - mu_i) exp(-alpha_i); log|det| = -sum_i alpha_i.
+// The inverse needs D sequential passes: pass k fixes x at degree k.
+#include <algorithm>
+#include <cstring>
+
+#include "error.hpp"
+#include "flow_math.hpp"
+#include "conditioner_io.hpp"
+#include "layer.hpp"
+
+namespace ef {
+
+template <class T>
+std::vector<std::vector<T>> made_masks(int D, int C, const std::vector<int>& hidden, Degrees deg,
+                                       uint64_t seed, std::vector<std::vector<int>>* degrees_out) {
+  std::vector<std::vector<int>> degs;
+  std::vector<int> d_in(D + C, 0);
+  for (int i = 0; i < D; ++i) d_in[i] = i + 1;
+  degs.push_back(d_in);
+  const int lo = std::min(1, D - 1), hi = D - 1;
+  for (size_t l = 0; l < hidden.size(); ++l) {
+    std::vector<int> d(hidden[l]);
+    int prev_min = l == 0 ? lo : *std::min_element(degs.back().begin(), degs.back().end());
+    prev_min = std::max(prev_min, lo);
+    for (int k = 0; k < hidden[l]; ++k) {
+      if (deg == Degrees::Sequential || hi <= prev_min) {
+        d[k] = D > 1 ? (k % (D - 1)) + 1 : 0;
+        d[k] = std::max(d[k], prev_min);
+      } else {
+        double u = math::rand_uniform(seed, 77 + l, k);
+        d[k] = prev_min + std::min(int(u * (hi - prev_min + 1)), hi - prev_min);
+      }
+    }
+    degs.push_back(d);
+  }
+  std::vector<int> d_out(2 * D);
+  for (int i = 0; i < D; ++i) d_out[i] = d_out[D + i] = i + 1;
+  std::vector<std::vector<T>> masks;
+  for (size_t l = 0; l + 1 <= degs.size(); ++l) {
+    const std::vector<int>& a = degs[l];
+    const bool last = l + 1 == degs.size();
+    const std::vector<int>& b = last ? d_out : degs[l + 1];
+    std::vector<T> M(b.size() * a.size());
+    for (size_t o = 0; o < b.size(); ++o)
+      for (size_t j = 0; j < a.size(); ++j)
+        M[o * a.size() + j] = (last ? b[o] > a[j] : b[o] >= a[j]) ? T(1) : T(0);
+    masks.push_back(std::move(M));
+  }
+  degs.push_back(d_out);
+  if (degrees_out) *degrees_out = degs;
+  return masks;
+}
+
+namespace {
+
+template <class T>
+class MafLayer final : public Layer<T> {
+ public:
+  MafLayer(int D, int C, const std::vector<int>& hidden, Activation act, Degrees deg,
+           double clamp, uint64_t seed, ParamLayout& layout, const std::string& prefix)
+      : D_(D), C_(C), clamp_(T(clamp)), seed_(seed) {
+    std::vector<int> sizes{D + C};
+    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+    sizes.push_back(2 * D);
+    mlp_ = MaskedMLP<T>(sizes, made_masks<T>(D, C, hidden, deg, seed, nullptr), act, layout,
+                        prefix + ".made");
+  }
+  std::string name() const override { return "maf"; }
+  const MaskedMLP<T>* conditioner() const override { return &mlp_; }
+  double flops_per_row() const override { return mlp_.flops_per_row(); }
+  void init(T* P) const override { mlp_.init(P, seed_, 1e-2); }
+
+  void forward(const T* P, const T* x, const T* ctx, int B, T* z, T* logdet,
+               LayerCache<T>& c) const override {
+    pack_input(x, ctx, B, D_, C_, c.in);
+    c.out.resize(size_t(B) * 2 * D_);
+    mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+    const int D = D_;
+    const T cl = clamp_;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B; ++r) {
+      const T* h = c.out.data() + size_t(r) * 2 * D;
+      T ld = 0;
+      for (int i = 0; i < D; ++i) {
+        T alpha = math::soft_clamp(h[D + i], cl);
+        z[size_t(r) * D + i] = math::maf_forward(x[size_t(r) * D + i], h[i], alpha);
+        ld -= alpha;
+      }
+      logdet[r] += ld;
+    }
+  }
+
+  void backward(const T* P, const T* dz, const T* dlogdet, int B, T* grads, T* dx, T* dctx,
+                LayerCache<T>& c) const override {
+    const int D = D_, W = D_ + C_;
+    c.dout.resize(size_t(B) * 2 * D);
+    c.din.resize(size_t(B) * W);
+    const T cl = clamp_;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < B; ++r) {
+      const T* h = c.out.data() + size_t(r) * 2 * D;
+      const T* xr = c.in.data() + size_t(r) * W;
+      T* g = c.dout.data() + size_t(r) * 2 * D;
+      for (int i = 0; i < D; ++i) {
+        T alpha = math::soft_clamp(h[D + i], cl);
+        T e = std::exp(-alpha);
+        T zi = (xr[i] - h[i]) * e;
+        T gz = dz[size_t(r) * D + i];
+        g[i] = -gz * e;                                                        // dL/dmu
+        g[D + i] = (-gz * zi - dlogdet[r]) * math::soft_clamp_grad(h[D + i], cl);  // dL/da
+        dx[size_t(r) * D + i] = gz * e;                                         // direct path
+      }
+    }
+    mlp_.backward(P, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
+    unpack_grad(c.din, B, D_, C_, dx, dctx);
+  }
+
+  void inverse(const T* P, const T* z, const T* ctx, int B, T* x,
+               LayerCache<T>& c) const override {
+    const int D = D_;
+    std::fill(x, x + size_t(B) * D, T(0));
+    c.out.resize(size_t(B) * 2 * D);
+    // After pass k every x_i of degree <= k is exact, since it only reads x_<i.
+    for (int pass = 0; pass < D; ++pass) {
+      pack_input(x, ctx, B, D_, C_, c.in);
+      mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+      const int i = pass;  // degree pass+1 is exactly dimension i = pass
+#pragma omp parallel for schedule(static)
+      for (int r = 0; r < B; ++r) {
+        const T* h = c.out.data() + size_t(r) * 2 * D;
+        x[size_t(r) * D + i] =
+            math::maf_inverse(z[size_t(r) * D + i], h[i], math::soft_clamp(h[D + i], clamp_));
+      }
+    }
+  }
+
+ private:
+  int D_, C_;
+  T clamp_;
+  uint64_t seed_;
+  MaskedMLP<T> mlp_;
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<Layer<T>> make_maf_layer(int D, int C, const std::vector<int>& hidden,
+                                         Activation act, Degrees deg, double clamp, uint64_t seed,
+                                         ParamLayout& layout, const std::string& prefix) {
+  EF_CHECK(D >= 1, "MAF layer needs at least one dimension");
+  return std::make_unique<MafLayer<T>>(D, C, hidden, act, deg, clamp, seed, layout, prefix);
+}
+
+template std::unique_ptr<Layer<float>> make_maf_layer<float>(int, int, const std::vector<int>&,
+                                                             Activation, Degrees, double, uint64_t,
+                                                             ParamLayout&, const std::string&);
+template std::unique_ptr<Layer<double>> make_maf_layer<double>(int, int, const std::vector<int>&,
+                                                               Activation, Degrees, double,
+                                                               uint64_t, ParamLayout&,
+                                                               const std::string&);
+template std::vector<std::vector<float>> made_masks<float>(int, int, const std::vector<int>&,
+                                                           Degrees, uint64_t,
+                                                           std::vector<std::vector<int>>*);
+template std::vector<std::vector<double>> made_masks<double>(int, int, const std::vector<int>&,
+                                                             Degrees, uint64_t,
+                                                             std::vector<std::vector<int>>*);
+
+}  // namespace ef

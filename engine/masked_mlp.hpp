@@ -1,0 +1,62 @@
+// MaskedMLP: the conditioner network of every flow layer. A stack of dense layers whose weight
+// matrices are multiplied by fixed 0/1 masks (MADE autoregressive masks, or a coupling's input
+// mask). Masked weights are stored as zeros and their gradients are zeroed, so every product is
+// a dense GEMM and the masks cost nothing at run time.
+//
+// Shapes (B = batch rows, L = number of dense layers, n_l = sizes[l]):
+//   input  X   (B, n_0)          rows are [x (D) | context (C)]
+//   layer  W_l (n_{l+1}, n_l)    row-major, in the flat parameter buffer
+//          b_l (n_{l+1})
+//   hidden h_l = act(h_{l-1} W_l^T + b_l), output without activation.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "flow_spec.hpp"
+#include "param_layout.hpp"
+
+namespace ef {
+
+template <class T>
+struct MlpCache {
+  std::vector<std::vector<T>> h;  // h[0] = input, h[l] = activations of layer l (B, n_l)
+  std::vector<T> dz, dz_prev;     // backward scratch (B, max n)
+};
+
+template <class T>
+class MaskedMLP {
+ public:
+  MaskedMLP() = default;
+  // masks[l] has n_{l+1} * n_l entries (row-major like W_l). `prefix` names tensors.
+  MaskedMLP(std::vector<int> sizes, std::vector<std::vector<T>> masks, Activation act,
+            ParamLayout& layout, const std::string& prefix);
+
+  int in_size() const { return sizes_.front(); }
+  int out_size() const { return sizes_.back(); }
+  int num_layers() const { return static_cast<int>(sizes_.size()) - 1; }
+  const std::vector<int>& sizes() const { return sizes_; }
+  const std::vector<T>& mask(int l) const { return masks_[l]; }
+  size_t weight_offset(int l) const { return w_off_[l]; }
+  size_t bias_offset(int l) const { return b_off_[l]; }
+  // Multiply-adds per row of one forward pass (dense, masks included).
+  double flops_per_row() const;
+
+  // Uniform(-1/sqrt(fan_in), +) times the mask; the output layer is scaled by out_scale so a
+  // fresh flow starts near the identity.
+  void init(T* params, uint64_t seed, double out_scale) const;
+
+  // Y (B, out) = MLP(X (B, in)). Saves activations in cache for backward.
+  void forward(const T* params, const T* X, int B, MlpCache<T>& cache, T* Y) const;
+  // Given dY (B, out): grads += dL/dparams (masked), dX (B, in) = dL/dX (overwritten, may be
+  // null to skip). Uses the activations saved by the last forward on this cache.
+  void backward(const T* params, const MlpCache<T>& cache, const T* dY, int B, T* grads, T* dX,
+                MlpCache<T>& scratch) const;
+
+ private:
+  std::vector<int> sizes_;
+  std::vector<std::vector<T>> masks_;
+  std::vector<size_t> w_off_, b_off_;
+  Activation act_ = Activation::ReLU;
+};
+
+}  // namespace ef

@@ -1,0 +1,224 @@
+#include "config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "error.hpp"
+
+namespace ef {
+namespace {
+using nlohmann::json;
+
+// "line L, column C" of a byte offset in text (1-based).
+std::string line_col(const std::string& text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return detail::cat("line ", line, ", column ", col);
+}
+
+const char* type_name(const json& v) { return v.type_name(); }
+
+void check_keys(const json& obj, const std::set<std::string>& allowed, const std::string& where,
+                const std::string& name) {
+  if (!obj.is_object()) EF_THROW(name, ": ", where, " must be an object, got ", type_name(obj));
+  for (auto it = obj.begin(); it != obj.end(); ++it)
+    if (!allowed.count(it.key())) {
+      std::string list;
+      for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      EF_THROW(name, ": unknown key \"", where.empty() ? "" : where + ".", it.key(), "\" (allowed: ",
+               list, ")");
+    }
+}
+
+template <class V>
+V get(const json& obj, const char* key, V def, const std::string& where, const std::string& name) {
+  if (!obj.contains(key)) return def;
+  const json& v = obj.at(key);
+  try {
+    if constexpr (std::is_same_v<V, int> || std::is_same_v<V, long>) {
+      if (!v.is_number_integer())
+        EF_THROW(name, ": ", where, ".", key, " must be an integer, got ", type_name(v));
+    } else if constexpr (std::is_same_v<V, double>) {
+      if (!v.is_number()) EF_THROW(name, ": ", where, ".", key, " must be a number, got ", type_name(v));
+    } else if constexpr (std::is_same_v<V, bool>) {
+      if (!v.is_boolean()) EF_THROW(name, ": ", where, ".", key, " must be true or false, got ", type_name(v));
+    } else if constexpr (std::is_same_v<V, std::string>) {
+      if (!v.is_string()) EF_THROW(name, ": ", where, ".", key, " must be a string, got ", type_name(v));
+    }
+    return v.get<V>();
+  } catch (const json::exception& e) {
+    EF_THROW(name, ": ", where, ".", key, ": ", e.what());
+  }
+}
+
+void apply_override(json& root, const std::string& kv, const std::string& name) {
+  const size_t eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0)
+    EF_THROW("--set ", kv, ": expected KEY=VALUE with a dotted KEY (e.g. train.epochs=5)");
+  const std::string key = kv.substr(0, eq), val = kv.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(val);
+  } catch (const json::parse_error&) {
+    value = val;  // not JSON: a plain string such as maf or cpu
+  }
+  json* node = &root;
+  std::stringstream ss(key);
+  std::string part;
+  std::vector<std::string> parts;
+  while (std::getline(ss, part, '.')) parts.push_back(part);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) EF_THROW("--set ", kv, ": empty component in key \"", key, "\"");
+    if (!node->is_object()) EF_THROW("--set ", kv, ": \"", parts[i - 1], "\" in ", name, " is not an object");
+    if (i + 1 == parts.size())
+      (*node)[parts[i]] = value;
+    else
+      node = &(*node)[parts[i]];
+  }
+}
+
+}  // namespace
+
+json flow_spec_to_json(const FlowSpec& s) {
+  return {{"flow", to_string(s.kind)},           {"layers", s.layers},
+          {"hidden", s.hidden},                  {"activation", to_string(s.activation)},
+          {"degrees", to_string(s.degrees)},     {"permutation", to_string(s.permutation)},
+          {"masks", to_string(s.masks)},         {"actnorm", s.actnorm},
+          {"clamp", s.clamp}};
+}
+
+void flow_spec_from_json(const json& m, FlowSpec& s, const std::string& name) {
+  const std::string w = "model";
+  check_keys(m, {"flow", "layers", "hidden", "activation", "degrees", "permutation", "masks",
+                 "actnorm", "clamp"}, w, name);
+  s.kind = flow_kind_from(get<std::string>(m, "flow", "maf", w, name));
+  s.layers = get<int>(m, "layers", 5, w, name);
+  EF_CHECK(s.layers >= 1 && s.layers <= 1000, name, ": model.layers must be in [1, 1000] (got ", s.layers, ")");
+  if (m.contains("hidden")) {
+    const json& h = m.at("hidden");
+    if (!h.is_array()) EF_THROW(name, ": model.hidden must be an array of widths, got ", type_name(h));
+    s.hidden.clear();
+    for (auto& v : h) {
+      if (!v.is_number_integer()) EF_THROW(name, ": model.hidden entries must be integers, got ", type_name(v));
+      int width = v.get<int>();
+      EF_CHECK(width >= 1 && width <= 65536, name, ": model.hidden widths must be in [1, 65536] (got ", width, ")");
+      s.hidden.push_back(width);
+    }
+  }
+  s.activation = activation_from(get<std::string>(m, "activation", "relu", w, name));
+  s.degrees = degrees_from(get<std::string>(m, "degrees", "sequential", w, name));
+  // Default: MAF reverses the order between layers; RealNVP's alternating masks already mix,
+  // and a reversal on top would hand the same half to two consecutive layers.
+  s.permutation = permutation_from(get<std::string>(
+      m, "permutation", s.kind == FlowKind::MAF ? "reverse" : "none", w, name));
+  s.masks = coupling_mask_from(get<std::string>(m, "masks", "alternating", w, name));
+  s.actnorm = get<bool>(m, "actnorm", false, w, name);
+  s.clamp = get<double>(m, "clamp", 3.0, w, name);
+  EF_CHECK(s.clamp >= 0, name, ": model.clamp must be >= 0");
+}
+
+Config parse_config(const std::string& text, const std::string& name, const std::string& base_dir,
+                    const std::vector<std::string>& overrides) {
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string msg = e.what();
+    const size_t p = msg.find("syntax error");
+    EF_THROW(name, ": malformed JSON at ", line_col(text, e.byte ? e.byte - 1 : 0), ": ",
+             p == std::string::npos ? msg : msg.substr(p));
+  }
+  if (!root.is_object()) EF_THROW(name, ": the config must be a JSON object");
+  for (auto& kv : overrides) apply_override(root, kv, name);
+  check_keys(root, {"data", "model", "train", "conditional", "device", "output"}, "", name);
+
+  Config c;
+  c.source = name;
+  namespace fs = std::filesystem;
+  auto resolve = [&](const std::string& p) {
+    fs::path q(p);
+    return (q.is_absolute() || base_dir.empty() ? q : fs::path(base_dir) / q).lexically_normal().string();
+  };
+
+  if (!root.contains("data")) EF_THROW(name, ": missing \"data\" section (data.path is required)");
+  const json& d = root.at("data");
+  check_keys(d, {"path", "columns"}, "data", name);
+  if (!d.contains("path")) EF_THROW(name, ": missing data.path");
+  c.data_path = resolve(get<std::string>(d, "path", "", "data", name));
+  if (d.contains("columns")) {
+    const json& cols = d.at("columns");
+    if (!cols.is_object()) EF_THROW(name, ": data.columns must be an object {\"name\": \"type\"}");
+    for (auto it = cols.begin(); it != cols.end(); ++it) {
+      if (!it.value().is_string())
+        EF_THROW(name, ": data.columns.", it.key(), " must be a string type, got ", type_name(it.value()));
+      try {
+        c.column_types[it.key()] = column_type_from(it.value().get<std::string>());
+      } catch (const Error& e) {
+        EF_THROW(name, ": data.columns.", it.key(), ": ", e.what());
+      }
+    }
+  }
+
+  flow_spec_from_json(root.value("model", json::object()), c.flow, name);
+
+  const json t = root.value("train", json::object());
+  const std::string w = "train";
+  check_keys(t, {"epochs", "batch_size", "learning_rate", "seed", "validation_fraction", "patience",
+                 "weight_decay", "threads"}, w, name);
+  c.train.epochs = get<int>(t, "epochs", 50, w, name);
+  EF_CHECK(c.train.epochs >= 1, name, ": train.epochs must be positive (got ", c.train.epochs, ")");
+  c.train.batch_size = get<int>(t, "batch_size", 256, w, name);
+  EF_CHECK(c.train.batch_size >= 1, name, ": train.batch_size must be positive (got ", c.train.batch_size, ")");
+  c.train.adam.lr = get<double>(t, "learning_rate", 1e-3, w, name);
+  EF_CHECK(c.train.adam.lr > 0 && c.train.adam.lr < 10, name, ": train.learning_rate must be in (0, 10)");
+  c.train.adam.weight_decay = get<double>(t, "weight_decay", 0.0, w, name);
+  EF_CHECK(c.train.adam.weight_decay >= 0, name, ": train.weight_decay must be >= 0");
+  const long seed = get<long>(t, "seed", 0, w, name);
+  EF_CHECK(seed >= 0, name, ": train.seed must be >= 0");
+  c.train.seed = uint64_t(seed);
+  c.flow.seed = uint64_t(seed);
+  c.train.validation_fraction = get<double>(t, "validation_fraction", 0.1, w, name);
+  EF_CHECK(c.train.validation_fraction >= 0 && c.train.validation_fraction < 1, name,
+           ": train.validation_fraction must be in [0, 1)");
+  c.train.patience = get<int>(t, "patience", 10, w, name);
+  EF_CHECK(c.train.patience >= 0, name, ": train.patience must be >= 0");
+  c.threads = get<int>(t, "threads", 0, w, name);
+  EF_CHECK(c.threads >= 0, name, ": train.threads must be >= 0");
+
+  if (root.contains("conditional")) {
+    const json& cond = root.at("conditional");
+    if (!cond.is_array()) EF_THROW(name, ": conditional must be an array of column names");
+    for (auto& v : cond) {
+      if (!v.is_string()) EF_THROW(name, ": conditional entries must be strings, got ", type_name(v));
+      c.conditional.push_back(v.get<std::string>());
+    }
+  }
+  c.device = get<std::string>(root, "device", "auto", "", name);
+  if (c.device != "auto" && c.device != "cpu" && c.device != "cuda")
+    EF_THROW(name, ": device must be \"auto\", \"cpu\" or \"cuda\" (got \"", c.device, "\")");
+  const json o = root.value("output", json::object());
+  check_keys(o, {"model"}, "output", name);
+  c.output_model = resolve(get<std::string>(o, "model", "model.efm", "output", name));
+  c.effective = root;
+  return c;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) EF_THROW(path, ": cannot open the config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return parse_config(ss.str(), path, dir, overrides);
+}
+
+}  // namespace ef

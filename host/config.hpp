@@ -1,0 +1,40 @@
+// The eftrain JSON config: parsed with nlohmann_json, every key checked (unknown keys, wrong
+// types and out-of-range values are errors that name the file and the key), defaults filled,
+// relative paths resolved against the config's folder. `--set a.b.c=VALUE` overrides by dotted
+// path before validation (VALUE is parsed as JSON when it parses, else taken as a string).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "encoders.hpp"
+#include "flow_spec.hpp"
+#include "trainer.hpp"
+
+namespace ef {
+
+struct Config {
+  std::string source;                              // the config file, for messages
+  std::string data_path;                           // resolved
+  std::map<std::string, ColumnType> column_types;  // declared; the rest are inferred
+  FlowSpec flow;                                   // dim/context filled at fit time
+  TrainOptions train;
+  int threads = 0;                                 // 0 = library default
+  std::vector<std::string> conditional;
+  std::string device = "auto";
+  std::string output_model;                        // resolved
+  nlohmann::json effective;                        // the config after defaults and --set
+};
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+// text: the JSON; name: for messages; base_dir: where relative paths resolve.
+Config parse_config(const std::string& text, const std::string& name, const std::string& base_dir,
+                    const std::vector<std::string>& overrides);
+
+// Applies FlowSpec fields from a "model" JSON object (shared with the model file reader).
+void flow_spec_from_json(const nlohmann::json& model, FlowSpec& spec, const std::string& where);
+nlohmann::json flow_spec_to_json(const FlowSpec& spec);
+
+}  // namespace ef

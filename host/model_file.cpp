@@ -1,0 +1,151 @@
+// The .efm model file, version 1 (all integers little-endian):
+//   offset 0   8 bytes   magic "EFMODEL\0"
+//          8   u32       format version (1)
+//         12   u32       H = header length in bytes
+//         16   H bytes   JSON header (UTF-8): columns and encoders, conditional columns, block
+//                        sizes, flow spec, parameter count and layout, training summary, config
+//     16 + H   u64       P = parameter count
+//     24 + H   P * f32   the flat parameter buffer (ParamLayout order)
+//  24 + H + 4P u32       CRC-32 (zlib) of every preceding byte
+// Written to a temporary file and renamed. Readers reject a bad magic, an unknown version, a
+// size that does not match, or a CRC mismatch, naming the file.
+#include <zlib.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "config.hpp"
+#include "csv.hpp"
+#include "joint_model.hpp"
+#include "model_impl.hpp"
+
+namespace echoflow {
+namespace {
+
+constexpr char kMagic[8] = {'E', 'F', 'M', 'O', 'D', 'E', 'L', '\0'};
+constexpr uint32_t kVersion = 1;
+
+template <class V>
+void put(std::string& s, V v) {
+  char b[sizeof(V)];
+  std::memcpy(b, &v, sizeof(V));  // little-endian hosts only (x86-64, aarch64)
+  s.append(b, sizeof(V));
+}
+template <class V>
+V take(const std::string& s, size_t& pos, const std::string& path, const char* what) {
+  if (pos + sizeof(V) > s.size()) EF_THROW(path, ": truncated model file (while reading ", what, ")");
+  V v;
+  std::memcpy(&v, s.data() + pos, sizeof(V));
+  pos += sizeof(V);
+  return v;
+}
+
+nlohmann::json train_summary(const ef::TrainResult& t) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  return {{"epochs_run", t.epochs_run}, {"best_epoch", t.best_epoch},
+          {"best_val_nll", num(t.best_val_nll)}, {"final_train_nll", num(t.final_train_nll)},
+          {"stopped_early", t.stopped_early}, {"n_train", t.n_train}, {"n_val", t.n_val},
+          {"seconds", t.seconds}};
+}
+
+}  // namespace
+
+// Parses a model file image; `path` is used in messages. Exposed for the fuzz target.
+std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const std::string& path) {
+  size_t pos = 0;
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
+    EF_THROW(path, ": not an EchoFlow model file (bad magic)");
+  pos = 8;
+  const uint32_t version = take<uint32_t>(bytes, pos, path, "version");
+  if (version != kVersion)
+    EF_THROW(path, ": model format version ", version, " is not supported (this build reads ", kVersion, ")");
+  const uint32_t hlen = take<uint32_t>(bytes, pos, path, "header length");
+  if (pos + hlen > bytes.size()) EF_THROW(path, ": truncated model file (header)");
+  const std::string header = bytes.substr(pos, hlen);
+  pos += hlen;
+  const uint64_t P = take<uint64_t>(bytes, pos, path, "parameter count");
+  if (P > (bytes.size() - pos) / 4) EF_THROW(path, ": truncated model file (parameters)");
+  const size_t param_pos = pos;
+  pos += size_t(P) * 4;
+  const uint32_t crc = take<uint32_t>(bytes, pos, path, "checksum");
+  if (pos != bytes.size()) EF_THROW(path, ": trailing bytes after the model data");
+  const uint32_t actual = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), uInt(pos - 4)));
+  if (crc != actual) EF_THROW(path, ": checksum mismatch (the file is corrupt)");
+
+  auto impl = std::make_shared<Model::Impl>();
+  try {
+    const nlohmann::json h = nlohmann::json::parse(header);
+    for (auto& c : h.at("columns")) impl->enc.push_back(c.get<ef::ColumnEncoder>());
+    EF_CHECK(!impl->enc.empty(), "no columns");
+    impl->conditional = h.at("conditional").get<std::vector<std::string>>();
+    for (auto& c : impl->conditional) {
+      bool found = false;
+      for (auto& e : impl->enc) found |= e.name == c;
+      EF_CHECK(found, "conditional column \"", c, "\" is not a model column");
+    }
+    impl->build_order();
+    EF_CHECK(impl->order.size() == impl->enc.size(), "duplicate conditional columns");
+    ef::flow_spec_from_json(h.at("model"), impl->spec.flow, path);
+    impl->spec.flow.seed = h.at("seed").get<uint64_t>();
+    impl->spec.dim_c = int(impl->conditional.size());
+    impl->spec.dim_r = int(impl->enc.size()) - impl->spec.dim_c;
+    impl->spec.ext_context = 0;
+    impl->config = h.value("config", nlohmann::json());
+    const nlohmann::json& tr = h.at("training");
+    impl->train.epochs_run = tr.value("epochs_run", 0);
+    impl->train.best_epoch = tr.value("best_epoch", 0);
+    impl->train.n_train = tr.value("n_train", 0);
+    impl->train.n_val = tr.value("n_val", 0);
+  } catch (const ef::Error& e) {
+    EF_THROW(path, ": invalid model header: ", e.what());
+  } catch (const std::exception& e) {
+    EF_THROW(path, ": invalid model header: ", e.what());
+  }
+  // Rebuild the layout from the spec: the count must match exactly.
+  const ef::JointModel<float> jm(impl->spec);
+  if (jm.num_params() != P)
+    EF_THROW(path, ": the header describes ", jm.num_params(), " parameters but the file holds ", P);
+  impl->params.resize(size_t(P));
+  std::memcpy(impl->params.data(), bytes.data() + param_pos, size_t(P) * 4);
+  for (float v : impl->params)
+    if (!std::isfinite(v)) EF_THROW(path, ": non-finite parameter values");
+  return impl;
+}
+
+void Model::save(const std::string& path) const {
+  const Impl& I = *impl_;
+  nlohmann::json h;
+  h["format"] = "echoflow-model";
+  h["format_version"] = kVersion;
+  h["engine_version"] = EF_VERSION;
+  h["columns"] = I.enc;
+  h["conditional"] = I.conditional;
+  h["model"] = ef::flow_spec_to_json(I.spec.flow);
+  h["seed"] = I.spec.flow.seed;
+  h["blocks"] = {{"dim_c", I.spec.dim_c}, {"dim_r", I.spec.dim_r}};
+  h["param_count"] = I.params.size();
+  h["training"] = train_summary(I.train);
+  h["config"] = I.config;
+  const std::string header = h.dump();
+  std::string s(kMagic, 8);
+  put<uint32_t>(s, kVersion);
+  put<uint32_t>(s, uint32_t(header.size()));
+  s += header;
+  put<uint64_t>(s, uint64_t(I.params.size()));
+  s.append(reinterpret_cast<const char*>(I.params.data()), I.params.size() * 4);
+  put<uint32_t>(s, uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), uInt(s.size()))));
+  ef::write_file_atomic(path, s);
+}
+
+Model Model::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) EF_THROW(path, ": cannot open the model file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Model m;
+  m.impl_ = parse_model_bytes(ss.str(), path);
+  return m;
+}
+
+}  // namespace echoflow
