@@ -88,6 +88,8 @@ void apply_override(json& root, const std::string& kv, const std::string& name) 
 
 }  // namespace
 
+static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name);
+
 json flow_spec_to_json(const FlowSpec& s) {
   return {{"flow", to_string(s.kind)},           {"layers", s.layers},
           {"hidden", s.hidden},                  {"activation", to_string(s.activation)},
@@ -97,6 +99,16 @@ json flow_spec_to_json(const FlowSpec& s) {
 }
 
 void flow_spec_from_json(const json& m, FlowSpec& s, const std::string& name) {
+  try {
+    flow_spec_fields(m, s, name);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (msg.rfind(name, 0) == 0) throw;  // already names the file
+    EF_THROW(name, ": model: ", msg);
+  }
+}
+
+static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name) {
   const std::string w = "model";
   check_keys(m, {"flow", "layers", "hidden", "activation", "degrees", "permutation", "masks",
                  "actnorm", "clamp"}, w, name);

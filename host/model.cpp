@@ -207,6 +207,12 @@ std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed) cons
   return out;
 }
 
+std::map<std::string, ColumnType> Model::column_types() const {
+  std::map<std::string, ColumnType> m;
+  for (auto& e : impl_->enc) m[e.name] = e.type;
+  return m;
+}
+
 const ef::TrainResult& Model::training() const { return impl_->train; }
 const std::vector<std::string>& Model::conditional() const { return impl_->conditional; }
 std::vector<std::string> Model::column_names() const {

@@ -33,12 +33,13 @@ int Table::find(const std::string& name) const {
   return -1;
 }
 
-Table read_table(const std::string& path, const std::map<std::string, ColumnType>& declared) {
+Table read_table(const std::string& path, const std::map<std::string, ColumnType>& declared,
+                 const std::string& declared_by) {
   ef::CsvTable csv = ef::read_csv(path);
   for (auto& kv : declared) {
     bool found = false;
     for (auto& h : csv.header) found |= h == kv.first;
-    if (!found) EF_THROW(path, ": column \"", kv.first, "\" is declared in the config but not in the file");
+    if (!found) EF_THROW(path, ": column \"", kv.first, "\" is missing (required by ", declared_by, ")");
   }
   Table t;
   t.source = path;

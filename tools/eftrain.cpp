@@ -73,9 +73,8 @@ int cmd_sample(const std::string& model, long rows, const std::string& out, uint
 
 int cmd_score(const std::string& model, const std::string& data, const std::string& out) {
   echoflow::Model m = echoflow::Model::load(model);
-  std::map<std::string, ef::ColumnType> types;
-  // Read with the model's column types so integer-ness is checked against the model.
-  echoflow::Table t = echoflow::read_table(data, {});
+  // Read with the model's column types, so a bad value is reported against the model's column.
+  echoflow::Table t = echoflow::read_table(data, m.column_types(), "the model");
   const std::vector<double> lp = m.score(t);
   std::string s = "log_prob\n";
   char b[40];
@@ -145,7 +144,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int rc = app.exit(e);  // prints help/version or the usage error
+    return rc == 0 ? 0 : 2;
   }
   try {
     if (*train) return cmd_train(config, sets);

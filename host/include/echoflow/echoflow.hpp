@@ -46,7 +46,9 @@ struct Table {
 
 // Reads a CSV (or .csv.gz) file. `declared` fixes column types; the others are inferred:
 // all values whole numbers -> integer, other numbers -> continuous, text -> categorical.
-Table read_table(const std::string& path, const std::map<std::string, ColumnType>& declared);
+// `declared_by` names where the declarations come from, for the missing-column message.
+Table read_table(const std::string& path, const std::map<std::string, ColumnType>& declared,
+                 const std::string& declared_by = "the config (data.columns)");
 // Writes a table as CSV atomically (temporary file + rename).
 void write_table(const Table& t, const std::string& path);
 
@@ -75,6 +77,7 @@ class Model {
 
   const ef::TrainResult& training() const;
   std::vector<std::string> column_names() const;
+  std::map<std::string, ColumnType> column_types() const;
   const std::vector<std::string>& conditional() const;
   // The base normal pushed back through the flow layer by layer (unconditional models, 2-D
   // views): out[k] is the cloud after undoing the last k layers, in encoded units.
