@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "layer.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 namespace {
@@ -38,7 +39,7 @@ class ActNormLayer final : public Layer<T> {
     c.in.assign(x, x + size_t(B) * D_);  // backward needs the input for d/dlogs
     T ld = 0;
     for (int i = 0; i < D_; ++i) ld += P[logs_ + i];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       for (int i = 0; i < D_; ++i)
         z[size_t(r) * D_ + i] = x[size_t(r) * D_ + i] * std::exp(P[logs_ + i]) + P[bias_ + i];
@@ -62,7 +63,7 @@ class ActNormLayer final : public Layer<T> {
     }
   }
   void inverse(const T* P, const T* z, const T*, int B, T* x, LayerCache<T>&) const override {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r)
       for (int i = 0; i < D_; ++i)
         x[size_t(r) * D_ + i] = (z[size_t(r) * D_ + i] - P[bias_ + i]) * std::exp(-P[logs_ + i]);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "flow_math.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 
@@ -12,7 +13,7 @@ void adam_step_cpu(float* p, const float* g, float* m, float* v, size_t n, const
   const float bc2 = float(1.0 - std::pow(cfg.beta2, double(step)));
   const float lr = float(cfg.lr), b1 = float(cfg.beta1), b2 = float(cfg.beta2),
               eps = float(cfg.eps), wd = float(cfg.weight_decay);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
   for (size_t i = 0; i < n; ++i) math::adam_update(p[i], g[i], m[i], v[i], lr, b1, b2, eps, wd, bc1, bc2);
 }
 

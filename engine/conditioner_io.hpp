@@ -3,6 +3,7 @@
 #pragma once
 #include <cstring>
 #include <vector>
+#include "parallel.hpp"
 
 namespace ef {
 
@@ -11,7 +12,7 @@ template <class T>
 void pack_input(const T* x, const T* ctx, int B, int D, int C, std::vector<T>& in) {
   const int W = D + C;
   in.resize(size_t(B) * W);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
   for (int r = 0; r < B; ++r) {
     std::memcpy(&in[size_t(r) * W], x + size_t(r) * D, sizeof(T) * D);
     if (C) std::memcpy(&in[size_t(r) * W + D], ctx + size_t(r) * C, sizeof(T) * C);
@@ -22,7 +23,7 @@ void pack_input(const T* x, const T* ctx, int B, int D, int C, std::vector<T>& i
 template <class T>
 void unpack_grad(const std::vector<T>& din, int B, int D, int C, T* dx, T* dctx) {
   const int W = D + C;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
   for (int r = 0; r < B; ++r) {
     for (int i = 0; i < D; ++i) dx[size_t(r) * D + i] += din[size_t(r) * W + i];
     if (dctx)

@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "flow_math.hpp"
 #include "layer.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 namespace {
@@ -51,7 +52,7 @@ class CouplingLayer final : public Layer<T> {
     pack_input(x, ctx, B, D_, C_, c.in);
     c.out.resize(size_t(B) * 2 * D);
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       T ld = 0;
@@ -74,7 +75,7 @@ class CouplingLayer final : public Layer<T> {
     const int D = D_, W = D_ + C_;
     c.dout.assign(size_t(B) * 2 * D, T(0));
     c.din.resize(size_t(B) * W);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       const T* xr = c.in.data() + size_t(r) * W;
@@ -102,7 +103,7 @@ class CouplingLayer final : public Layer<T> {
     pack_input(z, ctx, B, D_, C_, c.in);  // pass-through dims of z equal those of x
     c.out.resize(size_t(B) * 2 * D);
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       for (int i = 0; i < D; ++i) {

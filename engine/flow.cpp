@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "flow_math.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 
@@ -101,7 +102,7 @@ void Flow<T>::log_prob(const T* P, const T* x, const T* ctx, int B, T* logp,
                         ws.caches[i]);
   }
   const T* z = ws.acts[nl].data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
   for (int r = 0; r < B; ++r) {
     T lp = ws.logdet[r];
     for (int i = 0; i < D; ++i) lp += math::log_normal(z[size_t(r) * D + i]);

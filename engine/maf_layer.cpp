@@ -8,6 +8,7 @@
 #include "flow_math.hpp"
 #include "conditioner_io.hpp"
 #include "layer.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 
@@ -78,7 +79,7 @@ class MafLayer final : public Layer<T> {
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
     const int D = D_;
     const T cl = clamp_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       T ld = 0;
@@ -97,7 +98,7 @@ class MafLayer final : public Layer<T> {
     c.dout.resize(size_t(B) * 2 * D);
     c.din.resize(size_t(B) * W);
     const T cl = clamp_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       const T* xr = c.in.data() + size_t(r) * W;
@@ -126,7 +127,7 @@ class MafLayer final : public Layer<T> {
       pack_input(x, ctx, B, D_, C_, c.in);
       mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
       const int i = pass;  // degree pass+1 is exactly dimension i = pass
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
       for (int r = 0; r < B; ++r) {
         const T* h = c.out.data() + size_t(r) * 2 * D;
         x[size_t(r) * D + i] =

@@ -6,6 +6,7 @@
 #include "blas.hpp"
 #include "error.hpp"
 #include "flow_math.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 
@@ -62,17 +63,17 @@ void MaskedMLP<T>::forward(const T* params, const T* X, int B, MlpCache<T>& c, T
     }
     const T* b = params + b_off_[l];
     // Bias first, then out += in W^T in one GEMM with beta = 1.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) std::copy(b, b + nout, out + size_t(r) * nout);
     gemm(false, true, B, nout, nin, T(1), c.h[l].data(), nin, params + w_off_[l], nin, T(1), out,
          nout);
     if (!last) {
       const size_t n = size_t(B) * nout;
       if (act_ == Activation::ReLU) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
         for (size_t i = 0; i < n; ++i) out[i] = out[i] > T(0) ? out[i] : T(0);
       } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
         for (size_t i = 0; i < n; ++i) out[i] = std::tanh(out[i]);
       }
     }
@@ -95,7 +96,7 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
     gemm(true, false, nout, nin, B, T(1), s.dz.data(), nout, in, nin, T(1), gW, nin);
     const T* M = masks_[l].data();
     const size_t nw = size_t(nout) * nin;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nw >= ef::kOmpMinElems)
     for (size_t i = 0; i < nw; ++i) gW[i] *= M[i];
     T* gb = grads + b_off_[l];
     for (int r = 0; r < B; ++r)
@@ -109,10 +110,10 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
       // Through the activation of layer l-1's output (saved in c.h[l]).
       const size_t n = size_t(B) * nin;
       if (act_ == Activation::ReLU) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
         for (size_t i = 0; i < n; ++i) din[i] = in[i] > T(0) ? din[i] : T(0);
       } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
         for (size_t i = 0; i < n; ++i) din[i] *= T(1) - in[i] * in[i];
       }
       std::swap(s.dz, s.dz_prev);

@@ -1,5 +1,6 @@
 // Fixed permutation of dimensions between flow layers: z_j = x_{perm[j]}, volume preserving.
 #include "layer.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 namespace {
@@ -12,20 +13,20 @@ class PermutationLayer final : public Layer<T> {
   // z_j = x_{perm[j]}; volume preserving.
   void forward(const T*, const T* x, const T*, int B, T* z, T*, LayerCache<T>&) const override {
     const int D = int(perm_.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r)
       for (int j = 0; j < D; ++j) z[size_t(r) * D + j] = x[size_t(r) * D + perm_[j]];
   }
   void backward(const T*, const T* dz, const T*, int B, T*, T* dx, T*,
                 LayerCache<T>&) const override {
     const int D = int(perm_.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r)
       for (int j = 0; j < D; ++j) dx[size_t(r) * D + perm_[j]] = dz[size_t(r) * D + j];
   }
   void inverse(const T*, const T* z, const T*, int B, T* x, LayerCache<T>&) const override {
     const int D = int(perm_.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r)
       for (int j = 0; j < D; ++j) x[size_t(r) * D + perm_[j]] = z[size_t(r) * D + j];
   }

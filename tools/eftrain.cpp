@@ -102,7 +102,10 @@ int cmd_plot(const std::vector<std::string>& files, const std::string& out, std:
       throw ef::Error(files[i] + ": no column \"" + (xi < 0 ? xcol : ycol) + "\"", __FILE__, __LINE__);
     panels.push_back({files[i], t.columns[xi].values, t.columns[yi].values, colors[i % 4]});
   }
-  ef::write_scatter_svg(out, xcol + " vs " + ycol, panels);
+  if (out.size() > 4 && out.compare(out.size() - 4, 4, ".png") == 0)
+    ef::write_scatter_png(out, panels);
+  else
+    ef::write_scatter_svg(out, xcol + " vs " + ycol, panels);
   return 0;
 }
 
@@ -135,9 +138,9 @@ int main(int argc, char** argv) {
   score->add_option("--data", data, "input CSV")->required();
   score->add_option("--out", out, "output CSV (header log_prob)")->required();
 
-  auto* plot = app.add_subcommand("plot", "scatter plot (SVG) of CSV files side by side");
+  auto* plot = app.add_subcommand("plot", "scatter plot of CSV files side by side (.svg, or .png)");
   plot->add_option("files", plot_files, "CSV files, one panel each")->required();
-  plot->add_option("--out", out, "output SVG")->required();
+  plot->add_option("--out", out, "output .svg or .png")->required();
   plot->add_option("--x", xcol, "x column (default: first)");
   plot->add_option("--y", ycol, "y column (default: second)");
 
