@@ -74,23 +74,24 @@ int main(int argc, char** argv) {
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (ef::FlowKind kind : {ef::FlowKind::MAF, ef::FlowKind::RealNVP}) {
     for (int D : dims) {
-      ef::ModelSpec spec;
+      ef::TabularSpec spec;
+      spec.parts = {ef::PartSpec{{}, D}};
       spec.flow.kind = kind;
       spec.flow.layers = layers;
       spec.flow.hidden = {hidden, hidden};
       spec.flow.permutation = kind == ef::FlowKind::MAF ? ef::Permutation::Reverse : ef::Permutation::None;
-      spec.dim_r = D;
       auto be = ef::make_cpu_backend(spec);
       be->init_params();
       std::vector<float> u(size_t(batch) * D), lp(batch), out(size_t(batch) * D);
+      std::vector<int> codes(1), codes_out(1);
       for (size_t i = 0; i < u.size(); ++i) u[i] = float(ef::math::rand_normal(1, 2, i));
       ef::AdamConfig adam;
       adam.lr = 1e-5;  // tiny: the benchmark must not drift into a different regime
-      auto train = rates([&] { be->forward(u.data(), nullptr, batch); be->backward(); be->adam_step(adam); },
+      auto train = rates([&] { be->forward(codes.data(), u.data(), batch); be->backward(); be->adam_step(adam); },
                          batch, seconds, repeats);
-      auto score = rates([&] { be->score(u.data(), nullptr, batch, lp.data()); }, batch, seconds, repeats);
+      auto score = rates([&] { be->score(codes.data(), u.data(), batch, lp.data()); }, batch, seconds, repeats);
       uint64_t off = 0;
-      auto sample = rates([&] { be->sample(batch, 7, off, nullptr, nullptr, out.data()); off += batch; },
+      auto sample = rates([&] { be->sample(batch, 7, off, nullptr, codes_out.data(), out.data(), nullptr); off += batch; },
                           batch, seconds, repeats);
       // Training does the forward GEMMs plus two backward GEMMs per layer (dX and dW): 3x.
       const double flops_row = 3.0 * be->flops_per_row();

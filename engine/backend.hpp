@@ -1,6 +1,7 @@
-// Backend: owns the parameter, gradient and Adam-moment buffers of one JointModel and runs it.
+// Backend: owns the parameter, gradient and Adam-moment buffers of one TabularModel and runs it.
 // Coarse on purpose (whole forward, whole backward, whole optimizer step) so a device backend
-// is free to fuse. All buffers share the JointModel's ParamLayout.
+// is free to fuse. All buffers share the TabularModel's ParamLayout. Rows are (codes (B, G)
+// ints, u (B, D) floats), see tabular_model.hpp.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -8,7 +9,7 @@
 #include <vector>
 
 #include "adam.hpp"
-#include "joint_model.hpp"
+#include "tabular_model.hpp"
 
 namespace ef {
 
@@ -16,30 +17,30 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
-  virtual const ModelSpec& spec() const = 0;
+  virtual const TabularSpec& spec() const = 0;
   virtual size_t num_params() const = 0;
   virtual double flops_per_row() const = 0;
 
   virtual void init_params() = 0;  // deterministic from the spec's seed
-  virtual void init_from_data(const float* u, const float* ext, int N) = 0;
+  virtual void init_from_data(const int* codes, const float* u, int N) = 0;
   virtual std::vector<float> get_params() const = 0;
   virtual void set_params(const std::vector<float>& p) = 0;
   virtual std::vector<float> get_grads() const = 0;
 
   // Training step pieces. forward saves what backward needs and returns the batch mean of
   // log p; backward sets grads = d(mean NLL)/dparams; adam_step updates params in place.
-  virtual double forward(const float* u, const float* ext, int B) = 0;
+  virtual double forward(const int* codes, const float* u, int B) = 0;
   virtual void backward() = 0;
   virtual void adam_step(const AdamConfig& cfg) = 0;
   virtual void reset_optimizer() = 0;
 
   // Inference: log p of B rows (no state kept for backward), and ancestral draws.
-  virtual void score(const float* u, const float* ext, int B, float* logp) = 0;
-  virtual void sample(int B, uint64_t seed, uint64_t row_offset, const float* given_c,
-                      const float* ext, float* u) = 0;
+  virtual void score(const int* codes, const float* u, int B, float* logp) = 0;
+  virtual void sample(int n, uint64_t seed, uint64_t row_offset, const Given<float>* given,
+                      int* codes, float* u, SampleInfo* info) = 0;
 };
 
-std::unique_ptr<Backend> make_cpu_backend(const ModelSpec& spec);
+std::unique_ptr<Backend> make_cpu_backend(const TabularSpec& spec);
 
 // CUDA availability, probed once on first use (never during static initialization).
 struct CudaInfo {
@@ -51,6 +52,6 @@ const CudaInfo& cuda_info();
 
 // "cpu" | "cuda" | "auto": auto takes the GPU when one is usable, else the CPU. "cuda" without
 // a usable GPU (or without a CUDA backend for this model) is an error naming the reason.
-std::unique_ptr<Backend> make_backend(const std::string& device, const ModelSpec& spec);
+std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec);
 
 }  // namespace ef

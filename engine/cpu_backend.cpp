@@ -9,7 +9,7 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(const ModelSpec& spec) : model_(spec) {
+  explicit CpuBackend(const TabularSpec& spec) : model_(spec) {
     const size_t n = model_.num_params();
     params_.assign(n, 0.f);
     grads_.assign(n, 0.f);
@@ -17,12 +17,12 @@ class CpuBackend final : public Backend {
     v_.assign(n, 0.f);
   }
   std::string name() const override { return "cpu"; }
-  const ModelSpec& spec() const override { return model_.spec(); }
+  const TabularSpec& spec() const override { return model_.spec(); }
   size_t num_params() const override { return params_.size(); }
   double flops_per_row() const override { return model_.flops_per_row(); }
   void init_params() override { model_.init(params_.data()); }
-  void init_from_data(const float* u, const float* ext, int N) override {
-    model_.init_from_data(params_.data(), u, ext, N, ws_);
+  void init_from_data(const int* codes, const float* u, int N) override {
+    model_.init_from_data(params_.data(), codes, u, N, ws_);
   }
   std::vector<float> get_params() const override { return params_; }
   void set_params(const std::vector<float>& p) override {
@@ -32,9 +32,9 @@ class CpuBackend final : public Backend {
   }
   std::vector<float> get_grads() const override { return grads_; }
 
-  double forward(const float* u, const float* ext, int B) override {
+  double forward(const int* codes, const float* u, int B) override {
     logp_.resize(B);
-    model_.log_prob(params_.data(), u, ext, B, logp_.data(), ws_);
+    model_.log_prob(params_.data(), codes, u, B, logp_.data(), ws_);
     double s = 0;
     for (float v : logp_) s += v;
     return s / B;
@@ -55,25 +55,25 @@ class CpuBackend final : public Backend {
     std::fill(v_.begin(), v_.end(), 0.f);
     step_ = 0;
   }
-  void score(const float* u, const float* ext, int B, float* logp) override {
-    model_.log_prob(params_.data(), u, ext, B, logp, ws_);
+  void score(const int* codes, const float* u, int B, float* logp) override {
+    model_.log_prob(params_.data(), codes, u, B, logp, ws_);
   }
-  void sample(int B, uint64_t seed, uint64_t row_offset, const float* given_c, const float* ext,
-              float* u) override {
-    model_.sample(params_.data(), B, seed, row_offset, given_c, ext, u, ws_);
+  void sample(int n, uint64_t seed, uint64_t row_offset, const Given<float>* given, int* codes,
+              float* u, SampleInfo* info) override {
+    model_.sample(params_.data(), n, seed, row_offset, given, codes, u, ws_, info);
   }
 
  private:
-  JointModel<float> model_;
+  TabularModel<float> model_;
   std::vector<float> params_, grads_, m_, v_;  // one layout: model_.layout()
   std::vector<float> logp_, dlogp_;
-  ModelWorkspace<float> ws_;
+  TabularWorkspace<float> ws_;
   long step_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(const ModelSpec& spec) {
+std::unique_ptr<Backend> make_cpu_backend(const TabularSpec& spec) {
   return std::make_unique<CpuBackend>(spec);
 }
 

@@ -25,7 +25,7 @@ const CudaInfo& cuda_info() {
   return info;
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& device, const ModelSpec& spec) {
+std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec) {
   if (device == "cpu" || device == "auto") {
     // The CUDA backend (kernels are compiled and tested in kernels/) is not wired into the
     // model yet, so "auto" stays on the CPU for now.

@@ -59,9 +59,20 @@ std::unique_ptr<Layer<T>> make_actnorm_layer(int D, ParamLayout& layout, const s
 template <class T>
 std::unique_ptr<Layer<T>> make_permutation_layer(std::vector<int> perm);
 
-// MADE degrees (Germain et al. 2015): inputs x_i have degree i+1, context inputs degree 0;
-// hidden units get degrees in [min(1, D-1), D-1]; output i (both of its heads) has degree i+1.
-// Returns the masks of an MLP [D + C, hidden..., 2D].
+// MADE degrees (Germain et al. 2015), general form: in_deg / out_deg give each input / output
+// unit a degree in [0, G] (0 = context, seen by everything; g = the g-th autoregressive group).
+// Hidden units get degrees in [lo, G-1] with lo = 0 when there is a context (so the first group
+// can still read it) else min(1, G-1). Hidden unit k sees unit j below iff deg_k >= deg_j; an
+// output sees hidden unit k iff its degree > deg_k. Returns the masks of the MLP
+// [in, hidden..., out]; degrees_out (optional) receives every layer's degrees.
+template <class T>
+std::vector<std::vector<T>> made_masks_general(const std::vector<int>& in_deg,
+                                               const std::vector<int>& out_deg, int G,
+                                               bool has_context, const std::vector<int>& hidden,
+                                               Degrees deg, uint64_t seed,
+                                               std::vector<std::vector<int>>* degrees_out);
+// MAF form: inputs x_i degree i+1 then C context inputs; outputs [mu | a], both heads of
+// dimension i with degree i+1. Masks of the MLP [D + C, hidden..., 2D].
 template <class T>
 std::vector<std::vector<T>> made_masks(int D, int C, const std::vector<int>& hidden, Degrees deg,
                                        uint64_t seed, std::vector<std::vector<int>>* degrees_out);

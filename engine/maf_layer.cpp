@@ -15,42 +15,9 @@ namespace ef {
 template <class T>
 std::vector<std::vector<T>> made_masks(int D, int C, const std::vector<int>& hidden, Degrees deg,
                                        uint64_t seed, std::vector<std::vector<int>>* degrees_out) {
-  std::vector<std::vector<int>> degs;
-  std::vector<int> d_in(D + C, 0);
-  for (int i = 0; i < D; ++i) d_in[i] = i + 1;
-  degs.push_back(d_in);
-  const int lo = std::min(1, D - 1), hi = D - 1;
-  for (size_t l = 0; l < hidden.size(); ++l) {
-    std::vector<int> d(hidden[l]);
-    int prev_min = l == 0 ? lo : *std::min_element(degs.back().begin(), degs.back().end());
-    prev_min = std::max(prev_min, lo);
-    for (int k = 0; k < hidden[l]; ++k) {
-      if (deg == Degrees::Sequential || hi <= prev_min) {
-        d[k] = D > 1 ? (k % (D - 1)) + 1 : 0;
-        d[k] = std::max(d[k], prev_min);
-      } else {
-        double u = math::rand_uniform(seed, 77 + l, k);
-        d[k] = prev_min + std::min(int(u * (hi - prev_min + 1)), hi - prev_min);
-      }
-    }
-    degs.push_back(d);
-  }
-  std::vector<int> d_out(2 * D);
-  for (int i = 0; i < D; ++i) d_out[i] = d_out[D + i] = i + 1;
-  std::vector<std::vector<T>> masks;
-  for (size_t l = 0; l + 1 <= degs.size(); ++l) {
-    const std::vector<int>& a = degs[l];
-    const bool last = l + 1 == degs.size();
-    const std::vector<int>& b = last ? d_out : degs[l + 1];
-    std::vector<T> M(b.size() * a.size());
-    for (size_t o = 0; o < b.size(); ++o)
-      for (size_t j = 0; j < a.size(); ++j)
-        M[o * a.size() + j] = (last ? b[o] > a[j] : b[o] >= a[j]) ? T(1) : T(0);
-    masks.push_back(std::move(M));
-  }
-  degs.push_back(d_out);
-  if (degrees_out) *degrees_out = degs;
-  return masks;
+  std::vector<int> d_in(D + C, 0), d_out(2 * D);
+  for (int i = 0; i < D; ++i) d_in[i] = d_out[i] = d_out[D + i] = i + 1;
+  return made_masks_general<T>(d_in, d_out, D, C > 0, hidden, deg, seed, degrees_out);
 }
 
 namespace {

@@ -10,39 +10,13 @@
 #include "flow_math.hpp"
 
 namespace ef {
-namespace {
 
-// Gathers rows idx[0..B) into out, adding dequantization noise U(0,1)*w_j for integer columns.
-void gather(const std::vector<float>& data, const std::vector<float>* ext, int D, int E,
-            const int* idx, int B, const std::vector<float>& w, uint64_t seed, uint64_t stream,
-            std::vector<float>& out, std::vector<float>& out_ext) {
-  out.resize(size_t(B) * D);
-  out_ext.resize(size_t(B) * E);
-  bool any_w = std::any_of(w.begin(), w.end(), [](float x) { return x != 0.f; });
-  for (int r = 0; r < B; ++r) {
-    const float* src = &data[size_t(idx[r]) * D];
-    float* dst = &out[size_t(r) * D];
-    for (int j = 0; j < D; ++j) {
-      float v = src[j];
-      if (any_w && w[j] != 0.f)
-        v += w[j] * float(math::rand_uniform(seed, stream, uint64_t(r) * D + j));
-      dst[j] = v;
-    }
-    if (E) std::copy(&(*ext)[size_t(idx[r]) * E], &(*ext)[size_t(idx[r] + 1) * E], &out_ext[size_t(r) * E]);
-  }
-}
-
-}  // namespace
-
-TrainResult train(Backend& be, const std::vector<float>& data, const std::vector<float>* ext,
-                  int N, int D, const std::vector<float>& dequant_width, const TrainOptions& opt,
+TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOptions& opt,
                   const std::function<void(const EpochReport&)>& on_epoch) {
   EF_CHECK(opt.epochs >= 1, "epochs must be positive (got ", opt.epochs, ")");
   EF_CHECK(opt.batch_size >= 1, "batch_size must be positive (got ", opt.batch_size, ")");
   EF_CHECK(opt.validation_fraction >= 0 && opt.validation_fraction < 1,
            "validation_fraction must be in [0, 1) (got ", opt.validation_fraction, ")");
-  EF_CHECK(data.size() == size_t(N) * D, "training data has the wrong size");
-  const int E = be.spec().ext_context;
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
 
@@ -61,13 +35,13 @@ TrainResult train(Backend& be, const std::vector<float>& data, const std::vector
   // ActNorm layers initialize from (up to 4096) training rows.
   {
     const int n_init = std::min(n_train, 4096);
-    std::vector<float> u, e;
-    gather(data, ext, D, E, train_idx.data(), n_init, dequant_width, opt.seed, 12, u, e);
-    be.init_from_data(u.data(), E ? e.data() : nullptr, n_init);
+    Batch b;
+    make_batch(train_idx.data(), n_init, 12, b);
+    be.init_from_data(b.codes.data(), b.u.data(), n_init);
   }
 
   const int B = std::min(opt.batch_size, n_train);
-  std::vector<float> ub, eb;
+  Batch batch;
   auto validate = [&]() {
     if (val_idx.empty()) return std::numeric_limits<double>::quiet_NaN();
     double s = 0;
@@ -75,12 +49,13 @@ TrainResult train(Backend& be, const std::vector<float>& data, const std::vector
     for (int i = 0; i < n_val; i += 4096) {
       const int b = std::min(4096, n_val - i);
       // Fixed noise stream, so validation NLLs of different epochs are comparable.
-      gather(data, ext, D, E, &val_idx[i], b, dequant_width, opt.seed, 13 + uint64_t(i), ub, eb);
+      make_batch(&val_idx[i], b, 13 + uint64_t(i), batch);
       lp.resize(b);
-      be.score(ub.data(), E ? eb.data() : nullptr, b, lp.data());
+      be.score(batch.codes.data(), batch.u.data(), b, lp.data());
       for (float v : lp) s += v;
+      s += batch.logj_sum;
     }
-    return -s / n_val + opt.nll_offset;
+    return -s / n_val;
   };
 
   TrainResult res;
@@ -99,20 +74,19 @@ TrainResult train(Backend& be, const std::vector<float>& data, const std::vector
     int nb = 0;
     // Drop the ragged last batch only when a full one exists, so tiny tables still train.
     for (int s = 0; s + B <= n_train; s += B) {
-      gather(data, ext, D, E, &train_idx[s], B, dequant_width, opt.seed,
-             1000000 + batch_counter++, ub, eb);
-      const double mlp = be.forward(ub.data(), E ? eb.data() : nullptr, B);
+      make_batch(&train_idx[s], B, 1000000 + batch_counter++, batch);
+      const double mlp = be.forward(batch.codes.data(), batch.u.data(), B);
       EF_CHECK(std::isfinite(mlp), "training diverged at epoch ", epoch,
                " (non-finite loss); lower the learning rate");
       be.backward();
       be.adam_step(opt.adam);
-      sum += -mlp;
+      sum += -mlp - batch.logj_sum / B;
       ++nb;
     }
     EpochReport rep;
     rep.epoch = epoch;
     rep.epochs = opt.epochs;
-    rep.train_nll = sum / std::max(nb, 1) + opt.nll_offset;
+    rep.train_nll = sum / std::max(nb, 1);
     rep.val_nll = validate();
     const double dt = std::chrono::duration<double>(clock::now() - te).count();
     rep.rows_per_s = dt > 0 ? double(nb) * B / dt : 0;

@@ -1,6 +1,6 @@
 // The training loop: per-epoch shuffling, mini-batches, a held-out validation split, early
-// stopping on validation NLL that restores the best parameters. Data arrive encoded: rows
-// u (N, D); integer columns are dequantized here by adding U(0,1) * width per batch.
+// stopping on validation NLL that restores the best parameters. Rows are produced by a batch
+// callback (the host's encoders), so dequantization and fill noise are fresh every batch.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -17,8 +17,18 @@ struct TrainOptions {
   double validation_fraction = 0.1;
   int patience = 10;          // epochs without improvement before stopping (0 = never stop)
   uint64_t seed = 0;
-  double nll_offset = 0;      // added to reported NLLs (encoder log-Jacobians -> original units)
 };
+
+// One encoded batch. logj_sum = sum over its rows of the terms the encoders add to the model's
+// log-density to give log p in original units (log-Jacobians minus the log-density of fill
+// noise), so NLL (original units) = -(sum log p_model + logj_sum) / B.
+struct Batch {
+  std::vector<int> codes;  // (B, G)
+  std::vector<float> u;    // (B, D)
+  double logj_sum = 0;
+};
+// Fills `out` with rows rows[0..B) encoded with noise stream `stream`.
+using BatchFn = std::function<void(const int* rows, int B, uint64_t stream, Batch& out)>;
 
 struct EpochReport {
   int epoch = 0;              // 1-based
@@ -41,10 +51,7 @@ struct TrainResult {
   std::vector<EpochReport> history;
 };
 
-// data: N rows of D encoded values (row-major); ext: N rows of E context values or null;
-// dequant_width: per column, 0 for continuous, the width of one integer step in encoded units.
-TrainResult train(Backend& be, const std::vector<float>& data, const std::vector<float>* ext,
-                  int N, int D, const std::vector<float>& dequant_width, const TrainOptions& opt,
+TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOptions& opt,
                   const std::function<void(const EpochReport&)>& on_epoch);
 
 }  // namespace ef

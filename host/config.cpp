@@ -163,20 +163,56 @@ Config parse_config(const std::string& text, const std::string& name, const std:
 
   if (!root.contains("data")) EF_THROW(name, ": missing \"data\" section (data.path is required)");
   const json& d = root.at("data");
-  check_keys(d, {"path", "columns"}, "data", name);
+  check_keys(d, {"path", "columns", "missing", "categorical_max_levels"}, "data", name);
+  if (d.contains("missing")) {
+    const json& m = d.at("missing");
+    if (!m.is_array()) EF_THROW(name, ": data.missing must be an array of strings");
+    c.missing_tokens.clear();
+    for (auto& v : m) {
+      if (!v.is_string()) EF_THROW(name, ": data.missing entries must be strings, got ", type_name(v));
+      c.missing_tokens.push_back(v.get<std::string>());
+    }
+  }
+  c.categorical_max_levels = get<int>(d, "categorical_max_levels", 10, "data", name);
+  EF_CHECK(c.categorical_max_levels >= 0, name, ": data.categorical_max_levels must be >= 0");
   if (!d.contains("path")) EF_THROW(name, ": missing data.path");
   c.data_path = resolve(get<std::string>(d, "path", "", "data", name));
   if (d.contains("columns")) {
     const json& cols = d.at("columns");
     if (!cols.is_object()) EF_THROW(name, ": data.columns must be an object {\"name\": \"type\"}");
     for (auto it = cols.begin(); it != cols.end(); ++it) {
-      if (!it.value().is_string())
-        EF_THROW(name, ": data.columns.", it.key(), " must be a string type, got ", type_name(it.value()));
-      try {
-        c.column_types[it.key()] = column_type_from(it.value().get<std::string>());
-      } catch (const Error& e) {
-        EF_THROW(name, ": data.columns.", it.key(), ": ", e.what());
+      const std::string w = "data.columns." + it.key();
+      ColumnOptions o;
+      const json& v = it.value();
+      std::string type;
+      if (v.is_string()) {
+        type = v.get<std::string>();
+      } else if (v.is_object()) {
+        check_keys(v, {"type", "min", "max", "encoder"}, w, name);
+        type = get<std::string>(v, "type", "", w, name);
+        if (v.contains("min")) { o.has_min = true; o.min = get<double>(v, "min", 0.0, w, name); }
+        if (v.contains("max")) { o.has_max = true; o.max = get<double>(v, "max", 0.0, w, name); }
+        o.encoder = get<std::string>(v, "encoder", "auto", w, name);
+        if (o.encoder != "auto" && o.encoder != "standardize" && o.encoder != "quantile")
+          EF_THROW(name, ": ", w, ".encoder must be \"auto\", \"standardize\" or \"quantile\"");
+        if (o.has_max && !o.has_min) EF_THROW(name, ": ", w, ": a max needs a min too");
+        if (o.has_min && o.has_max && !(o.max > o.min)) EF_THROW(name, ": ", w, ": max must be greater than min");
+      } else {
+        EF_THROW(name, ": ", w, " must be a type string or an object {\"type\", \"min\", \"max\", \"encoder\"}, got ",
+                 type_name(v));
       }
+      if (!type.empty()) {
+        try {
+          o.type = column_type_from(type);
+        } catch (const Error& e) {
+          EF_THROW(name, ": ", w, ": ", e.what());
+        }
+        o.has_type = true;
+        c.column_types[it.key()] = o.type;
+        if (o.type == ColumnType::Categorical && (o.has_min || o.has_max || o.encoder != "auto"))
+          EF_THROW(name, ": ", w, ": bounds and encoders apply to numeric columns only");
+      }
+      c.column_options[it.key()] = o;
     }
   }
 

@@ -19,6 +19,9 @@ struct Config {
   std::string source;                              // the config file, for messages
   std::string data_path;                           // resolved
   std::map<std::string, ColumnType> column_types;  // declared; the rest are inferred
+  std::map<std::string, ColumnOptions> column_options;  // bounds, encoder
+  std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};
+  int categorical_max_levels = 10;
   FlowSpec flow;                                   // dim/context filled at fit time
   TrainOptions train;
   int threads = 0;                                 // 0 = library default

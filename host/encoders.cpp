@@ -1,6 +1,9 @@
 #include "encoders.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
@@ -21,46 +24,302 @@ ColumnType column_type_from(const std::string& s) {
   EF_THROW("unknown column type \"", s, "\" (expected continuous, integer or categorical)");
 }
 
-ColumnEncoder ColumnEncoder::fit(const std::string& name, ColumnType type,
-                                 const std::vector<double>& x) {
-  EF_CHECK(!x.empty(), "column \"", name, "\": no values to fit");
+double normal_quantile(double p) {
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
+  EF_CHECK(p > 0 && p < 1, "normal_quantile: p must be in (0, 1)");
+  double x;
+  if (p < 0.02425) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p > 1 - 0.02425) {
+    const double q = std::sqrt(-2 * std::log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  }
+  const double e = 0.5 * std::erfc(-x / std::sqrt(2.0)) - p;  // one Newton step
+  return x - e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+}
+
+namespace {
+constexpr double kAtomShare = 0.10;  // a value holding >= 10% of present rows is a point mass
+constexpr int kMaxAtoms = 3;
+constexpr int kQuantileKnots = 64;
+
+// The bounded-domain map and its log-derivative.
+double bound_map(const ColumnEncoder& e, double x, double* logj) {
+  switch (e.bound) {
+    case BoundMap::None: return x;
+    case BoundMap::Log: {
+      const double d = x - e.min;
+      if (!(d > 0)) { *logj = -INFINITY; return 0; }
+      *logj -= std::log(d);
+      return std::log(d);
+    }
+    case BoundMap::Logit: {
+      const double w = e.max - e.min, y = (x - e.min) / w;
+      if (!(y > 0 && y < 1)) { *logj = -INFINITY; return 0; }
+      *logj -= std::log(w) + std::log(y) + std::log1p(-y);
+      return std::log(y) - std::log1p(-y);
+    }
+  }
+  return x;
+}
+double bound_unmap(const ColumnEncoder& e, double t) {
+  switch (e.bound) {
+    case BoundMap::None: return t;
+    case BoundMap::Log: return e.min + std::exp(t);
+    case BoundMap::Logit: return e.min + (e.max - e.min) / (1 + std::exp(-t));
+  }
+  return t;
+}
+}  // namespace
+
+int ColumnEncoder::group_levels() const {
+  if (is_categorical()) return int(labels.size()) + (has_missing ? 1 : 0);
+  const int states = 1 + int(atoms.size()) + (has_missing ? 1 : 0);
+  return states > 1 ? states : 0;
+}
+
+int ColumnEncoder::state_of(double x) const {
+  for (size_t i = 0; i < atoms.size(); ++i)
+    if (x == atoms[i]) return 1 + int(i);
+  return 0;
+}
+
+ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType type,
+                                         const std::vector<double>& values, size_t n_missing,
+                                         const std::string& missing_token, const ColumnOptions& opt) {
   ColumnEncoder e;
   e.name = name;
   e.type = type;
-  const double shift = type == ColumnType::Integer ? 0.5 : 0.0;
+  e.has_missing = n_missing > 0;
+  e.missing_token = missing_token;
+  e.has_min = opt.has_min;
+  e.has_max = opt.has_max;
+  e.min = opt.min;
+  e.max = opt.max;
+  // Integers live on [k, k+1) after dequantization, so an integer max M bounds k + v by M + 1.
+  const double hi = type == ColumnType::Integer ? e.max + 1 : e.max;
+  if (e.has_min && e.has_max) {
+    EF_CHECK(hi > e.min, "column \"", name, "\": max must be greater than min");
+    e.bound = BoundMap::Logit;
+    e.max = hi;
+  } else if (e.has_min) {
+    e.bound = BoundMap::Log;
+  } else if (e.has_max) {
+    EF_THROW("column \"", name, "\": a max without a min is not supported; give both");
+  }
+  // Point masses.
+  std::map<double, size_t> counts;
+  for (double v : values) ++counts[v];
+  std::vector<std::pair<size_t, double>> frequent;
+  for (auto& [v, c] : counts)
+    if (c >= kAtomShare * double(values.size()) && c >= 2) frequent.push_back({c, v});
+  std::sort(frequent.rbegin(), frequent.rend());
+  if (frequent.size() > size_t(kMaxAtoms)) frequent.resize(kMaxAtoms);
+  // Keep a continuous remainder: do not turn every distinct value into an atom.
+  if (frequent.size() == counts.size() && !frequent.empty()) frequent.pop_back();
+  for (auto& f : frequent) e.atoms.push_back(f.second);
+  std::sort(e.atoms.begin(), e.atoms.end());
+
+  // The continuous remainder, through the bound map (at the midpoint of integer cells).
+  std::vector<double> t;
+  for (double v : values) {
+    if (e.state_of(v) != 0) continue;
+    double lj = 0;
+    const double x = type == ColumnType::Integer ? v + 0.5 : v;
+    const double m = bound_map(e, x, &lj);
+    if (std::isfinite(lj)) t.push_back(m);
+  }
+  if (t.empty()) t.push_back(0.0);
   double s = 0;
-  for (double v : x) s += v + shift;
-  e.mean = s / double(x.size());
-  double ss = 0;
-  for (double v : x) ss += (v + shift - e.mean) * (v + shift - e.mean);
-  double sd = x.size() > 1 ? std::sqrt(ss / double(x.size() - 1)) : 0.0;
-  if (type == ColumnType::Integer) sd = std::sqrt(sd * sd + 1.0 / 12.0);  // + Var U(0,1)
-  // A constant column has no spread; keep the map invertible with a scale tied to its value.
+  for (double v : t) s += v;
+  e.mean = s / double(t.size());
+  double ss = 0, s3 = 0;
+  for (double v : t) {
+    ss += (v - e.mean) * (v - e.mean);
+    s3 += (v - e.mean) * (v - e.mean) * (v - e.mean);
+  }
+  double sd = t.size() > 1 ? std::sqrt(ss / double(t.size() - 1)) : 0.0;
+  // Integer cells add U(0,1) spread (through the bound map this is approximate; it only sets a
+  // scale).
+  if (type == ColumnType::Integer && e.bound == BoundMap::None) sd = std::sqrt(sd * sd + 1.0 / 12.0);
   if (!(sd > 0)) sd = std::max(1e-6, 1e-6 * std::fabs(e.mean));
   e.sd = sd;
+  const double skew = t.size() > 2 && ss > 0 ? (s3 / double(t.size())) / std::pow(ss / double(t.size()), 1.5) : 0.0;
+  const bool quantile = opt.encoder == "quantile" || (opt.encoder == "auto" && std::fabs(skew) > 1.0);
+  if (opt.encoder != "auto" && opt.encoder != "quantile" && opt.encoder != "standardize")
+    EF_THROW("column \"", name, "\": unknown encoder \"", opt.encoder, "\" (auto, standardize, quantile)");
+  if (quantile) {
+    std::sort(t.begin(), t.end());
+    // Knots at evenly spaced probabilities; equal quantiles collapse, so knots strictly increase.
+    for (int k = 0; k < kQuantileKnots; ++k) {
+      const double p = (k + 0.5) / kQuantileKnots;
+      const double pos = p * double(t.size() - 1);
+      const size_t i = size_t(pos);
+      const double frac = pos - double(i);
+      const double x = i + 1 < t.size() ? t[i] * (1 - frac) + t[i + 1] * frac : t[i];
+      if (e.qx.empty() || x > e.qx.back() + 1e-12 * (1 + std::fabs(x))) {
+        e.qx.push_back(x);
+        e.qz.push_back(normal_quantile(p));
+      }
+    }
+    if (e.qx.size() >= 3) {
+      e.marginal = Marginal::Quantile;
+      e.tail_slope = 1.0 / e.sd;
+    } else {
+      e.qx.clear();
+      e.qz.clear();
+    }
+  }
   return e;
 }
 
-double ColumnEncoder::decode(double u) const {
-  const double x = u * sd + mean;
-  return type == ColumnType::Integer ? std::floor(x) : x;
+ColumnEncoder ColumnEncoder::fit_categorical(const std::string& name,
+                                             const std::vector<std::string>& labels,
+                                             const std::vector<uint8_t>& missing,
+                                             const std::string& missing_token) {
+  ColumnEncoder e;
+  e.name = name;
+  e.type = ColumnType::Categorical;
+  e.missing_token = missing_token;
+  std::map<std::string, size_t> counts;
+  for (size_t r = 0; r < labels.size(); ++r) {
+    if (!missing.empty() && missing[r]) {
+      e.has_missing = true;
+      continue;
+    }
+    ++counts[labels[r]];
+  }
+  for (auto& kv : counts) e.labels.push_back(kv.first);  // sorted: codes do not depend on row order
+  EF_CHECK(!e.labels.empty() || e.has_missing, "column \"", name, "\": no values");
+  e.rebuild_index();
+  return e;
 }
-double ColumnEncoder::log_jacobian() const { return -std::log(sd); }
-double ColumnEncoder::dequant_width() const {
-  return type == ColumnType::Integer ? 1.0 / sd : 0.0;
+
+void ColumnEncoder::rebuild_index() {
+  index.clear();
+  for (size_t i = 0; i < labels.size(); ++i) index[labels[i]] = int(i);
+}
+
+double ColumnEncoder::encode(double x, double* logj) const {
+  const double t = bound_map(*this, x, logj);
+  if (!std::isfinite(*logj)) return 0;
+  if (marginal == Marginal::Standardize) {
+    *logj -= std::log(sd);
+    return (t - mean) / sd;
+  }
+  const size_t K = qx.size();
+  if (t <= qx[0]) {
+    *logj += std::log(tail_slope);
+    return qz[0] + (t - qx[0]) * tail_slope;
+  }
+  if (t >= qx[K - 1]) {
+    *logj += std::log(tail_slope);
+    return qz[K - 1] + (t - qx[K - 1]) * tail_slope;
+  }
+  const size_t k = size_t(std::upper_bound(qx.begin(), qx.end(), t) - qx.begin()) - 1;
+  const double slope = (qz[k + 1] - qz[k]) / (qx[k + 1] - qx[k]);
+  *logj += std::log(slope);
+  return qz[k] + (t - qx[k]) * slope;
+}
+
+double ColumnEncoder::decode(double u) const {
+  double t;
+  if (marginal == Marginal::Standardize) {
+    t = u * sd + mean;
+  } else {
+    const size_t K = qz.size();
+    if (u <= qz[0]) {
+      t = qx[0] + (u - qz[0]) / tail_slope;
+    } else if (u >= qz[K - 1]) {
+      t = qx[K - 1] + (u - qz[K - 1]) / tail_slope;
+    } else {
+      const size_t k = size_t(std::upper_bound(qz.begin(), qz.end(), u) - qz.begin()) - 1;
+      t = qx[k] + (u - qz[k]) * (qx[k + 1] - qx[k]) / (qz[k + 1] - qz[k]);
+    }
+  }
+  double x = bound_unmap(*this, t);
+  if (type == ColumnType::Integer) {
+    x = std::floor(x);
+    if (has_min) x = std::max(x, min);
+    if (bound == BoundMap::Logit) x = std::min(x, max - 1);
+  } else if (bound != BoundMap::None) {
+    // exp/sigmoid keep x inside the bounds up to float rounding; clamp that rounding.
+    x = std::max(x, min);
+    if (bound == BoundMap::Logit) x = std::min(x, max);
+  }
+  return x;
 }
 
 void to_json(nlohmann::json& j, const ColumnEncoder& e) {
-  j = {{"name", e.name}, {"type", to_string(e.type)}, {"encoder", "standardize"},
-       {"mean", e.mean}, {"sd", e.sd}};
+  j = {{"name", e.name}, {"type", to_string(e.type)}, {"has_missing", e.has_missing},
+       {"missing_token", e.missing_token}};
+  if (e.is_categorical()) {
+    j["labels"] = e.labels;
+    return;
+  }
+  j["atoms"] = e.atoms;
+  j["bound"] = e.bound == BoundMap::None ? "none" : e.bound == BoundMap::Log ? "log" : "logit";
+  j["min"] = e.min;
+  j["max"] = e.max;
+  j["has_min"] = e.has_min;
+  j["has_max"] = e.has_max;
+  j["marginal"] = e.marginal == Marginal::Standardize ? "standardize" : "quantile";
+  j["mean"] = e.mean;
+  j["sd"] = e.sd;
+  j["qx"] = e.qx;
+  j["qz"] = e.qz;
+  j["tail_slope"] = e.tail_slope;
 }
+
 void from_json(const nlohmann::json& j, ColumnEncoder& e) {
   e.name = j.at("name").get<std::string>();
   e.type = column_type_from(j.at("type").get<std::string>());
+  e.has_missing = j.at("has_missing").get<bool>();
+  e.missing_token = j.at("missing_token").get<std::string>();
+  if (e.is_categorical()) {
+    e.labels = j.at("labels").get<std::vector<std::string>>();
+    e.rebuild_index();
+    EF_CHECK(e.index.size() == e.labels.size(), "column \"", e.name, "\": duplicate labels");
+    EF_CHECK(e.group_levels() >= 1, "column \"", e.name, "\": no levels");
+    return;
+  }
+  e.atoms = j.at("atoms").get<std::vector<double>>();
+  const std::string b = j.at("bound").get<std::string>();
+  e.bound = b == "none" ? BoundMap::None : b == "log" ? BoundMap::Log : b == "logit" ? BoundMap::Logit
+            : throw Error("column \"" + e.name + "\": unknown bound map", __FILE__, __LINE__);
+  e.min = j.at("min").get<double>();
+  e.max = j.at("max").get<double>();
+  e.has_min = j.at("has_min").get<bool>();
+  e.has_max = j.at("has_max").get<bool>();
+  e.marginal = j.at("marginal").get<std::string>() == "quantile" ? Marginal::Quantile : Marginal::Standardize;
   e.mean = j.at("mean").get<double>();
   e.sd = j.at("sd").get<double>();
-  EF_CHECK(std::isfinite(e.mean) && std::isfinite(e.sd) && e.sd > 0,
+  e.qx = j.at("qx").get<std::vector<double>>();
+  e.qz = j.at("qz").get<std::vector<double>>();
+  e.tail_slope = j.at("tail_slope").get<double>();
+  EF_CHECK(std::isfinite(e.mean) && std::isfinite(e.sd) && e.sd > 0 && e.tail_slope > 0,
            "column \"", e.name, "\": invalid encoder parameters");
+  EF_CHECK(e.atoms.size() <= 64, "column \"", e.name, "\": too many atoms");
+  if (e.marginal == Marginal::Quantile) {
+    EF_CHECK(e.qx.size() == e.qz.size() && e.qx.size() >= 2, "column \"", e.name, "\": bad quantile knots");
+    for (size_t k = 1; k < e.qx.size(); ++k)
+      EF_CHECK(e.qx[k] > e.qx[k - 1] && e.qz[k] > e.qz[k - 1], "column \"", e.name, "\": quantile knots not increasing");
+  }
+  if (e.bound == BoundMap::Logit) EF_CHECK(e.max > e.min, "column \"", e.name, "\": bad bounds");
 }
 
 }  // namespace ef

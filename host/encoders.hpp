@@ -1,12 +1,19 @@
-// Per-column encoders: invertible maps from original units to the flow's space, each with an
-// exact log-Jacobian, so scores are densities in ORIGINAL units:
-//   log p(x) = log p_flow(u(x)) + sum_columns log|du/dx|.
-// Continuous: standardization u = (x - mean) / sd, log|du/dx| = -log sd.
-// Integer: uniform dequantization k + v, v ~ U(0,1), then standardization; decoding floors.
-//   The score of an integer row is then an estimate of E_v log p(k + v), a lower bound on
-//   log P(k) by Jensen's inequality (see docs/MATH.md).
+// Per-column encoders (DESIGN section 2). Each table column becomes some of:
+//   - one categorical group: a categorical column's code (labels + a "missing" level when the
+//     training data had missing values), or a numeric column's STATE: 0 = a value, 1..A = a
+//     point-mass atom (a value holding >= 10% of the rows, like capital-gain = 0), A+1 = missing.
+//     Numeric columns with neither atoms nor missing values have no state group.
+//   - one continuous dim: a numeric column's encoding u of its value, through an invertible map
+//     with an exact log-Jacobian, so scores are densities in ORIGINAL units:
+//       x -> [dequantize: x + v, v ~ U(0,1), integers] -> [bounds: log(x - min) or
+//       logit((x - min) / (max - min))] -> [marginal: standardize or a monotone piecewise-linear
+//       quantile map to N(0, 1)] -> u
+//     When the state is not "value" (atom or missing), u is filled with N(0, 1) noise that the
+//     model learns to ignore; its density is divided out of the score (docs/MATH.md: scores of
+//     such rows, like integer rows, are Jensen lower bounds estimated with fixed draws).
 #pragma once
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -17,18 +24,62 @@ enum class ColumnType { Continuous, Integer, Categorical };
 const char* to_string(ColumnType t);
 ColumnType column_type_from(const std::string& s);
 
+enum class BoundMap { None, Log, Logit };
+enum class Marginal { Standardize, Quantile };
+
+// What the user (config) says about one column; unset fields are inferred.
+struct ColumnOptions {
+  bool has_type = false;
+  ColumnType type = ColumnType::Continuous;
+  bool has_min = false, has_max = false;
+  double min = 0, max = 0;
+  std::string encoder = "auto";  // auto | standardize | quantile
+};
+
 struct ColumnEncoder {
   std::string name;
   ColumnType type = ColumnType::Continuous;
-  double mean = 0, sd = 1;
+  std::string missing_token;  // how missing values are written back ("" = none seen)
+  bool has_missing = false;
+  // categorical
+  std::vector<std::string> labels;
+  std::unordered_map<std::string, int> index;  // label -> code (rebuilt on load)
+  // numeric
+  std::vector<double> atoms;
+  bool has_min = false, has_max = false;
+  double min = 0, max = 0;          // declared bounds (original units)
+  BoundMap bound = BoundMap::None;
+  Marginal marginal = Marginal::Standardize;
+  double mean = 0, sd = 1;          // standardize (after the bound map)
+  std::vector<double> qx, qz;       // quantile knots: bound-mapped values -> normal scores
+  double tail_slope = 1;            // quantile map beyond its knots
 
-  // Fit on the column's values (integers: on k + 1/2, the mean of the dequantized value).
-  static ColumnEncoder fit(const std::string& name, ColumnType type, const std::vector<double>& x);
-  double encode(double x) const { return (x - mean) / sd; }
-  double decode(double u) const;
-  double log_jacobian() const;       // log|du/dx|
-  double dequant_width() const;      // width of one integer step in encoded units (0: none)
+  // Fits a numeric column. values: present values only (NaN-free); n_missing: count of missing.
+  static ColumnEncoder fit_numeric(const std::string& name, ColumnType type,
+                                   const std::vector<double>& values, size_t n_missing,
+                                   const std::string& missing_token, const ColumnOptions& opt);
+  static ColumnEncoder fit_categorical(const std::string& name, const std::vector<std::string>& labels,
+                                       const std::vector<uint8_t>& missing,
+                                       const std::string& missing_token);
+
+  bool is_categorical() const { return type == ColumnType::Categorical; }
+  // Levels of this column's categorical group (0 = no group).
+  int group_levels() const;
+  int dims() const { return is_categorical() ? 0 : 1; }
+  int missing_code() const { return group_levels() - 1; }  // valid when has_missing
+  // State code of a present numeric value (0 = value, 1 + i = atom i).
+  int state_of(double x) const;
+
+  // Numeric value (already dequantized) -> u, adding log|du/dx| to *logj. -inf logj when x is
+  // outside the declared bounds.
+  double encode(double x, double* logj) const;
+  double decode(double u) const;  // u -> original units (integers floored, bounds respected)
+
+  void rebuild_index();
 };
+
+// Inverse of the standard normal CDF (Acklam's rational approximation, one Newton step).
+double normal_quantile(double p);
 
 void to_json(nlohmann::json& j, const ColumnEncoder& e);
 void from_json(const nlohmann::json& j, ColumnEncoder& e);

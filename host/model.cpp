@@ -1,4 +1,4 @@
-// echoflow::Model: fit, score, sample on top of the encoders and a Backend.
+// echoflow::Model: fit, score and sample on top of the column encoders and a Backend.
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -8,6 +8,13 @@
 #include "model_impl.hpp"
 
 namespace echoflow {
+namespace {
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s.empty() ? "none" : s;
+}
+}  // namespace
 
 ef::Backend& Model::Impl::backend() const {
   if (!be) {
@@ -17,62 +24,165 @@ ef::Backend& Model::Impl::backend() const {
   return *be;
 }
 
-void Model::Impl::build_order() {
-  order.clear();
-  for (auto& c : conditional)
-    for (size_t i = 0; i < enc.size(); ++i)
-      if (enc[i].name == c) order.push_back(int(i));
-  for (size_t i = 0; i < enc.size(); ++i) {
-    bool cond = false;
-    for (auto& c : conditional) cond |= enc[i].name == c;
-    if (!cond) order.push_back(int(i));
+void Model::Impl::build_layout() {
+  const int nc = int(enc.size());
+  col_part.assign(nc, -1);
+  col_group.assign(nc, -1);
+  col_dim.assign(nc, -1);
+  spec.parts.clear();
+  int g = 0, d = 0;
+  auto add_col = [&](int c, ef::PartSpec& ps, int part) {
+    col_part[c] = part;
+    if (enc[c].group_levels() > 0) {
+      ps.levels.push_back(enc[c].group_levels());
+      col_group[c] = g++;
+    }
+    if (enc[c].dims() > 0) {
+      ps.dims += 1;
+      col_dim[c] = d++;
+    }
+  };
+  for (auto& name : conditional)
+    for (int c = 0; c < nc; ++c)
+      if (enc[c].name == name) {
+        ef::PartSpec ps;
+        add_col(c, ps, int(spec.parts.size()));
+        spec.parts.push_back(ps);
+      }
+  spec.c_parts = int(spec.parts.size());
+  ef::PartSpec rest;
+  for (int c = 0; c < nc; ++c)
+    if (col_part[c] < 0) add_col(c, rest, int(spec.parts.size()));
+  if (!rest.levels.empty() || rest.dims > 0) spec.parts.push_back(rest);
+  // Groups and dims were numbered in part order: conditional columns first, then the rest in
+  // table order, which is exactly the TabularModel's layout.
+}
+
+void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int* idx, int B,
+                         uint64_t stream, int pass, int S, std::vector<int>& codes,
+                         std::vector<float>& u, std::vector<double>& logj,
+                         std::vector<char>& bad) const {
+  const int G = spec.groups(), D = spec.dims();
+  codes.assign(size_t(B) * G, 0);
+  u.assign(size_t(B) * D, 0.f);
+  logj.assign(B, 0.0);
+  bad.assign(B, 0);
+  for (size_t c = 0; c < enc.size(); ++c) {
+    const ef::ColumnEncoder& e = enc[c];
+    const Column& col = t.columns[src[c]];
+    const int g = col_group[c], d = col_dim[c];
+    for (int r = 0; r < B; ++r) {
+      const size_t row = size_t(idx[r]);
+      // Noise for this cell: fresh per batch in training, fixed per scoring pass.
+      const uint64_t nidx = pass < 0 ? uint64_t(r) : uint64_t(row);
+      const uint64_t nseed = pass < 0 ? stream : 0x5eedULL + uint64_t(pass);
+      auto fill = [&] {
+        const double f = ef::math::rand_normal(nseed, 2 * c + 1, nidx);
+        u[size_t(r) * D + d] = float(f);
+        logj[r] -= ef::math::log_normal(f);  // divide the fill's density out of the score
+      };
+      if (col.is_missing(row)) {
+        if (!e.has_missing) {
+          bad[r] = 1;
+          continue;
+        }
+        codes[size_t(r) * G + g] = e.missing_code();
+        if (d >= 0) fill();
+        continue;
+      }
+      if (e.is_categorical()) {
+        auto it = e.index.find(col.labels[row]);
+        if (it == e.index.end()) {
+          bad[r] = 1;  // unseen label: zero probability
+          continue;
+        }
+        codes[size_t(r) * G + g] = it->second;
+        continue;
+      }
+      double x = col.values[row];
+      const int state = e.state_of(x);
+      if (g >= 0) codes[size_t(r) * G + g] = state;
+      if (state != 0) {
+        fill();
+        continue;
+      }
+      if (e.type == ColumnType::Integer) {
+        const double v = pass < 0 ? ef::math::rand_uniform(nseed, 2 * c, nidx)
+                                  : (pass + ef::math::rand_uniform(0x7a11ULL, c, row)) / S;
+        x += v;
+      }
+      double lj = 0;
+      const double val = e.encode(x, &lj);
+      if (!std::isfinite(lj)) {
+        bad[r] = 1;  // outside the declared bounds
+        continue;
+      }
+      u[size_t(r) * D + d] = float(val);
+      logj[r] += lj;
+    }
   }
 }
 
 Model Model::fit(const Table& data, const FitOptions& opt) {
   const std::string src = data.source.empty() ? "table" : data.source;
   EF_CHECK(!data.columns.empty(), src, ": no columns to model");
-  EF_CHECK(data.rows() >= 2, src, ": at least 2 rows are needed to train (got ", data.rows(), ")");
+  const size_t N = data.rows();
+  EF_CHECK(N >= 2, src, ": at least 2 rows are needed to train (got ", N, ")");
+  EF_CHECK(N < size_t(1) << 31, src, ": too many rows");
   auto impl = std::make_shared<Impl>();
+  for (auto& kv : opt.columns)
+    EF_CHECK(data.find(kv.first) >= 0, "data.columns: \"", kv.first, "\" is not a column of ", src);
   for (auto& col : data.columns) {
-    EF_CHECK(col.values.size() == data.rows(), src, ": column \"", col.name, "\" has ",
-             col.values.size(), " values, expected ", data.rows());
-    EF_CHECK(col.type != ColumnType::Categorical, src, ": column \"", col.name,
-             "\": categorical columns are not supported in this version");
-    impl->enc.push_back(ef::ColumnEncoder::fit(col.name, col.type, col.values));
+    EF_CHECK(col.size() == N, src, ": column \"", col.name, "\" has ", col.size(), " values, expected ", N);
+    EF_CHECK(col.missing.empty() || col.missing.size() == N, src, ": column \"", col.name, "\": bad missing flags");
+    auto it = opt.columns.find(col.name);
+    const ColumnOptions copt = it == opt.columns.end() ? ColumnOptions() : it->second;
+    if (col.type == ColumnType::Categorical) {
+      EF_CHECK(!copt.has_min && !copt.has_max, "column \"", col.name, "\": bounds on a categorical column");
+      impl->enc.push_back(ef::ColumnEncoder::fit_categorical(col.name, col.labels, col.missing, col.missing_token));
+      continue;
+    }
+    std::vector<double> present;
+    size_t n_missing = 0;
+    for (size_t r = 0; r < N; ++r) {
+      if (col.is_missing(r)) { ++n_missing; continue; }
+      const double v = col.values[r];
+      EF_CHECK(std::isfinite(v), src, ": row ", r + 1, ", column \"", col.name, "\": not a finite number");
+      if (copt.has_min && v < copt.min)
+        EF_THROW(src, ": row ", r + 1, ", column \"", col.name, "\": ", v, " is below the declared min ", copt.min);
+      if (copt.has_max && v > copt.max)
+        EF_THROW(src, ": row ", r + 1, ", column \"", col.name, "\": ", v, " is above the declared max ", copt.max);
+      present.push_back(v);
+    }
+    impl->enc.push_back(ef::ColumnEncoder::fit_numeric(col.name, col.type, present, n_missing,
+                                                       col.missing_token, copt));
   }
   for (auto& c : opt.conditional) {
     EF_CHECK(data.find(c) >= 0, "conditional column \"", c, "\" is not a column of ", src);
     for (auto& prev : impl->conditional) EF_CHECK(prev != c, "conditional column \"", c, "\" listed twice");
     impl->conditional.push_back(c);
   }
-  impl->build_order();
   impl->spec.flow = opt.flow;
-  impl->spec.dim_c = int(impl->conditional.size());
-  impl->spec.dim_r = int(impl->enc.size()) - impl->spec.dim_c;
-  impl->spec.ext_context = 0;
+  impl->missing_tokens = opt.missing_tokens;
+  impl->build_layout();
   impl->device = opt.device;
   impl->config = opt.config;
   if (opt.threads > 0) ef::set_num_threads(opt.threads);
 
-  // Encode to rows u (N, D) in block order; the log-Jacobian is the same for every row.
-  const int N = int(data.rows()), D = int(impl->enc.size());
-  std::vector<float> u(size_t(N) * D);
-  std::vector<float> width(D);
-  double logj = 0;
-  for (int k = 0; k < D; ++k) {
-    const ef::ColumnEncoder& e = impl->enc[impl->order[k]];
-    const auto& vals = data.columns[impl->order[k]].values;
-    for (int r = 0; r < N; ++r) u[size_t(r) * D + k] = float(e.encode(vals[r]));
-    width[k] = float(e.dequant_width());
-    logj += e.log_jacobian();
-  }
-  ef::TrainOptions topt = opt.train;
-  topt.nll_offset = -logj;  // report NLLs in original units
-
+  std::vector<int> srcs(impl->enc.size());
+  for (size_t c = 0; c < srcs.size(); ++c) srcs[c] = int(c);
+  const Impl& I = *impl;
+  std::vector<double> logj;
+  std::vector<char> bad;
+  ef::BatchFn make_batch = [&](const int* rows, int B, uint64_t stream, ef::Batch& out) {
+    I.encode(data, srcs, rows, B, stream ^ (opt.train.seed * 0x9e3779b97f4a7c15ULL), -1, 1,
+             out.codes, out.u, logj, bad);
+    out.logj_sum = 0;
+    for (int r = 0; r < B; ++r) out.logj_sum += logj[r];
+  };
   auto be = ef::make_backend(opt.device, impl->spec);
   be->init_params();
-  impl->train = ef::train(*be, u, nullptr, N, D, width, topt, opt.on_epoch);
+  impl->train = ef::train(*be, int(N), make_batch, opt.train, opt.on_epoch);
   impl->params = be->get_params();
   impl->be = std::move(be);
   Model m;
@@ -83,134 +193,170 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
 std::vector<double> Model::score(const Table& t) const {
   const Impl& I = *impl_;
   const std::string src = t.source.empty() ? "table" : t.source;
-  const int D = int(I.enc.size());
-  std::vector<int> src_col(D);
-  for (int k = 0; k < D; ++k) {
-    const ef::ColumnEncoder& e = I.enc[I.order[k]];
-    src_col[k] = t.find(e.name);
-    EF_CHECK(src_col[k] >= 0, src, ": column \"", e.name, "\" of the model is missing");
+  const size_t nc = I.enc.size();
+  std::vector<int> srcs(nc);
+  for (size_t c = 0; c < nc; ++c) {
+    const ef::ColumnEncoder& e = I.enc[c];
+    srcs[c] = t.find(e.name);
+    EF_CHECK(srcs[c] >= 0, src, ": column \"", e.name, "\" of the model is missing");
+    const Column& col = t.columns[srcs[c]];
+    if (e.is_categorical() != (col.type == ColumnType::Categorical))
+      EF_THROW(src, ": column \"", e.name, "\" is ", ef::to_string(col.type), " here but ",
+               ef::to_string(e.type), " in the model");
   }
   const size_t N = t.rows();
-  double logj = 0;
-  bool any_int = false;
-  for (auto& e : I.enc) {
-    logj += e.log_jacobian();
-    any_int |= e.type == ColumnType::Integer;
-  }
-  // Integer columns: average log p over S stratified dequantization offsets, an estimate of the
-  // bound E_v log p(k + v) <= log P(k). Continuous-only tables need one pass.
-  const int S = any_int ? 8 : 1;
+  // Integer dequantization and fill noise make a row's score an expectation over noise; it is
+  // estimated with S fixed stratified draws (a deterministic estimate of the Jensen bound).
+  bool noisy = false;
+  for (auto& e : I.enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
+  const int S = noisy ? 8 : 1;
   std::vector<double> out(N, 0.0);
   std::lock_guard<std::mutex> lock(I.mu);
   ef::Backend& be = I.backend();
   const size_t chunk = 4096;
+  std::vector<int> idx, codes;
   std::vector<float> u, lp;
+  std::vector<double> logj;
+  std::vector<char> bad;
   for (size_t r0 = 0; r0 < N; r0 += chunk) {
     const int b = int(std::min(chunk, N - r0));
-    u.resize(size_t(b) * D);
+    idx.resize(b);
+    for (int r = 0; r < b; ++r) idx[r] = int(r0 + r);
     lp.resize(b);
     for (int s = 0; s < S; ++s) {
+      I.encode(t, srcs, idx.data(), b, 0, s, S, codes, u, logj, bad);
+      be.score(codes.data(), u.data(), b, lp.data());
       for (int r = 0; r < b; ++r)
-        for (int k = 0; k < D; ++k) {
-          const ef::ColumnEncoder& e = I.enc[I.order[k]];
-          double x = t.columns[src_col[k]].values[r0 + r];
-          if (e.type == ColumnType::Integer) {
-            const double jitter = ef::math::rand_uniform(12345, uint64_t(k), uint64_t(s));
-            x += (s + jitter) / S;
-          }
-          u[size_t(r) * D + k] = float(e.encode(x));
-        }
-      be.score(u.data(), nullptr, b, lp.data());
-      for (int r = 0; r < b; ++r) out[r0 + r] += double(lp[r]) / S;
+        out[r0 + r] += bad[r] ? -std::numeric_limits<double>::infinity() : (double(lp[r]) + logj[r]) / S;
     }
   }
-  for (auto& v : out) v += logj;
   return out;
 }
 
-Table Model::sample(size_t n, const std::map<std::string, std::string>& given, uint64_t seed) const {
+Table Model::sample(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
+                    ef::SampleInfo* info) const {
   const Impl& I = *impl_;
   EF_CHECK(n >= 1, "the number of rows to sample must be positive");
-  const int D = int(I.enc.size()), Dc = I.spec.dim_c;
-  std::vector<float> given_c;
-  for (auto& kv : given) {
-    bool known = false, cond = false;
-    for (auto& e : I.enc) known |= e.name == kv.first;
-    for (auto& c : I.conditional) cond |= c == kv.first;
-    if (!known) EF_THROW("--given ", kv.first, ": no such column in the model");
-    if (!cond)
-      EF_THROW("--given ", kv.first, ": the column was not declared \"conditional\" at training "
-               "time (conditional columns: ", I.conditional.empty() ? "none" : "", [&] {
-                 std::string s;
-                 for (auto& c : I.conditional) s += (s.empty() ? "" : ", ") + c;
-                 return s;
-               }(), ")");
+  EF_CHECK(n < size_t(1) << 31, "too many rows to sample");
+  const int G = I.spec.groups(), D = I.spec.dims();
+  const size_t nc = I.enc.size();
+  ef::Given<float> gv;
+  const bool conditional = !given.empty();
+  if (conditional) {
+    gv.fixed.assign(I.spec.c_parts, 0);
+    gv.flow_counts.assign(I.spec.c_parts, 1);
+    gv.codes.assign(G, -1);
+    gv.u.assign(D, 0.f);
   }
-  if (!given.empty()) {
-    if (given.size() != I.conditional.size())
-      EF_THROW("--given must fix every conditional column in this version (", I.conditional.size(),
-               " declared, ", given.size(), " given)");
-    given_c.resize(size_t(Dc));
-    for (int k = 0; k < Dc; ++k) {
-      const ef::ColumnEncoder& e = I.enc[I.order[k]];
-      const std::string& s = given.at(e.name);
-      char* end = nullptr;
-      const double v = std::strtod(s.c_str(), &end);
-      if (s.empty() || *end != '\0' || !std::isfinite(v))
-        EF_THROW("--given ", e.name, "=", s, ": not a finite number");
-      if (e.type == ColumnType::Integer && v != std::floor(v))
-        EF_THROW("--given ", e.name, "=", s, ": the column is integer");
-      // An integer value k is the dequantized cell [k, k+1); condition on its midpoint.
-      given_c[k] = float(e.encode(e.type == ColumnType::Integer ? v + 0.5 : v));
+  for (auto& kv : given) {
+    int c = -1;
+    for (size_t k = 0; k < nc; ++k)
+      if (I.enc[k].name == kv.first) c = int(k);
+    if (c < 0) EF_THROW("--given ", kv.first, ": no such column in the model");
+    if (I.col_part[c] >= I.spec.c_parts)
+      EF_THROW("--given ", kv.first, ": the column was not declared \"conditional\" at training time "
+               "(conditional columns: ", join(I.conditional), ")");
+    const ef::ColumnEncoder& e = I.enc[c];
+    const int p = I.col_part[c], g = I.col_group[c], d = I.col_dim[c];
+    gv.fixed[p] = 1;
+    const std::string& s = kv.second;
+    if (e.has_missing && s == e.missing_token) {
+      gv.codes[g] = e.missing_code();
+      gv.flow_counts[p] = 0;
+      continue;
     }
+    if (e.is_categorical()) {
+      auto it = e.index.find(s);
+      if (it == e.index.end())
+        EF_THROW("--given ", kv.first, "=", s, ": label not seen in training (", e.labels.size(), " known labels)");
+      gv.codes[g] = it->second;
+      continue;
+    }
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !std::isfinite(v)) EF_THROW("--given ", kv.first, "=", s, ": not a finite number");
+    if (e.type == ColumnType::Integer && v != std::floor(v)) EF_THROW("--given ", kv.first, "=", s, ": the column is integer");
+    const int state = e.state_of(v);
+    if (g >= 0) gv.codes[g] = state;
+    if (state != 0) {
+      gv.flow_counts[p] = 0;
+      continue;
+    }
+    // An integer k is the dequantized cell [k, k+1): condition on its midpoint.
+    double lj = 0;
+    const double uu = e.encode(e.type == ColumnType::Integer ? v + 0.5 : v, &lj);
+    if (!std::isfinite(lj)) EF_THROW("--given ", kv.first, "=", s, ": outside the column's declared bounds");
+    gv.u[d] = float(uu);
   }
   Table t;
-  for (auto& e : I.enc) t.columns.push_back({e.name, e.type, std::vector<double>(n)});
+  for (auto& e : I.enc) {
+    Column col;
+    col.name = e.name;
+    col.type = e.type;
+    col.missing_token = e.missing_token;
+    if (e.is_categorical()) col.labels.resize(n); else col.values.resize(n);
+    if (e.has_missing) col.missing.assign(n, 0);
+    t.columns.push_back(std::move(col));
+  }
   std::lock_guard<std::mutex> lock(I.mu);
   ef::Backend& be = I.backend();
-  const size_t chunk = 4096;
-  std::vector<float> u, gc;
+  // Chunks keep memory bounded; importance resampling then works per chunk.
+  const size_t chunk = conditional ? 2048 : 8192;
+  std::vector<int> codes;
+  std::vector<float> u;
+  ef::SampleInfo agg, part;
+  double ess = 0;
   for (size_t r0 = 0; r0 < n; r0 += chunk) {
     const int b = int(std::min(chunk, n - r0));
+    codes.resize(size_t(b) * G);
     u.resize(size_t(b) * D);
-    if (!given_c.empty()) {
-      gc.resize(size_t(b) * Dc);
-      for (int r = 0; r < b; ++r) std::copy(given_c.begin(), given_c.end(), gc.begin() + size_t(r) * Dc);
-    }
-    be.sample(b, seed, r0, given_c.empty() ? nullptr : gc.data(), nullptr, u.data());
-    for (int r = 0; r < b; ++r)
-      for (int k = 0; k < D; ++k) {
-        const int c = I.order[k];
-        t.columns[c].values[r0 + r] = I.enc[c].decode(u[size_t(r) * D + k]);
+    be.sample(b, seed, r0, conditional ? &gv : nullptr, codes.data(), u.data(), &part);
+    agg.method = part.method;
+    agg.proposals += part.proposals;
+    ess += part.ess;
+    for (size_t c = 0; c < nc; ++c) {
+      const ef::ColumnEncoder& e = I.enc[c];
+      Column& col = t.columns[c];
+      const int g = I.col_group[c], d = I.col_dim[c];
+      for (int r = 0; r < b; ++r) {
+        const size_t row = r0 + r;
+        const int code = g >= 0 ? codes[size_t(r) * G + g] : 0;
+        if (e.has_missing && code == e.missing_code()) {
+          col.missing[row] = 1;
+        } else if (e.is_categorical()) {
+          col.labels[row] = e.labels[code];
+        } else if (code > 0) {
+          col.values[row] = e.atoms[code - 1];
+        } else {
+          col.values[row] = e.decode(u[size_t(r) * D + d]);
+        }
       }
+    }
   }
-  // Given values are written exactly as given (no float round trip).
+  agg.ess = ess;
+  if (info) *info = agg;
+  // Given numeric values are written exactly as given (no float round trip).
   for (auto& kv : given) {
-    const int c = t.find(kv.first);
-    const double v = std::strtod(kv.second.c_str(), nullptr);
-    std::fill(t.columns[c].values.begin(), t.columns[c].values.end(), v);
+    Column& col = t.columns[t.find(kv.first)];
+    if (col.type != ColumnType::Categorical && !(I.enc[t.find(kv.first)].has_missing && kv.second == col.missing_token))
+      std::fill(col.values.begin(), col.values.end(), std::strtod(kv.second.c_str(), nullptr));
   }
   return t;
 }
 
 std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed) const {
   const Impl& I = *impl_;
-  EF_CHECK(I.spec.dim_c == 0, "layer_trace needs a model without conditional columns");
-  ef::JointModel<float> jm(I.spec);
-  const int D = I.spec.dim_r;
+  EF_CHECK(I.spec.parts.size() == 1 && I.spec.parts[0].levels.empty(),
+           "layer_trace needs a model of continuous columns without conditional columns");
+  ef::TabularModel<float> tm(I.spec);
+  const int D = I.spec.parts[0].dims;
   std::vector<float> z(n * size_t(D));
   for (size_t r = 0; r < n; ++r)
     for (int i = 0; i < D; ++i) z[r * D + i] = float(ef::math::rand_normal(seed, 1, r * D + i));
   std::vector<std::vector<float>> out;
   ef::FlowWorkspace<float> ws;
-  jm.flow_r()->inverse_trace(I.params.data(), z.data(), nullptr, int(n), out, ws);
+  tm.flow(0)->inverse_trace(I.params.data(), z.data(), nullptr, int(n), out, ws);
   return out;
-}
-
-std::map<std::string, ColumnType> Model::column_types() const {
-  std::map<std::string, ColumnType> m;
-  for (auto& e : impl_->enc) m[e.name] = e.type;
-  return m;
 }
 
 const ef::TrainResult& Model::training() const { return impl_->train; }
@@ -219,6 +365,13 @@ std::vector<std::string> Model::column_names() const {
   std::vector<std::string> v;
   for (auto& e : impl_->enc) v.push_back(e.name);
   return v;
+}
+std::vector<std::string> Model::missing_tokens() const { return impl_->missing_tokens; }
+
+std::map<std::string, ColumnType> Model::column_types() const {
+  std::map<std::string, ColumnType> m;
+  for (auto& e : impl_->enc) m[e.name] = e.type;
+  return m;
 }
 
 std::string version_string() {

@@ -17,7 +17,7 @@
 
 #include "config.hpp"
 #include "csv.hpp"
-#include "joint_model.hpp"
+#include "tabular_model.hpp"
 #include "model_impl.hpp"
 
 namespace echoflow {
@@ -78,19 +78,22 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     const nlohmann::json h = nlohmann::json::parse(header);
     for (auto& c : h.at("columns")) impl->enc.push_back(c.get<ef::ColumnEncoder>());
     EF_CHECK(!impl->enc.empty(), "no columns");
+    EF_CHECK(impl->enc.size() <= 100000, "too many columns");
+    for (size_t i = 0; i < impl->enc.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        EF_CHECK(impl->enc[i].name != impl->enc[j].name, "duplicate column \"", impl->enc[i].name, "\"");
     impl->conditional = h.at("conditional").get<std::vector<std::string>>();
-    for (auto& c : impl->conditional) {
+    impl->missing_tokens = h.at("missing_tokens").get<std::vector<std::string>>();
+    for (size_t i = 0; i < impl->conditional.size(); ++i) {
+      const std::string& c = impl->conditional[i];
       bool found = false;
       for (auto& e : impl->enc) found |= e.name == c;
       EF_CHECK(found, "conditional column \"", c, "\" is not a model column");
+      for (size_t j = 0; j < i; ++j) EF_CHECK(impl->conditional[j] != c, "duplicate conditional column");
     }
-    impl->build_order();
-    EF_CHECK(impl->order.size() == impl->enc.size(), "duplicate conditional columns");
     ef::flow_spec_from_json(h.at("model"), impl->spec.flow, path);
     impl->spec.flow.seed = h.at("seed").get<uint64_t>();
-    impl->spec.dim_c = int(impl->conditional.size());
-    impl->spec.dim_r = int(impl->enc.size()) - impl->spec.dim_c;
-    impl->spec.ext_context = 0;
+    impl->build_layout();
     impl->config = h.value("config", nlohmann::json());
     const nlohmann::json& tr = h.at("training");
     impl->train.epochs_run = tr.value("epochs_run", 0);
@@ -103,7 +106,7 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     EF_THROW(path, ": invalid model header: ", e.what());
   }
   // Rebuild the layout from the spec: the count must match exactly.
-  const ef::JointModel<float> jm(impl->spec);
+  const ef::TabularModel<float> jm(impl->spec);
   if (jm.num_params() != P)
     EF_THROW(path, ": the header describes ", jm.num_params(), " parameters but the file holds ", P);
   impl->params.resize(size_t(P));
@@ -121,9 +124,11 @@ void Model::save(const std::string& path) const {
   h["engine_version"] = EF_VERSION;
   h["columns"] = I.enc;
   h["conditional"] = I.conditional;
+  h["missing_tokens"] = I.missing_tokens;
   h["model"] = ef::flow_spec_to_json(I.spec.flow);
   h["seed"] = I.spec.flow.seed;
-  h["blocks"] = {{"dim_c", I.spec.dim_c}, {"dim_r", I.spec.dim_r}};
+  h["blocks"] = {{"parts", I.spec.parts.size()}, {"conditional_parts", I.spec.c_parts},
+                 {"categorical_groups", I.spec.groups()}, {"continuous_dims", I.spec.dims()}};
   h["param_count"] = I.params.size();
   h["training"] = train_summary(I.train);
   h["config"] = I.config;

@@ -12,8 +12,9 @@ namespace echoflow {
 struct Model::Impl {
   std::vector<ef::ColumnEncoder> enc;  // one per training column, in table order
   std::vector<std::string> conditional;
-  std::vector<int> order;              // encoded position k -> table column (block C first)
-  ef::ModelSpec spec;
+  std::vector<std::string> missing_tokens;
+  ef::TabularSpec spec;                // parts: one per conditional column, then the rest
+  std::vector<int> col_part, col_group, col_dim;  // per column: part, group index or -1, dim or -1
   std::vector<float> params;           // the flat buffer in spec's ParamLayout
   ef::TrainResult train;
   nlohmann::json config;
@@ -23,7 +24,15 @@ struct Model::Impl {
   mutable std::unique_ptr<ef::Backend> be;
   ef::Backend& backend() const;        // lazily built, params loaded; call with mu held
 
-  void build_order();                  // from enc and conditional
+  // Builds spec.parts and col_* from enc and conditional (flow hyper-parameters already set).
+  void build_layout();
+  // Encodes rows idx[0..B) of t (column k of the model read from t's column src[k]).
+  // pass < 0: training noise from `stream`; pass = s >= 0: scoring pass s of S (stratified
+  // dequantization, fixed fills). logj (B): encoder terms per row; bad (B): rows outside the
+  // model's support (unseen label, value out of bounds, unexpected missing value).
+  void encode(const Table& t, const std::vector<int>& src, const int* idx, int B, uint64_t stream,
+              int pass, int S, std::vector<int>& codes, std::vector<float>& u,
+              std::vector<double>& logj, std::vector<char>& bad) const;
 };
 
 }  // namespace echoflow

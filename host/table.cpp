@@ -1,18 +1,16 @@
-// CSV <-> Table: type inference and numeric parsing with row/column error messages.
+// CSV <-> Table: missing-value tokens, type inference and numeric parsing, with errors that name
+// the file, row and column.
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <echoflow/echoflow.hpp>
+#include <set>
 
 #include "csv.hpp"
 
 namespace echoflow {
 namespace {
-
-bool is_missing_token(const std::string& s) {
-  return s.empty() || s == "NA" || s == "?" || s == "nan" || s == "NaN" || s == "null";
-}
 
 bool parse_number(const std::string& s, double& out) {
   if (s.empty()) return false;
@@ -33,55 +31,77 @@ int Table::find(const std::string& name) const {
   return -1;
 }
 
-Table read_table(const std::string& path, const std::map<std::string, ColumnType>& declared,
-                 const std::string& declared_by) {
+Table read_table(const std::string& path, const ReadOptions& opt) {
   ef::CsvTable csv = ef::read_csv(path);
-  for (auto& kv : declared) {
+  for (auto& kv : opt.types) {
     bool found = false;
     for (auto& h : csv.header) found |= h == kv.first;
-    if (!found) EF_THROW(path, ": column \"", kv.first, "\" is missing (required by ", declared_by, ")");
+    if (!found) EF_THROW(path, ": column \"", kv.first, "\" is missing (required by ", opt.declared_by, ")");
   }
+  const std::set<std::string> tokens(opt.missing_tokens.begin(), opt.missing_tokens.end());
   Table t;
   t.source = path;
+  const size_t n = csv.rows();
   for (size_t c = 0; c < csv.header.size(); ++c) {
     const std::string& name = csv.header[c];
-    const auto& cells = csv.cells[c];
+    auto& cells = csv.cells[c];
     Column col;
     col.name = name;
-    auto it = declared.find(name);
-    if (it != declared.end()) {
+    std::vector<uint8_t> miss(n, 0);
+    bool any_missing = false;
+    std::map<std::string, size_t> token_count;
+    for (size_t r = 0; r < n; ++r)
+      if (tokens.count(cells[r])) {
+        miss[r] = 1;
+        any_missing = true;
+        ++token_count[cells[r]];
+      }
+    if (any_missing) {
+      col.missing = std::move(miss);
+      size_t best = 0;
+      for (auto& kv : token_count)
+        if (kv.second > best) { best = kv.second; col.missing_token = kv.first; }
+    }
+    auto it = opt.types.find(name);
+    if (it != opt.types.end()) {
       col.type = it->second;
     } else {
-      // Inference: numbers -> integer when all whole, else continuous; text -> categorical.
       bool numeric = true, whole = true;
-      for (auto& s : cells) {
+      std::set<double> distinct;
+      size_t present = 0;
+      for (size_t r = 0; r < n; ++r) {
+        if (col.is_missing(r)) continue;
         double v;
-        if (is_missing_token(s)) continue;
-        if (!parse_number(s, v)) {
-          numeric = false;
-          break;
-        }
+        if (!parse_number(cells[r], v)) { numeric = false; break; }
+        ++present;
         whole &= v == std::floor(v) && std::fabs(v) < 9e15;
+        if (distinct.size() <= size_t(opt.categorical_max_levels)) distinct.insert(v);
       }
-      col.type = !numeric ? ColumnType::Categorical : whole ? ColumnType::Integer : ColumnType::Continuous;
+      if (!numeric || present == 0)
+        col.type = ColumnType::Categorical;
+      else if (opt.categorical_max_levels > 0 && distinct.size() <= size_t(opt.categorical_max_levels) &&
+               2 * distinct.size() <= present)
+        col.type = ColumnType::Categorical;
+      else
+        col.type = whole ? ColumnType::Integer : ColumnType::Continuous;
     }
-    if (col.type == ColumnType::Categorical)
-      EF_THROW(path, ": column \"", name, "\" is categorical; this version models continuous and "
-               "integer columns only (declare it, or drop it)");
-    col.values.reserve(cells.size());
-    for (size_t r = 0; r < cells.size(); ++r) {
-      const std::string& s = cells[r];
-      double v;
-      if (is_missing_token(s))
-        EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": missing value \"", s,
-                 "\" (missing values are not supported in this version)");
-      if (!parse_number(s, v))
-        EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": \"", s, "\" is not a ",
-                 col.type == ColumnType::Integer ? "whole number" : "finite number");
-      if (col.type == ColumnType::Integer && v != std::floor(v))
-        EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": \"", s,
-                 "\" is not a whole number (the column is declared integer)");
-      col.values.push_back(v);
+    if (col.type == ColumnType::Categorical) {
+      col.labels = std::move(cells);
+    } else {
+      col.values.resize(n, std::nan(""));
+      for (size_t r = 0; r < n; ++r) {
+        if (col.is_missing(r)) continue;
+        double v;
+        if (!parse_number(cells[r], v))
+          EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": \"", cells[r], "\" is not a ",
+                   col.type == ColumnType::Integer ? "whole number" : "finite number");
+        if (col.type == ColumnType::Integer && v != std::floor(v))
+          EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": \"", cells[r],
+                   "\" is not a whole number (the column is integer)");
+        col.values[r] = v;
+      }
+      cells.clear();
+      cells.shrink_to_fit();
     }
     t.columns.push_back(std::move(col));
   }
@@ -94,15 +114,19 @@ void write_table(const Table& t, const std::string& path) {
     out += (c ? "," : "") + ef::csv_field(t.columns[c].name);
   out += "\n";
   char buf[64];
-  for (size_t r = 0; r < t.rows(); ++r) {
+  const size_t n = t.rows();
+  for (size_t r = 0; r < n; ++r) {
     for (size_t c = 0; c < t.columns.size(); ++c) {
       const Column& col = t.columns[c];
-      if (col.type == ColumnType::Integer)
-        std::snprintf(buf, sizeof buf, "%.0f", col.values[r]);
-      else
-        std::snprintf(buf, sizeof buf, "%.9g", col.values[r]);
       if (c) out += ',';
-      out += buf;
+      if (col.is_missing(r)) {
+        out += ef::csv_field(col.missing_token);
+      } else if (col.type == ColumnType::Categorical) {
+        out += ef::csv_field(col.labels[r]);
+      } else {
+        std::snprintf(buf, sizeof buf, col.type == ColumnType::Integer ? "%.0f" : "%.9g", col.values[r]);
+        out += buf;
+      }
     }
     out += '\n';
   }

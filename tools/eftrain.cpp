@@ -28,8 +28,14 @@ std::string hms(double s) {
 
 int cmd_train(const std::string& config_path, const std::vector<std::string>& sets) {
   ef::Config cfg = ef::load_config(config_path, sets);
-  echoflow::Table table = echoflow::read_table(cfg.data_path, cfg.column_types);
+  echoflow::ReadOptions ro;
+  ro.types = cfg.column_types;
+  ro.missing_tokens = cfg.missing_tokens;
+  ro.categorical_max_levels = cfg.categorical_max_levels;
+  echoflow::Table table = echoflow::read_table(cfg.data_path, ro);
   echoflow::FitOptions opt;
+  opt.columns = cfg.column_options;
+  opt.missing_tokens = cfg.missing_tokens;
   opt.flow = cfg.flow;
   opt.train = cfg.train;
   opt.conditional = cfg.conditional;
@@ -67,14 +73,26 @@ int cmd_sample(const std::string& model, long rows, const std::string& out, uint
     given[col] = g.substr(eq + 1);
   }
   echoflow::Model m = echoflow::Model::load(model);
-  echoflow::write_table(m.sample(size_t(rows), given, seed), out);
+  ef::SampleInfo info;
+  echoflow::Table t = m.sample(size_t(rows), given, seed, &info);
+  if (info.method == "importance")
+    std::fprintf(stderr, "eftrain: conditional draws by importance resampling with exact weights: "
+                 "%zu proposals, effective sample size %.1f for %ld rows\n", info.proposals, info.ess, rows);
+  else if (info.method == "enumeration")
+    std::fprintf(stderr, "eftrain: conditional draws are exact (enumerated %zu categorical combinations)\n",
+                 info.proposals);
+  echoflow::write_table(t, out);
   return 0;
 }
 
 int cmd_score(const std::string& model, const std::string& data, const std::string& out) {
   echoflow::Model m = echoflow::Model::load(model);
   // Read with the model's column types, so a bad value is reported against the model's column.
-  echoflow::Table t = echoflow::read_table(data, m.column_types(), "the model");
+  echoflow::ReadOptions ro;
+  ro.types = m.column_types();
+  ro.declared_by = "the model";
+  ro.missing_tokens = m.missing_tokens();
+  echoflow::Table t = echoflow::read_table(data, ro);
   const std::vector<double> lp = m.score(t);
   std::string s = "log_prob\n";
   char b[40];
@@ -91,7 +109,7 @@ int cmd_plot(const std::vector<std::string>& files, const std::string& out, std:
   std::vector<ef::ScatterSeries> panels;
   const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
   for (size_t i = 0; i < files.size(); ++i) {
-    echoflow::Table t = echoflow::read_table(files[i], {});
+    echoflow::Table t = echoflow::read_table(files[i], echoflow::ReadOptions());
     if (xcol.empty()) {
       if (t.columns.size() < 2) throw ef::Error(files[i] + ": need two numeric columns to plot", __FILE__, __LINE__);
       xcol = t.columns[0].name;
@@ -100,6 +118,8 @@ int cmd_plot(const std::vector<std::string>& files, const std::string& out, std:
     const int xi = t.find(xcol), yi = t.find(ycol);
     if (xi < 0 || yi < 0)
       throw ef::Error(files[i] + ": no column \"" + (xi < 0 ? xcol : ycol) + "\"", __FILE__, __LINE__);
+    if (t.columns[xi].type == ef::ColumnType::Categorical || t.columns[yi].type == ef::ColumnType::Categorical)
+      throw ef::Error(files[i] + ": plot needs numeric columns", __FILE__, __LINE__);
     panels.push_back({files[i], t.columns[xi].values, t.columns[yi].values, colors[i % 4]});
   }
   if (out.size() > 4 && out.compare(out.size() - 4, 4, ".png") == 0)

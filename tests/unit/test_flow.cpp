@@ -1,7 +1,7 @@
 // Whole flows and the joint model: finite differences, inverse, brute-force log|det|,
 // determinism of sampling.
 #include "flow.hpp"
-#include "joint_model.hpp"
+#include "tabular_model.hpp"
 #include "test_util.hpp"
 
 using namespace ef;
@@ -110,49 +110,65 @@ TEST_CASE("flow inverse(forward(x)) == x and log p matches brute-force Jacobian"
   }
 }
 
-TEST_CASE("joint model: gradient, conditional sampling keeps block C, sampling is deterministic") {
-  ModelSpec ms;
-  ms.flow.hidden = {8};
-  ms.flow.layers = 2;
-  ms.flow.activation = Activation::Tanh;
-  ms.dim_c = 2;
-  ms.dim_r = 3;
-  JointModel<double> jm(ms);
-  std::vector<double> P(jm.num_params());
-  jm.init(P.data());
+TEST_CASE("tabular model: gradient, conditional sampling keeps block C, sampling is deterministic") {
+  // Part 0 (block C): one continuous column. Part 1 (block R): two categorical groups and
+  // three continuous dims.
+  TabularSpec ts;
+  ts.flow.hidden = {8};
+  ts.flow.layers = 2;
+  ts.flow.activation = Activation::Tanh;
+  ts.parts = {PartSpec{{}, 1}, PartSpec{{3, 2}, 3}};
+  ts.c_parts = 1;
+  TabularModel<double> tm(ts);
+  const int G = 2, D = 4;
+  std::vector<double> P(tm.num_params());
+  tm.init(P.data());
   auto noise = eft::randn(P.size(), 5, 0.3);
   for (size_t i = 0; i < P.size(); ++i) P[i] = P[i] != 0 ? P[i] * 5 + noise[i] : 0.0;
   const int B = 3;
-  auto U = eft::randn(size_t(B) * 5, 6);
+  auto U = eft::randn(size_t(B) * D, 6);
+  std::vector<int> codes{0, 1, 2, 0, 1, 1};
   auto W = eft::randn(B, 7);
-  ModelWorkspace<double> ws;
+  TabularWorkspace<double> ws;
   std::vector<double> lp(B), g(P.size(), 0.0);
-  jm.log_prob(P.data(), U.data(), nullptr, B, lp.data(), ws);
-  jm.backward(P.data(), W.data(), B, g.data(), ws);
-  const auto skip = eft::masked_coords(*jm.flow_r(), P.size(), eft::masked_coords(*jm.flow_c(), P.size()));
+  tm.log_prob(P.data(), codes.data(), U.data(), B, lp.data(), ws);
+  tm.backward(P.data(), W.data(), B, g.data(), ws);
+  std::vector<const MaskedMLP<double>*> mlps{&tm.cat(1)->mlp()};
+  auto skip = eft::masked_coords(mlps, P.size());
+  skip = eft::masked_coords(*tm.flow(0), P.size(), skip);
+  skip = eft::masked_coords(*tm.flow(1), P.size(), skip);
   eft::check_gradient(
       [&](const std::vector<double>& p) {
-        ModelWorkspace<double> w2;
+        TabularWorkspace<double> w2;
         std::vector<double> l(B);
-        jm.log_prob(p.data(), U.data(), nullptr, B, l.data(), w2);
+        tm.log_prob(p.data(), codes.data(), U.data(), B, l.data(), w2);
         double s = 0;
         for (int r = 0; r < B; ++r) s += W[r] * l[r];
         return s;
       },
       P, g, "param", 2, &skip);
 
-  // Conditional draws keep the given block and differ across rows in block R.
-  std::vector<double> given{0.5, -1.0, 0.5, -1.0, 0.5, -1.0}, u(size_t(B) * 5), u2(size_t(B) * 5);
-  jm.sample(P.data(), B, 42, 0, given.data(), nullptr, u.data(), ws);
-  for (int r = 0; r < B; ++r) {
-    CHECK(u[r * 5 + 0] == 0.5);
-    CHECK(u[r * 5 + 1] == -1.0);
-  }
-  CHECK(u[2] != u[5 + 2]);
+  // Conditional draws keep the given part and vary the rest.
+  Given<double> gv;
+  gv.fixed = {1};
+  gv.flow_counts = {1};
+  gv.codes.assign(G, -1);
+  gv.u = {0.5, 0, 0, 0};
+  const int n = 64;
+  std::vector<int> c1(size_t(n) * G), c2(size_t(n) * G);
+  std::vector<double> u1(size_t(n) * D), u2(size_t(n) * D);
+  SampleInfo info;
+  tm.sample(P.data(), n, 42, 0, &gv, c1.data(), u1.data(), ws, &info);
+  CHECK(info.method == "ancestral");
+  for (int r = 0; r < n; ++r) CHECK(u1[size_t(r) * D] == 0.5);
+  CHECK(u1[1] != u1[D + 1]);
   // Same seed and offsets, same rows; a row does not depend on the batch it is drawn in.
-  jm.sample(P.data(), B, 42, 0, given.data(), nullptr, u2.data(), ws);
-  CHECK(u == u2);
-  std::vector<double> one(5);
-  jm.sample(P.data(), 1, 42, 2, given.data(), nullptr, one.data(), ws);
-  for (int i = 0; i < 5; ++i) CHECK(one[i] == doctest::Approx(u[2 * 5 + i]).epsilon(1e-12));
+  tm.sample(P.data(), n, 42, 0, &gv, c2.data(), u2.data(), ws, nullptr);
+  CHECK(u1 == u2);
+  CHECK(c1 == c2);
+  std::vector<int> one_c(G);
+  std::vector<double> one_u(D);
+  tm.sample(P.data(), 1, 42, 5, &gv, one_c.data(), one_u.data(), ws, nullptr);
+  for (int i = 0; i < D; ++i) CHECK(one_u[i] == doctest::Approx(u1[5 * D + i]).epsilon(1e-12));
+  for (int i = 0; i < G; ++i) CHECK(one_c[i] == c1[5 * G + i]);
 }

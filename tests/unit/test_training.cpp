@@ -21,7 +21,7 @@ double banana_logp(double x1, double x2) {
 
 echoflow::Table banana(size_t n, uint64_t seed, double scale, double shift) {
   echoflow::Table t;
-  t.columns = {{"a", ef::ColumnType::Continuous, {}}, {"b", ef::ColumnType::Continuous, {}}};
+  t.columns = {echoflow::Column::numeric("a", {}), echoflow::Column::numeric("b", {})};
   for (size_t i = 0; i < n; ++i) {
     const double x1 = ef::math::rand_normal(seed, 0, i);
     const double x2 = 0.5 * x1 * x1 + 0.5 * ef::math::rand_normal(seed, 1, i);
@@ -83,7 +83,7 @@ TEST_CASE("exp(score) integrates to 1 in original units (data in odd units x*37+
     const double a0 = 1000 - 6 * 37.0, a1 = 1000 + 6 * 37.0, b0 = 1000 - 4 * 37.0, b1 = 1000 + 20 * 37.0;
     const double da = (a1 - a0) / n, db = (b1 - b0) / n;
     echoflow::Table grid;
-    grid.columns = {{"a", ef::ColumnType::Continuous, {}}, {"b", ef::ColumnType::Continuous, {}}};
+    grid.columns = {echoflow::Column::numeric("a", {}), echoflow::Column::numeric("b", {})};
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < n; ++j) {
         grid.columns[0].values.push_back(a0 + (i + 0.5) * da);

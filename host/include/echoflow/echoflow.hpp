@@ -22,6 +22,7 @@
 
 #include "../../../engine/error.hpp"
 #include "../../../engine/flow_spec.hpp"
+#include "../../../engine/tabular_model.hpp"
 #include "../../../engine/trainer.hpp"
 #include "../../encoders.hpp"
 
@@ -30,30 +31,62 @@ namespace echoflow {
 using ef::ColumnType;
 using ef::Error;
 
+using ef::ColumnOptions;
+
 struct Column {
   std::string name;
   ColumnType type = ColumnType::Continuous;
-  std::vector<double> values;  // continuous and integer columns
+  std::vector<double> values;       // continuous and integer columns
+  std::vector<std::string> labels;  // categorical columns
+  std::vector<uint8_t> missing;     // empty (nothing missing) or one flag per row
+  std::string missing_token;        // how missing values are written ("" by default)
+  static Column numeric(std::string name, std::vector<double> v,
+                        ColumnType t = ColumnType::Continuous) {
+    Column c;
+    c.name = std::move(name);
+    c.type = t;
+    c.values = std::move(v);
+    return c;
+  }
+  static Column categorical(std::string name, std::vector<std::string> l) {
+    Column c;
+    c.name = std::move(name);
+    c.type = ColumnType::Categorical;
+    c.labels = std::move(l);
+    return c;
+  }
+  size_t size() const { return type == ColumnType::Categorical ? labels.size() : values.size(); }
+  bool is_missing(size_t r) const { return !missing.empty() && missing[r]; }
 };
 
 struct Table {
   std::vector<Column> columns;
   std::string source;  // file name, for messages ("" for in-memory tables)
-  size_t rows() const { return columns.empty() ? 0 : columns[0].values.size(); }
+  size_t rows() const { return columns.empty() ? 0 : columns[0].size(); }
   // Index of a column by name, or -1.
   int find(const std::string& name) const;
 };
 
-// Reads a CSV (or .csv.gz) file. `declared` fixes column types; the others are inferred:
-// all values whole numbers -> integer, other numbers -> continuous, text -> categorical.
-// `declared_by` names where the declarations come from, for the missing-column message.
-Table read_table(const std::string& path, const std::map<std::string, ColumnType>& declared,
-                 const std::string& declared_by = "the config (data.columns)");
+struct ReadOptions {
+  std::map<std::string, ColumnType> types;  // declared types; the others are inferred
+  std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};
+  // A numeric column with at most this many distinct values, and at most half as many distinct
+  // values as rows, is read as categorical (0 disables).
+  int categorical_max_levels = 10;
+  std::string declared_by = "the config (data.columns)";  // for the missing-column message
+};
+
+// Reads a CSV (or .csv.gz) file. Type inference for undeclared columns: any non-number -> categorical;
+// few distinct numbers (see ReadOptions) -> categorical; all whole numbers -> integer; else
+// continuous. Missing-value tokens become missing values. Errors name the file, row and column.
+Table read_table(const std::string& path, const ReadOptions& opt);
 // Writes a table as CSV atomically (temporary file + rename).
 void write_table(const Table& t, const std::string& path);
 
 struct FitOptions {
   ef::FlowSpec flow;                    // dim/context are set by fit
+  std::map<std::string, ColumnOptions> columns;  // bounds / encoder choice per column
+  std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};  // kept for scoring files
   ef::TrainOptions train;
   std::vector<std::string> conditional; // columns `sample --given` may fix
   std::string device = "auto";          // auto | cpu | cuda
@@ -71,13 +104,17 @@ class Model {
   // log p(row) for every row of t, natural log, original units. Columns are matched by name;
   // extra columns are ignored.
   std::vector<double> score(const Table& t) const;
-  // n rows in the training table's column order. `given` fixes conditional columns
-  // (all of them, in this version) to a value, drawing the rest from p(rest | given).
-  Table sample(size_t n, const std::map<std::string, std::string>& given, uint64_t seed) const;
+  // n rows in the training table's column order. `given` fixes any subset of the conditional
+  // columns (value as text: a label, a number, or a missing token); the rest are drawn from
+  // p(rest | given). `info` (optional) says how: ancestral, enumeration or importance
+  // resampling (with its effective sample size).
+  Table sample(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
+               ef::SampleInfo* info = nullptr) const;
 
   const ef::TrainResult& training() const;
   std::vector<std::string> column_names() const;
   std::map<std::string, ColumnType> column_types() const;
+  std::vector<std::string> missing_tokens() const;  // the tokens read as missing at training
   const std::vector<std::string>& conditional() const;
   // The base normal pushed back through the flow layer by layer (unconditional models, 2-D
   // views): out[k] is the cloud after undoing the last k layers, in encoded units.
