@@ -142,6 +142,20 @@ void CategoricalMade<T>::sample(const T* P, const T* ctx, int B, uint64_t seed, 
   }
 }
 
+template <class T>
+void CategoricalMade<T>::init_from_data(T* P, const int* codes, int N) const {
+  const int G = groups();
+  T* bias = P + mlp_.bias_offset(mlp_.num_layers() - 1);
+  for (int g = 0; g < G; ++g) {
+    std::vector<double> count(levels_[g], 0.5);  // add-1/2 smoothing
+    for (int r = 0; r < N; ++r) {
+      const int k = codes[size_t(r) * G + g];
+      if (k >= 0 && k < levels_[g]) count[k] += 1;
+    }
+    for (int k = 0; k < levels_[g]; ++k) bias[off_[g] + k] = T(std::log(count[k] / (N + 0.5 * levels_[g])));
+  }
+}
+
 template class CategoricalMade<float>;
 template class CategoricalMade<double>;
 

@@ -37,6 +37,9 @@ class CategoricalMade {
   const MaskedMLP<T>& mlp() const { return mlp_; }
   double flops_per_row() const { return mlp_.flops_per_row(); }
   void init(T* P) const { mlp_.init(P, seed_, 1e-2); }
+  // Output biases = log of the (smoothed) marginal level frequencies in codes (N, G): a fresh
+  // model starts at the marginals instead of uniform.
+  void init_from_data(T* P, const int* codes, int N) const;
 
   // logp[b] += log p(codes_b | ctx_b). Saves what backward needs.
   void forward(const T* P, const int* codes, const T* ctx, int B, T* logp, CatCache<T>& c) const;

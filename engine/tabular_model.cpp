@@ -139,6 +139,14 @@ template <class T>
 void TabularModel<T>::init_from_data(T* P, const int* codes, const T* u, int N,
                                      TabularWorkspace<T>& ws) const {
   fill_features(codes, u, N, ws);
+  for (size_t p = 0; p < cats_.size(); ++p) {
+    if (!cats_[p]) continue;
+    const int Gp = int(spec_.parts[p].levels.size());
+    std::vector<int> cp(size_t(N) * Gp);
+    for (int r = 0; r < N; ++r)
+      for (int g = 0; g < Gp; ++g) cp[size_t(r) * Gp + g] = codes[size_t(r) * G_ + go_[p] + g];
+    cats_[p]->init_from_data(P, cp.data(), N);
+  }
   for (size_t p = 0; p < flows_.size(); ++p) {
     if (!flows_[p]) continue;
     const int Dp = spec_.parts[p].dims;
