@@ -45,6 +45,17 @@ printf '{"data": {"path": "%s"}, "conditional": ["nope"]}' "$T/good.csv" > "$T/c
 expect_fail "unknown conditional" 'conditional column "nope" is not a column of' "$EF" train "$T/cond.json"
 expect_fail "bad --set" "expected KEY=VALUE" "$EF" train "$T/ok.json" --set novalue
 
+printf '{"data": {"path": "%s", "columns": {"x": {"type": "continuous", "mn": 0}}}}' "$T/good.csv" > "$T/colkey.json"
+expect_fail "unknown column option" 'unknown key "data.columns.x.mn"' "$EF" train "$T/colkey.json"
+printf '{"data": {"path": "%s", "columns": {"x": "text"}}}' "$T/good.csv" > "$T/coltype.json"
+expect_fail "unknown column type" 'data.columns.x: unknown column type "text"' "$EF" train "$T/coltype.json"
+printf '{"data": {"path": "%s", "columns": {"x": {"type": "continuous", "min": 3}}}}' "$T/good.csv" > "$T/below.json"
+expect_fail "value below declared min" 'row 1, column "x": 1 is below the declared min 3' "$EF" train "$T/below.json"
+printf '{"data": {"path": "%s", "columns": {"x": {"type": "continuous", "min": 5, "max": 1}}}}' "$T/good.csv" > "$T/minmax.json"
+expect_fail "max below min" 'max must be greater than min' "$EF" train "$T/minmax.json"
+printf '{"data": {"path": "%s", "missing": "NA"}}' "$T/good.csv" > "$T/miss.json"
+expect_fail "missing tokens not a list" 'data.missing must be an array' "$EF" train "$T/miss.json"
+
 # --- data files ---
 cfg "$T/d1.json" "$T/absent.csv";   expect_fail "missing data" "absent.csv: no such file" "$EF" train "$T/d1.json"
 : > "$T/empty.csv"; cfg "$T/d2.json" "$T/empty.csv"; expect_fail "empty data" "empty.csv: the file is empty" "$EF" train "$T/d2.json"
