@@ -154,6 +154,14 @@ TEST_CASE("MADE masks are autoregressive: x_i changes no output of degree <= i")
           CHECK(y1[D + j] == y0[D + j]);
         }
       }
+      // Every output sees the context, the first one included (hidden units of degree 0).
+      for (int j = 0; j < D; ++j) {
+        auto X2 = X;
+        X2[D] += 2.5;  // first context input
+        const auto y1 = run(X2);
+        INFO("D=", D, " output ", j, " must depend on the context");
+        CHECK((y1[j] != y0[j] || y1[D + j] != y0[D + j]));
+      }
       // And the structure is not trivially empty: the last output sees the first input.
       if (D >= 2) {
         auto X2 = X;
