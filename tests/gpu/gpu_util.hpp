@@ -139,7 +139,8 @@ inline ef::kernels::Act to_act(ef::Activation a) {
 // will do). Device params/grads use the CPU model's ParamLayout offsets.
 class GpuMlp {
  public:
-  GpuMlp(const ef::MaskedMLP<float>& mlp, ef::Activation act, int B) : mlp_(mlp), act_(to_act(act)) {
+  GpuMlp(const ef::MaskedMLP<float>& mlp, ef::Activation act, int B)
+      : mlp_(mlp), act_(to_act(act)) {
     const auto& n = mlp.sizes();
     const int L = mlp.num_layers();
     int maxn = 0;
