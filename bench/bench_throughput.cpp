@@ -15,6 +15,7 @@
 #include "backend.hpp"
 #include "blas.hpp"
 #include "flow_math.hpp"
+#include "omp_env.hpp"
 
 namespace {
 using clock_type = std::chrono::steady_clock;
@@ -50,6 +51,7 @@ double sgemm_gflops(int m, int n, int k, double seconds, int repeats) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ef::ensure_passive_omp_wait(argc, argv);
   CLI::App app{"EchoFlow CPU throughput benchmark"};
   std::vector<int> dims{2, 16, 64};
   int hidden = 128, layers = 5, batch = 512, threads = 2, repeats = 5;

@@ -16,8 +16,16 @@ inline void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const doub
               k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-// Threads used by BLAS and OpenMP together (0 = library default).
+// Threads used by OpenMP (0 = library default). OpenBLAS itself always runs on one thread:
+// gemm_par splits a product across OpenMP threads by rows of op(A), so there is one thread pool
+// and no BLAS-internal spinning (which collapses on shared, oversubscribed machines).
 void set_num_threads(int n);
 int get_num_threads();
+
+// C = alpha op(A) op(B) + beta C, the m rows of op(A) (and of C) split across OpenMP threads
+// when the product is big enough to pay for it. Same arguments as gemm.
+template <class T>
+void gemm_par(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
+              int ldb, T beta, T* c, int ldc);
 
 }  // namespace ef

@@ -65,7 +65,7 @@ void MaskedMLP<T>::forward(const T* params, const T* X, int B, MlpCache<T>& c, T
     // Bias first, then out += in W^T in one GEMM with beta = 1.
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) std::copy(b, b + nout, out + size_t(r) * nout);
-    gemm(false, true, B, nout, nin, T(1), c.h[l].data(), nin, params + w_off_[l], nin, T(1), out,
+    gemm_par(false, true, B, nout, nin, T(1), c.h[l].data(), nin, params + w_off_[l], nin, T(1), out,
          nout);
     if (!last) {
       const size_t n = size_t(B) * nout;
@@ -93,7 +93,7 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
     const T* in = c.h[l].data();
     // dW_l += dz^T in, then zero the masked entries (their weights must stay exactly zero).
     T* gW = grads + w_off_[l];
-    gemm(true, false, nout, nin, B, T(1), s.dz.data(), nout, in, nin, T(1), gW, nin);
+    gemm_par(true, false, nout, nin, B, T(1), s.dz.data(), nout, in, nin, T(1), gW, nin);
     const T* M = masks_[l].data();
     const size_t nw = size_t(nout) * nin;
 #pragma omp parallel for schedule(static) if (nw >= ef::kOmpMinElems)
@@ -104,7 +104,7 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
     if (l == 0 && !dX) break;
     // d in = dz W_l  (B, nin)
     T* din = l == 0 ? dX : s.dz_prev.data();
-    gemm(false, false, B, nin, nout, T(1), s.dz.data(), nout, params + w_off_[l], nin, T(0), din,
+    gemm_par(false, false, B, nin, nout, T(1), s.dz.data(), nout, params + w_off_[l], nin, T(0), din,
          nin);
     if (l > 0) {
       // Through the activation of layer l-1's output (saved in c.h[l]).

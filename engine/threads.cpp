@@ -1,5 +1,7 @@
 #include <omp.h>
 
+#include <algorithm>
+
 #include "blas.hpp"
 
 extern "C" void openblas_set_num_threads(int);
@@ -7,11 +9,46 @@ extern "C" int openblas_get_num_threads(void);
 
 namespace ef {
 
+namespace {
+// OpenBLAS is pinned to one thread before the first GEMM (static init of this file runs no
+// CUDA and no BLAS work, only a setting).
+struct BlasSingleThread {
+  BlasSingleThread() { openblas_set_num_threads(1); }
+} blas_single_thread;
+}  // namespace
+
 void set_num_threads(int n) {
-  if (n <= 0) return;
-  omp_set_num_threads(n);
-  openblas_set_num_threads(n);
+  openblas_set_num_threads(1);
+  if (n > 0) omp_set_num_threads(n);
 }
+
+template <class T>
+void gemm_par(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
+              int ldb, T beta, T* c, int ldc) {
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const double flops = 2.0 * m * n * k;
+  if (threads <= 1 || flops < 4e6 || m < 64) {
+    gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    // Row blocks in multiples of 16 keep the kernels' panels aligned.
+    const int per = ((m + nt - 1) / nt + 15) / 16 * 16;
+    const int i0 = std::min(m, t * per), i1 = std::min(m, i0 + per);
+    if (i1 > i0) {
+      // Rows i0..i1 of op(A): A's rows when not transposed, A's columns when transposed.
+      const T* ai = ta ? a + i0 : a + size_t(i0) * lda;
+      gemm(ta, tb, i1 - i0, n, k, alpha, ai, lda, b, ldb, beta, c + size_t(i0) * ldc, ldc);
+    }
+  }
+}
+
+template void gemm_par<float>(bool, bool, int, int, int, float, const float*, int, const float*,
+                              int, float, float*, int);
+template void gemm_par<double>(bool, bool, int, int, int, double, const double*, int,
+                               const double*, int, double, double*, int);
 int get_num_threads() { return omp_get_max_threads(); }
 
 }  // namespace ef

@@ -128,7 +128,10 @@ CsvTable read_csv(const std::string& path) {
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos && (s.empty() || (s.front() != ' ' && s.back() != ' ')))
+  // Quoted when empty too (a lone empty field would be a blank line, which the reader skips) and
+  // when it starts or ends with a space or a tab (the reader trims both from unquoted fields).
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  if (!s.empty() && s.find_first_of(",\"\r\n") == std::string::npos && !blank(s.front()) && !blank(s.back()))
     return s;
   std::string q = "\"";
   for (char c : s) {

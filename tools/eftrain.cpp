@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "omp_env.hpp"
 #include "csv.hpp"
 #include "svg_plot.hpp"
 
@@ -132,6 +133,7 @@ int cmd_plot(const std::vector<std::string>& files, const std::string& out, std:
 }  // namespace
 
 int main(int argc, char** argv) {
+  ef::ensure_passive_omp_wait(argc, argv);
   CLI::App app{"eftrain: train, sample and score EchoFlow normalizing-flow models of tables"};
   app.set_version_flag("--version", [] { return echoflow::version_string(); });
   app.require_subcommand(1);
