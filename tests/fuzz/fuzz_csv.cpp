@@ -1,0 +1,99 @@
+// libFuzzer target: ef::parse_csv on arbitrary bytes, then the per-cell work read_table does
+// (missing tokens, number parsing, type inference), then a write/read round trip through
+// ef::csv_field (the quoting write_table uses). parse_csv must succeed or throw ef::Error;
+// anything else (another exception type, a sanitizer report, a broken invariant) is a bug.
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+
+#include "csv.hpp"
+#include "error.hpp"
+
+namespace {
+
+[[noreturn]] void fail(const char* what, const std::string& detail = "") {
+  std::fprintf(stderr, "fuzz_csv: invariant broken: %s %s\n", what, detail.c_str());
+  std::abort();
+}
+
+// Same rules as host/table.cpp's parse_number.
+bool parse_number(const std::string& s, double& out) {
+  if (s.empty()) return false;
+  const char* b = s.c_str();
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(b, &end);
+  if (end == b || *end != '\0' || errno == ERANGE || !std::isfinite(v)) return false;
+  out = v;
+  return true;
+}
+
+// Column typing as in read_table (default ReadOptions: tokens "", NA, ?, nan; 10 levels).
+void infer(const std::vector<std::string>& cells) {
+  static const std::set<std::string> tokens{"", "NA", "?", "nan"};
+  bool numeric = true, whole = true;
+  std::set<double> distinct;
+  size_t present = 0;
+  for (const std::string& s : cells) {
+    if (tokens.count(s)) continue;
+    double v;
+    if (!parse_number(s, v)) { numeric = false; break; }
+    if (!std::isfinite(v)) fail("parse_number accepted a non-finite value", s);
+    ++present;
+    whole &= v == std::floor(v) && std::fabs(v) < 9e15;
+    if (distinct.size() <= 10) distinct.insert(v);
+  }
+  (void)numeric;
+  (void)whole;
+}
+
+std::string write(const ef::CsvTable& t) {
+  std::string out;
+  for (size_t c = 0; c < t.header.size(); ++c) out += (c ? "," : "") + ef::csv_field(t.header[c]);
+  out += '\n';
+  for (size_t r = 0; r < t.rows(); ++r) {
+    for (size_t c = 0; c < t.header.size(); ++c) out += (c ? "," : "") + ef::csv_field(t.cells[c][r]);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  ef::CsvTable t;
+  try {
+    t = ef::parse_csv(text, "fuzz.csv");
+  } catch (const ef::Error&) {
+    return 0;
+  }
+  // Invariants promised by csv.hpp.
+  if (t.header.empty()) fail("accepted a table with no columns");
+  if (t.cells.size() != t.header.size()) fail("cells/header size mismatch");
+  if (t.rows() == 0) fail("accepted a table with no data rows");
+  std::set<std::string> names;
+  for (auto& h : t.header) {
+    if (h.empty()) fail("accepted an empty column name");
+    if (!names.insert(h).second) fail("accepted a duplicate column name", h);
+  }
+  for (auto& col : t.cells)
+    if (col.size() != t.rows()) fail("ragged columns accepted");
+  for (auto& col : t.cells) infer(col);
+
+  // Round trip: what csv_field writes must read back to the same cells.
+  const std::string again = write(t);
+  ef::CsvTable u;
+  try {
+    u = ef::parse_csv(again, "roundtrip.csv");
+  } catch (const ef::Error& e) {
+    fail("the rewritten table does not parse:", e.what());
+  }
+  if (u.header != t.header) fail("round trip changed the header");
+  if (u.cells != t.cells) fail("round trip changed the cells");
+  return 0;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in build-fuzz/ (clang, ASan+UBSan) and runs each for
+# SECONDS_PER_TARGET seconds (default 60), one job at a time.
+#   tests/fuzz/run_fuzz.sh [SECONDS_PER_TARGET]
+# Seeds: tests/fuzz/corpus/<target>/ (read only). The corpus each run grows goes to
+# build-fuzz/fuzz-work/corpus-<target>/, crash/timeout/oom reproducers to
+# build-fuzz/fuzz-work/artifacts-<target>/, the libFuzzer log to build-fuzz/fuzz-work/<target>.log.
+# EF_FUZZ_TARGETS="csv config model" picks the targets; EF_FUZZ_SKIP_KNOWN=1 makes fuzz_config
+# skip the already-reported bugs (see fuzz_config.cpp and README.md).
+# Exit status: 0 when no target reported a crash, 1 otherwise.
+set -uo pipefail
+SECS=${1:-60}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${EF_FUZZ_BUILD:-$ROOT/build-fuzz}
+FUZZ=$ROOT/tests/fuzz
+WORK=$BUILD/fuzz-work
+
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DEF_FUZZ=ON -DEF_CUDA=OFF -DEF_BUILD_TESTS=OFF \
+    || exit 1
+fi
+cmake --build "$BUILD" -j"${EF_FUZZ_BUILD_JOBS:-2}" --target fuzz_csv fuzz_config fuzz_model || exit 1
+
+# One thread per process: the readers do not need BLAS/OpenMP threads.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+status=0
+for t in ${EF_FUZZ_TARGETS:-csv config model}; do
+  case $t in
+    csv) maxlen=4096 ;;
+    config) maxlen=4096 ;;
+    model) maxlen=16384 ;;
+  esac
+  exe=$BUILD/tests/fuzz/fuzz_$t
+  corpus=$WORK/corpus-$t
+  art=$WORK/artifacts-$t
+  mkdir -p "$corpus" "$art"
+  log=$WORK/fuzz_$t.log
+  echo "=== fuzz_$t: ${SECS}s, -max_len=$maxlen"
+  (cd "$WORK" && "$exe" -jobs=1 -workers=1 -max_total_time="$SECS" -max_len="$maxlen" -timeout=5 \
+     -rss_limit_mb=2048 -print_final_stats=1 -dict="$FUZZ/$t.dict" -artifact_prefix="$art/" \
+     "$corpus" "$FUZZ/corpus/$t" > /dev/null 2>&1)
+  # With -jobs=1 libFuzzer writes the worker's output to fuzz-0.log in the current folder.
+  mv -f "$WORK/fuzz-0.log" "$log" 2>/dev/null
+  grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' "$log" || echo "(no final stats; see $log)"
+  if grep -qE 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error:|deadly signal|uncaught exception|ALARM: working on the last Unit' "$log"; then
+    status=1
+    echo "!!! fuzz_$t found a problem; log: $log"
+    grep -E 'SUMMARY|runtime error|ERROR:|terminate called|what\(\)|Test unit written' "$log" | head -20
+  else
+    echo "fuzz_$t: no crash"
+  fi
+  ls "$art" | sed "s|^|  artifact (this or an earlier run): $art/|"
+done
+exit $status
