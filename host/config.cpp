@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -47,6 +48,12 @@ V get(const json& obj, const char* key, V def, const std::string& where, const s
     if constexpr (std::is_same_v<V, int> || std::is_same_v<V, long>) {
       if (!v.is_number_integer())
         EF_THROW(name, ": ", where, ".", key, " must be an integer, got ", type_name(v));
+      // Out-of-range integers must not wrap around silently (4294967297 is not 1).
+      const bool fits = v.is_number_unsigned()
+                            ? v.get<unsigned long long>() <= (unsigned long long)std::numeric_limits<V>::max()
+                            : v.get<long long>() >= (long long)std::numeric_limits<V>::min() &&
+                                  v.get<long long>() <= (long long)std::numeric_limits<V>::max();
+      if (!fits) EF_THROW(name, ": ", where, ".", key, " is out of range");
     } else if constexpr (std::is_same_v<V, double>) {
       if (!v.is_number()) EF_THROW(name, ": ", where, ".", key, " must be a number, got ", type_name(v));
     } else if constexpr (std::is_same_v<V, bool>) {
@@ -70,6 +77,8 @@ void apply_override(json& root, const std::string& kv, const std::string& name) 
     value = json::parse(val);
   } catch (const json::parse_error&) {
     value = val;  // not JSON: a plain string such as maf or cpu
+  } catch (const json::exception& e) {
+    EF_THROW("--set ", key, ": ", e.what());  // e.g. a number out of double range
   }
   json* node = &root;
   std::stringstream ss(key);
@@ -78,6 +87,7 @@ void apply_override(json& root, const std::string& kv, const std::string& name) 
   while (std::getline(ss, part, '.')) parts.push_back(part);
   for (size_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) EF_THROW("--set ", kv, ": empty component in key \"", key, "\"");
+    if (node->is_null()) *node = json::object();  // a section the file does not have yet
     if (!node->is_object()) EF_THROW("--set ", kv, ": \"", parts[i - 1], "\" in ", name, " is not an object");
     if (i + 1 == parts.size())
       (*node)[parts[i]] = value;
@@ -121,7 +131,10 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
     s.hidden.clear();
     for (auto& v : h) {
       if (!v.is_number_integer()) EF_THROW(name, ": model.hidden entries must be integers, got ", type_name(v));
-      int width = v.get<int>();
+      const long long w64 = v.is_number_unsigned() ? (long long)std::min<unsigned long long>(v.get<unsigned long long>(), 1ULL << 40)
+                                                   : v.get<long long>();
+      EF_CHECK(w64 >= 1 && w64 <= 65536, name, ": model.hidden widths must be in [1, 65536] (got ", w64, ")");
+      int width = int(w64);
       EF_CHECK(width >= 1 && width <= 65536, name, ": model.hidden widths must be in [1, 65536] (got ", width, ")");
       s.hidden.push_back(width);
     }
@@ -148,6 +161,8 @@ Config parse_config(const std::string& text, const std::string& name, const std:
     const size_t p = msg.find("syntax error");
     EF_THROW(name, ": malformed JSON at ", line_col(text, e.byte ? e.byte - 1 : 0), ": ",
              p == std::string::npos ? msg : msg.substr(p));
+  } catch (const json::exception& e) {
+    EF_THROW(name, ": invalid JSON: ", e.what());  // e.g. 1e309 (number overflow)
   }
   if (!root.is_object()) EF_THROW(name, ": the config must be a JSON object");
   for (auto& kv : overrides) apply_override(root, kv, name);
@@ -256,6 +271,11 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   const json o = root.value("output", json::object());
   check_keys(o, {"model"}, "output", name);
   c.output_model = resolve(get<std::string>(o, "model", "model.efm", "output", name));
+  try {
+    (void)root.dump();  // the config is stored in every model file: it must be valid UTF-8
+  } catch (const json::exception&) {
+    EF_THROW(name, ": the config (with --set values) is not valid UTF-8");
+  }
   c.effective = root;
   return c;
 }

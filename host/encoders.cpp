@@ -55,7 +55,9 @@ double normal_quantile(double p) {
 namespace {
 constexpr double kAtomShare = 0.10;  // a value holding >= 10% of present rows is a point mass
 constexpr int kMaxAtoms = 3;
-constexpr int kQuantileKnots = 64;
+// Quantile knots: one per ~10 training values, between 16 and 1024. Many knots matter for
+// multimodal columns: the segment that spans the gap between two modes carries 1/K of the mass.
+constexpr int kMinKnots = 16, kMaxKnots = 1024;
 
 // The bounded-domain map and its log-derivative.
 double bound_map(const ColumnEncoder& e, double x, double* logj) {
@@ -147,10 +149,12 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   double s = 0;
   for (double v : t) s += v;
   e.mean = s / double(t.size());
-  double ss = 0, s3 = 0;
+  double ss = 0, s3 = 0, s4 = 0;
   for (double v : t) {
-    ss += (v - e.mean) * (v - e.mean);
-    s3 += (v - e.mean) * (v - e.mean) * (v - e.mean);
+    const double d2 = (v - e.mean) * (v - e.mean);
+    ss += d2;
+    s3 += d2 * (v - e.mean);
+    s4 += d2 * d2;
   }
   double sd = t.size() > 1 ? std::sqrt(ss / double(t.size() - 1)) : 0.0;
   // Integer cells add U(0,1) spread (through the bound map this is approximate; it only sets a
@@ -158,15 +162,21 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   if (type == ColumnType::Integer && e.bound == BoundMap::None) sd = std::sqrt(sd * sd + 1.0 / 12.0);
   if (!(sd > 0)) sd = std::max(1e-6, 1e-6 * std::fabs(e.mean));
   e.sd = sd;
-  const double skew = t.size() > 2 && ss > 0 ? (s3 / double(t.size())) / std::pow(ss / double(t.size()), 1.5) : 0.0;
-  const bool quantile = opt.encoder == "quantile" || (opt.encoder == "auto" && std::fabs(skew) > 1.0);
+  const double nt = double(t.size()), m2 = ss / nt;
+  const double skew = t.size() > 2 && ss > 0 ? (s3 / nt) / std::pow(m2, 1.5) : 0.0;
+  const double exkurt = t.size() > 3 && ss > 0 ? (s4 / nt) / (m2 * m2) - 3.0 : 0.0;
+  // Default rule: a marginal far from normal (skewed, heavy-tailed, or flat/multimodal, like a
+  // mixture of separated modes) gets the quantile map; near-normal ones are standardized.
+  const bool non_normal = std::fabs(skew) > 1.0 || exkurt > 3.0 || exkurt < -1.0;
+  const bool quantile = opt.encoder == "quantile" || (opt.encoder == "auto" && non_normal && t.size() >= 50);
   if (opt.encoder != "auto" && opt.encoder != "quantile" && opt.encoder != "standardize")
     EF_THROW("column \"", name, "\": unknown encoder \"", opt.encoder, "\" (auto, standardize, quantile)");
   if (quantile) {
     std::sort(t.begin(), t.end());
     // Knots at evenly spaced probabilities; equal quantiles collapse, so knots strictly increase.
-    for (int k = 0; k < kQuantileKnots; ++k) {
-      const double p = (k + 0.5) / kQuantileKnots;
+    const int K = std::clamp(int(t.size() / 10), kMinKnots, kMaxKnots);
+    for (int k = 0; k < K; ++k) {
+      const double p = (k + 0.5) / K;
       const double pos = p * double(t.size() - 1);
       const size_t i = size_t(pos);
       const double frac = pos - double(i);

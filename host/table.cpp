@@ -23,6 +23,32 @@ bool parse_number(const std::string& s, double& out) {
   return true;
 }
 
+// RFC 3629 UTF-8 (no overlongs, no surrogates): names and labels go into the model file's JSON.
+bool valid_utf8(const std::string& s) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    size_t len;
+    unsigned cp;
+    if (c < 0x80) { ++i; continue; }
+    if ((c >> 5) == 0x6) { len = 2; cp = c & 0x1f; }
+    else if ((c >> 4) == 0xe) { len = 3; cp = c & 0x0f; }
+    else if ((c >> 3) == 0x1e) { len = 4; cp = c & 0x07; }
+    else return false;
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((p[i + k] >> 6) != 0x2) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 int Table::find(const std::string& name) const {
@@ -45,6 +71,8 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
   for (size_t c = 0; c < csv.header.size(); ++c) {
     const std::string& name = csv.header[c];
     auto& cells = csv.cells[c];
+    if (!valid_utf8(name))
+      EF_THROW(path, ": header: column ", c + 1, " name is not valid UTF-8 (convert the file to UTF-8)");
     Column col;
     col.name = name;
     std::vector<uint8_t> miss(n, 0);
@@ -86,6 +114,9 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
         col.type = whole ? ColumnType::Integer : ColumnType::Continuous;
     }
     if (col.type == ColumnType::Categorical) {
+      for (size_t r = 0; r < n; ++r)
+        if (!valid_utf8(cells[r]))
+          EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": the label is not valid UTF-8 (convert the file to UTF-8)");
       col.labels = std::move(cells);
     } else {
       col.values.resize(n, std::nan(""));

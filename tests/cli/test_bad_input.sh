@@ -56,6 +56,15 @@ expect_fail "max below min" 'max must be greater than min' "$EF" train "$T/minma
 printf '{"data": {"path": "%s", "missing": "NA"}}' "$T/good.csv" > "$T/miss.json"
 expect_fail "missing tokens not a list" 'data.missing must be an array' "$EF" train "$T/miss.json"
 
+printf '{"data": {"path": "%s"}, "train": {"learning_rate": 1e309}}' "$T/good.csv" > "$T/overflow.json"
+expect_fail "number overflow" 'overflow.json: invalid JSON' "$EF" train "$T/overflow.json"
+expect_fail "--set number overflow" 'number overflow' "$EF" train "$T/ok.json" --set train.learning_rate=1e309
+expect_fail "--set invalid UTF-8" 'not valid UTF-8' "$EF" train "$T/ok.json" --set $'data.path=\xff.csv'
+expect_fail "integer out of range" 'model.layers is out of range' "$EF" train "$T/ok.json" --set model.layers=4294967297
+printf 'a,b\ncaf\xe9,1\nx,2\n' > "$T/latin1.csv"
+printf '{"data": {"path": "%s", "columns": {"a": "categorical"}}, "output": {"model": "%s"}}' "$T/latin1.csv" "$T/l1.efm" > "$T/latin1.json"
+expect_fail "latin-1 label" 'row 1, column "a": the label is not valid UTF-8' "$EF" train "$T/latin1.json"
+
 # --- data files ---
 cfg "$T/d1.json" "$T/absent.csv";   expect_fail "missing data" "absent.csv: no such file" "$EF" train "$T/d1.json"
 : > "$T/empty.csv"; cfg "$T/d2.json" "$T/empty.csv"; expect_fail "empty data" "empty.csv: the file is empty" "$EF" train "$T/d2.json"
