@@ -178,7 +178,29 @@ Config parse_config(const std::string& text, const std::string& name, const std:
 
   if (!root.contains("data")) EF_THROW(name, ": missing \"data\" section (data.path is required)");
   const json& d = root.at("data");
-  check_keys(d, {"path", "columns", "missing", "categorical_max_levels"}, "data", name);
+  check_keys(d, {"path", "columns", "missing", "categorical_max_levels", "header"}, "data", name);
+  if (d.contains("header")) {
+    // An array of names, or the path of a file whose first line is the comma-separated names.
+    const json& h = d.at("header");
+    if (h.is_array()) {
+      for (auto& v : h) {
+        if (!v.is_string()) EF_THROW(name, ": data.header entries must be strings");
+        c.header.push_back(v.get<std::string>());
+      }
+    } else if (h.is_string()) {
+      const std::string hp = resolve(h.get<std::string>());
+      std::ifstream hf(hp);
+      std::string line;
+      if (!hf || !std::getline(hf, line)) EF_THROW(name, ": data.header: cannot read ", hp);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::stringstream ls(line);
+      std::string f;
+      while (std::getline(ls, f, ',')) c.header.push_back(f);
+    } else {
+      EF_THROW(name, ": data.header must be an array of names or a file path");
+    }
+    if (c.header.empty()) EF_THROW(name, ": data.header is empty");
+  }
   if (d.contains("missing")) {
     const json& m = d.at("missing");
     if (!m.is_array()) EF_THROW(name, ": data.missing must be an array of strings");

@@ -22,6 +22,7 @@ struct Config {
   std::map<std::string, ColumnOptions> column_options;  // bounds, encoder
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};
   int categorical_max_levels = 10;
+  std::vector<std::string> header;  // data.header: names for a file without a header row
   FlowSpec flow;                                   // dim/context filled at fit time
   TrainOptions train;
   int threads = 0;                                 // 0 = library default

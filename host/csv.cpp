@@ -56,9 +56,15 @@ void on_row(int, void* data) {
 
 class Parser {
  public:
-  Parser(CsvTable& t, const std::string& name) {
+  // header: the column names when the file has no header row (null: the first row is it).
+  Parser(CsvTable& t, const std::string& name, const std::vector<std::string>* header = nullptr) {
     st_.name = &name;
     st_.table = &t;
+    if (header) {
+      st_.row = *header;
+      on_row(0, &st_);  // validates names (duplicates, empty) exactly like a header row
+      check();
+    }
     if (csv_init(&p_, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
       EF_THROW(name, ": cannot initialize the CSV parser");
   }
@@ -71,7 +77,7 @@ class Parser {
     if (csv_fini(&p_, on_field, on_row, &st_) != 0) fail();
     check();
     if (st_.record == 0) EF_THROW(*st_.name, ": the file is empty (no header)");
-    if (st_.record == 1) EF_THROW(*st_.name, ": the file has a header but no data rows");
+    if (st_.record == 1) EF_THROW(*st_.name, ": the file has no data rows");
   }
 
  private:
@@ -97,7 +103,7 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
   return t;
 }
 
-CsvTable read_csv(const std::string& path) {
+CsvTable read_csv(const std::string& path, const std::vector<std::string>* header) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) EF_THROW(path, ": no such file");
   if (std::filesystem::is_directory(path, ec)) EF_THROW(path, ": is a directory, not a CSV file");
@@ -107,7 +113,7 @@ CsvTable read_csv(const std::string& path) {
   CsvTable t;
   t.path = path;
   try {
-    Parser p(t, path);
+    Parser p(t, path, header);
     std::vector<char> buf(1 << 17);
     for (;;) {
       int n = gzread(f, buf.data(), unsigned(buf.size()));

@@ -18,7 +18,8 @@ struct CsvTable {
 
 // Throws ef::Error naming the file (and row) on: unreadable file, empty file, no data rows
 // (header only), duplicate or empty column names, ragged rows, malformed quoting.
-CsvTable read_csv(const std::string& path);
+// header: column names for a file without a header row (null: the first row is the header).
+CsvTable read_csv(const std::string& path, const std::vector<std::string>* header = nullptr);
 // Parses CSV text already in memory (fuzzing, tests); `name` is used in messages.
 CsvTable parse_csv(const std::string& text, const std::string& name);
 

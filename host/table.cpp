@@ -58,7 +58,7 @@ int Table::find(const std::string& name) const {
 }
 
 Table read_table(const std::string& path, const ReadOptions& opt) {
-  ef::CsvTable csv = ef::read_csv(path);
+  ef::CsvTable csv = ef::read_csv(path, opt.header.empty() ? nullptr : &opt.header);
   for (auto& kv : opt.types) {
     bool found = false;
     for (auto& h : csv.header) found |= h == kv.first;

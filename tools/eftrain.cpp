@@ -33,6 +33,7 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   ro.types = cfg.column_types;
   ro.missing_tokens = cfg.missing_tokens;
   ro.categorical_max_levels = cfg.categorical_max_levels;
+  ro.header = cfg.header;
   echoflow::Table table = echoflow::read_table(cfg.data_path, ro);
   echoflow::FitOptions opt;
   opt.columns = cfg.column_options;

@@ -74,6 +74,7 @@ struct ReadOptions {
   // values as rows, is read as categorical (0 disables).
   int categorical_max_levels = 10;
   std::string declared_by = "the config (data.columns)";  // for the missing-column message
+  std::vector<std::string> header;  // column names when the file has no header row
 };
 
 // Reads a CSV (or .csv.gz) file. Type inference for undeclared columns: any non-number -> categorical;
