@@ -20,11 +20,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../../../engine/error.hpp"
-#include "../../../engine/flow_spec.hpp"
-#include "../../../engine/tabular_model.hpp"
-#include "../../../engine/trainer.hpp"
-#include "../../encoders.hpp"
+// Found next to this header once installed (include/echoflow/), and through the engine/ and host/
+// include directories in the build tree.
+#include "encoders.hpp"
+#include "error.hpp"
+#include "flow_spec.hpp"
+#include "tabular_model.hpp"
+#include "trainer.hpp"
 
 namespace echoflow {
 
