@@ -15,5 +15,6 @@ time "$BUILD/eftrain" train "$OUT/spiral.json"
 "$BUILD/eftrain" score "$OUT/spiral.efm" --data "$OUT/spiral.csv" --out "$OUT/scores.csv"
 "$BUILD/eftrain" plot "$OUT/spiral.csv" "$OUT/synthetic.csv" --out "$OUT/spiral.svg"
 "$BUILD/eftrain" plot "$OUT/spiral.csv" "$OUT/synthetic.csv" --out "$OUT/spiral.png"
+"$BUILD/eftrain" visualize "$OUT/spiral.efm" --out "$OUT/layers" --rows 2000
 awk -F, 'NR > 1 { s += $1; n++ } END { printf "mean log-density of the training rows: %.3f nats\n", s / n }' "$OUT/scores.csv"
 echo "wrote $OUT/synthetic.csv , $OUT/spiral.svg and $OUT/spiral.png (real | synthetic)"

@@ -49,9 +49,10 @@ void png_chunk(std::string& out, const char* type, const std::string& data) {
 }
 }  // namespace
 
-void write_scatter_png(const std::string& path, const std::vector<ScatterSeries>& panels) {
+void write_scatter_png(const std::string& path, const std::vector<ScatterSeries>& panels,
+                       bool shared_axes) {
   EF_CHECK(!panels.empty(), "nothing to plot");
-  const Limits L = limits(panels);
+  const Limits shared = limits(panels);
   const int W = 400, M = 20;
   const int width = int(panels.size()) * (W + M) + M, height = W + 2 * M;
   std::vector<unsigned char> rgb(size_t(width) * height * 3, 255);
@@ -62,6 +63,7 @@ void write_scatter_png(const std::string& path, const std::vector<ScatterSeries>
     for (int k = 0; k < 3; ++k) p[k] = (unsigned char)(p[k] * (1 - a) + col[k] * a);
   };
   for (size_t k = 0; k < panels.size(); ++k) {
+    const Limits L = shared_axes ? shared : limits({panels[k]});
     const int ox = M + int(k) * (W + M), oy = M;
     for (int i = 0; i <= W; ++i) {  // frame
       blend(ox + i, oy, 0x444444, 1); blend(ox + i, oy + W, 0x444444, 1);

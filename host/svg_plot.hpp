@@ -14,7 +14,9 @@ struct ScatterSeries {
 
 // Writes panels left to right (atomically). Axis limits cover all series.
 // write_scatter_png draws the same panels as a PNG raster (no text), encoded with zlib.
-void write_scatter_png(const std::string& path, const std::vector<ScatterSeries>& panels);
+// shared_axes = false scales every panel to its own points.
+void write_scatter_png(const std::string& path, const std::vector<ScatterSeries>& panels,
+                       bool shared_axes = true);
 void write_scatter_svg(const std::string& path, const std::string& title,
                        const std::vector<ScatterSeries>& panels);
 

@@ -7,6 +7,7 @@
 // A thin client of the echoflow C++ API. Errors: message on stderr, exit status 1 (2 for usage).
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <echoflow/echoflow.hpp>
 #include <string>
@@ -131,6 +132,46 @@ int cmd_plot(const std::vector<std::string>& files, const std::string& out, std:
   return 0;
 }
 
+// The base normal pushed back through the flow one layer at a time (2-D continuous models):
+// DIR/layer_K.csv for every stage and DIR/layers.png with the stages side by side.
+int cmd_visualize(const std::string& model, const std::string& dir, long rows, uint64_t seed) {
+  if (rows <= 0) throw ef::Error("--rows must be positive", __FILE__, __LINE__);
+  echoflow::Model m = echoflow::Model::load(model);
+  const auto names = m.column_names();
+  const auto stages = m.layer_trace(size_t(rows), seed);
+  if (names.size() != 2)
+    throw ef::Error("visualize draws 2-D models (this one has " + std::to_string(names.size()) + " columns)",
+                    __FILE__, __LINE__);
+  std::filesystem::create_directories(dir);
+  std::vector<ef::ScatterSeries> panels;
+  for (size_t k = 0; k < stages.size(); ++k) {
+    ef::ScatterSeries p;
+    p.title = k == 0 ? "base N(0, I)" : "after undoing " + std::to_string(k) + " layer(s)";
+    std::string csv = names[0] + "," + names[1] + "\n";
+    char b[64];
+    for (size_t r = 0; r < size_t(rows); ++r) {
+      p.x.push_back(stages[k][2 * r]);
+      p.y.push_back(stages[k][2 * r + 1]);
+      std::snprintf(b, sizeof b, "%.6g,%.6g\n", stages[k][2 * r], stages[k][2 * r + 1]);
+      csv += b;
+    }
+    p.color = "#1f77b4";
+    ef::write_file_atomic(dir + "/layer_" + std::to_string(k) + ".csv", csv);
+    panels.push_back(std::move(p));
+  }
+  // Last panel: samples decoded to the table's units (the stages above are in encoded units).
+  {
+    const echoflow::Table t = m.sample(size_t(rows), {}, seed);
+    panels.back().color = "#1f77b4";
+    panels.push_back({"samples, original units", t.columns[0].values, t.columns[1].values, "#d62728"});
+  }
+  // Each panel has its own scale: the stages live in different ranges.
+  ef::write_scatter_png(dir + "/layers.png", panels, /*shared_axes=*/false);
+  std::fprintf(stderr, "eftrain: %zu stages written to %s (layer_*.csv, layers.png); encoded units\n",
+               stages.size(), dir.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,6 +208,13 @@ int main(int argc, char** argv) {
   plot->add_option("--x", xcol, "x column (default: first)");
   plot->add_option("--y", ycol, "y column (default: second)");
 
+  long vis_rows = 2000;
+  auto* vis = app.add_subcommand("visualize", "the base normal pushed back through the flow layer by layer (2-D models)");
+  vis->add_option("model", model, "model file (.efm)")->required();
+  vis->add_option("--out", out, "output folder")->required();
+  vis->add_option("--rows", vis_rows, "points per stage");
+  vis->add_option("--seed", seed, "random seed");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -178,6 +226,7 @@ int main(int argc, char** argv) {
     if (*sample) return cmd_sample(model, rows, out, seed, givens);
     if (*score) return cmd_score(model, data, out);
     if (*plot) return cmd_plot(plot_files, out, xcol, ycol);
+    if (*vis) return cmd_visualize(model, out, vis_rows, seed);
   } catch (const ef::Error& e) {
     std::fprintf(stderr, "eftrain: error: %s\n", e.what());
     return 1;

@@ -58,5 +58,10 @@ cmp -s "$T/sc.csv" "$T/sc2.csv" || fail "column order changed the scores"
 "$EF" plot "$T/cfg/spiral.csv" "$T/s1.csv" --out "$T/p.svg" || fail "plot"
 grep -q "<svg" "$T/p.svg" || fail "plot is not an SVG"
 
+# visualize: one CSV per stage (base + one per layer) and a PNG.
+"$EF" visualize "$T/cfg/m.efm" --out "$T/vis" --rows 200 2> /dev/null || fail "visualize"
+[ -s "$T/vis/layers.png" ] && [ -s "$T/vis/layer_0.csv" ] || fail "visualize outputs"
+[ "$(wc -l < "$T/vis/layer_0.csv")" -eq 201 ] || fail "visualize rows"
+
 "$EF" --version | grep -q "CUDA" || fail "--version does not say whether CUDA was compiled in"
 echo "cli end-to-end: OK"
