@@ -1,0 +1,345 @@
+"""Tests of the Python package: fit / sample / log_likelihood / save / load, dtype round trips,
+conditional sampling, errors, normalization, Ctrl-C, GIL release and 1M-row scoring.
+Run with tests/python/run.sh (builds the package into build-py/venv)."""
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import echoflow
+from echoflow import EchoFlow, EchoFlowError
+from echoflow.demo import load_dataset
+
+FAST = dict(layers=2, hidden=(16, 16), epochs=3, batch_size=128, threads=2)
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    return load_dataset("spiral", num_samples=2000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def spiral_model(spiral):
+    return EchoFlow(flow="realnvp", **FAST).fit(spiral)
+
+
+def mixed_frame(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    species = rng.choice(["a", "b", "c"], n)
+    x = rng.normal(0, 1, n) + (species == "b") * 3.0
+    with_nan = rng.normal(5, 2, n)
+    with_nan[rng.random(n) < 0.2] = np.nan
+    count_na = pd.array(rng.poisson(4, n), dtype="Int64")
+    count_na[rng.random(n) < 0.2] = pd.NA
+    obj = np.array(rng.choice(["red", "green"], n), dtype=object)
+    obj[rng.random(n) < 0.2] = None
+    return pd.DataFrame({
+        "species": species.astype(object),
+        "x": x,
+        "x32": rng.normal(0, 1, n).astype(np.float32),
+        "n": rng.integers(0, 50, n).astype(np.int64),
+        "n32": rng.integers(-5, 5, n).astype(np.int32),
+        "with_nan": with_nan,
+        "count_na": count_na,
+        "color": obj,
+        "size": pd.Categorical(rng.choice(["S", "M", "L"], n), categories=["S", "M", "L"],
+                               ordered=True),
+        "flag": rng.random(n) < 0.3,
+        "flag_na": pd.array([None if r < 0.1 else bool(r < 0.5) for r in rng.random(n)],
+                            dtype="boolean"),
+        "code": np.array(rng.choice([10, 20, 30], n), dtype=object),  # ints in an object column
+    })
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return mixed_frame()
+
+
+@pytest.fixture(scope="module")
+def mixed_model(mixed):
+    return EchoFlow(flow="maf", **FAST).fit(mixed, conditional=["species", "x"])
+
+
+# ---------------------------------------------------------------- basics
+
+def test_version_and_demo():
+    assert echoflow.__version__.count(".") == 2
+    df = load_dataset("spiral")
+    assert list(df.columns) == ["x", "y"] and len(df) == 4000
+    assert df.dtypes.tolist() == [np.float64, np.float64]
+    r = np.hypot(df.x, df.y)
+    assert r.max() < 12 and r.mean() > 3  # arms out to radius 10, noise 0.25
+    assert df.equals(load_dataset("spiral"))
+    with pytest.raises(ValueError, match="unknown dataset"):
+        load_dataset("moons")
+
+
+def test_fit_sample_score(spiral, spiral_model):
+    s = spiral_model.sample(num_samples=10)
+    assert list(s.columns) == ["x", "y"] and len(s) == 10
+    assert s.dtypes.tolist() == [np.float64, np.float64]
+    assert s.equals(spiral_model.sample(num_samples=10))           # seed 0 both times
+    assert not s.equals(spiral_model.sample(num_samples=10, seed=1))
+    lp = spiral_model.log_likelihood(spiral)
+    assert isinstance(lp, np.ndarray) and lp.dtype == np.float64 and lp.shape == (len(spiral),)
+    assert np.isfinite(lp).all()
+    assert -8 < lp.mean() < -3  # nats per row; the spiral's spread is ~ 20 x 20
+    hist = spiral_model.history_
+    assert len(hist) == 3 and {"epoch", "train_nll", "val_nll"} <= set(hist[0])
+    assert spiral_model.training_["epochs_run"] == 3
+
+
+def test_save_load(tmp_path, spiral, spiral_model):
+    path = tmp_path / "spiral.efm"
+    spiral_model.save(path)
+    m2 = EchoFlow.load(path)
+    assert m2.flow == "realnvp" and m2.layers == 2 and m2.hidden == (16, 16)
+    np.testing.assert_array_equal(m2.log_likelihood(spiral), spiral_model.log_likelihood(spiral))
+    pd.testing.assert_frame_equal(m2.sample(50, seed=3), spiral_model.sample(50, seed=3))
+
+
+def test_verbose_prints_epochs(capsys, spiral):
+    EchoFlow(verbose=True, **FAST).fit(spiral)
+    err = capsys.readouterr().err
+    assert "epoch 1/3" in err and "train NLL" in err and "rows/s" in err
+
+
+# ---------------------------------------------------------------- dtypes
+
+def test_dtype_round_trip(tmp_path, mixed, mixed_model):
+    for model in (mixed_model, EchoFlow.load(_saved(mixed_model, tmp_path))):
+        s = model.sample(num_samples=800, seed=2)
+        assert list(s.columns) == list(mixed.columns)
+        pd.testing.assert_series_equal(s.dtypes, mixed.dtypes)
+        assert set(s.species) <= {"a", "b", "c"}
+        assert set(s["size"].cat.categories) == {"S", "M", "L"} and s["size"].cat.ordered
+        assert set(s.color.dropna()) <= {"red", "green"} and s.color.isna().any()
+        assert set(s.code) <= {10, 20, 30} and isinstance(s.code.iloc[0], int)
+        assert s.flag.dtype == bool and s.flag.any() and not s.flag.all()
+        assert s.flag_na.isna().any() and s.flag_na.dropna().isin([True, False]).all()
+        assert s.with_nan.isna().any() and s.with_nan.notna().any()
+        assert 0.05 < s.with_nan.isna().mean() < 0.4  # trained on 20% missing
+        assert s.count_na.isna().any() and s.count_na.notna().any()  # nullable Int64
+        assert np.issubdtype(s.n.dtype, np.integer)
+
+
+def _saved(model, tmp_path):
+    p = tmp_path / "m.efm"
+    model.save(p)
+    return p
+
+
+def test_types_are_inferred_from_dtypes(mixed_model):
+    m = mixed_model._model
+    t = m.column_types
+    assert t["x"] == "continuous" and t["x32"] == "continuous" and t["with_nan"] == "continuous"
+    assert t["n"] == "integer" and t["n32"] == "integer" and t["count_na"] == "integer"
+    for c in ("species", "color", "size", "flag", "flag_na", "code"):
+        assert t[c] == "categorical", c
+
+
+def test_column_overrides():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"income": rng.exponential(1000, 500), "k": rng.integers(0, 3, 500)})
+    m = EchoFlow(**FAST).fit(df, columns={"income": {"min": 0}, "k": "categorical"})
+    assert m._model.column_types["k"] == "categorical"
+    s = m.sample(500)
+    assert (s.income >= 0).all()
+    assert s.k.dtype == np.int64 and set(s.k) <= {0, 1, 2}
+    assert np.isfinite(m.log_likelihood(df)).all()
+
+
+def test_log_likelihood_on_mixed(mixed, mixed_model):
+    lp = mixed_model.log_likelihood(mixed)
+    assert lp.shape == (len(mixed),) and np.isfinite(lp).all()
+    # column order does not matter, extra columns are ignored
+    shuffled = mixed[list(reversed(mixed.columns))].assign(extra=1.0)
+    np.testing.assert_array_equal(mixed_model.log_likelihood(shuffled), lp)
+    # an unseen label scores -inf, as `eftrain score` does
+    odd = mixed.head(3).copy()
+    odd.loc[odd.index[1], "species"] = "zebra"
+    lp3 = mixed_model.log_likelihood(odd)
+    assert np.isfinite(lp3[[0, 2]]).all() and lp3[1] == -np.inf
+
+
+# ---------------------------------------------------------------- conditional sampling
+
+@pytest.fixture(scope="module")
+def cond_model():
+    # x depends on species strongly enough for a short training run to learn it.
+    rng = np.random.default_rng(3)
+    n = 3000
+    species = rng.choice(["a", "b", "c"], n)
+    x = rng.normal(0, 0.5, n) + (species == "b") * 3.0
+    df = pd.DataFrame({"species": species, "x": x, "n": rng.integers(0, 10, n)})
+    return EchoFlow(flow="maf", layers=3, hidden=(32, 32), epochs=30, threads=2).fit(
+        df, conditional=["species", "x"])
+
+
+def test_conditional_categorical(cond_model):
+    s = cond_model.sample(300, given={"species": "b"}, seed=4)
+    assert (s.species == "b").all()
+    assert 2.5 < s.x.mean() < 3.5  # x is shifted by +3 for species b
+    s = cond_model.sample(300, given={"species": "a"}, seed=4)
+    assert (s.species == "a").all() and abs(s.x.mean()) < 0.5
+
+
+def test_conditional_numeric(cond_model):
+    s = cond_model.sample(300, given={"x": 3.25}, seed=5)
+    assert (s.x == 3.25).all()
+    assert (s.species == "b").mean() > 0.8  # x = 3.25 is almost surely a "b" row
+
+
+def test_conditional_both(mixed_model):
+    s = mixed_model.sample(100, given={"species": "a", "x": -0.5}, seed=6)
+    assert (s.species == "a").all() and (s.x == -0.5).all()
+    assert mixed_model.last_sample_info_["method"] in ("ancestral", "enumeration", "importance")
+
+
+# ---------------------------------------------------------------- errors
+
+def test_given_errors(mixed_model):
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        mixed_model.sample(5, given={"nope": 1})
+    with pytest.raises(ValueError, match="not declared conditional"):
+        mixed_model.sample(5, given={"n": 3})
+    with pytest.raises(ValueError, match="label not seen in training") as e:
+        mixed_model.sample(5, given={"species": "zebra"})
+    assert isinstance(e.value, EchoFlowError) and "species" in str(e.value)
+    with pytest.raises(TypeError, match="expected a number"):
+        mixed_model.sample(5, given={"x": "abc"})
+    with pytest.raises(ValueError, match="no missing values"):
+        mixed_model.sample(5, given={"x": None})
+    with pytest.raises(ValueError, match="positive"):
+        mixed_model.sample(0)
+
+
+def test_wrong_types_name_column_and_row(mixed, mixed_model):
+    bad = mixed.head(5).copy()
+    bad["x"] = bad["x"].astype(object)
+    bad.loc[bad.index[2], "x"] = "oops"
+    with pytest.raises(TypeError, match=r"column 'x', row 3 .*'oops' is not a number"):
+        mixed_model.log_likelihood(bad)
+    bad = mixed.head(5).copy()
+    bad["n"] = bad["n"].astype(float)
+    bad.loc[bad.index[1], "n"] = 2.5
+    with pytest.raises(ValueError, match=r"column 'n', row 2 .*not a whole number"):
+        mixed_model.log_likelihood(bad)
+    bad = mixed.head(5).copy()
+    bad["x"] = pd.Categorical(["u"] * 5)
+    with pytest.raises(TypeError, match="column 'x' is continuous in the model"):
+        mixed_model.log_likelihood(bad)
+    with pytest.raises(ValueError, match="column 'species' of the model is missing"):
+        mixed_model.log_likelihood(mixed.drop(columns="species"))
+    with pytest.raises(TypeError, match="DataFrame"):
+        mixed_model.log_likelihood(mixed.to_numpy())
+
+
+def test_fit_errors():
+    df = pd.DataFrame({"x": [0.0, 1.0, np.inf, 2.0], "t": pd.Timestamp("2020-01-01")})
+    with pytest.raises(TypeError, match="column 't': unsupported dtype"):
+        EchoFlow(**FAST).fit(df[["t"]])
+    with pytest.raises(ValueError, match=r"column 'x', row 3 .*not a finite number"):
+        EchoFlow(**FAST).fit(df[["x"]])
+    with pytest.raises(ValueError, match="conditional column 'z'"):
+        EchoFlow(**FAST).fit(df[["x"]].iloc[:2], conditional=["z"])
+    with pytest.raises(ValueError, match="flow must be one of"):
+        EchoFlow(flow="glow")
+    with pytest.raises(ValueError, match="epochs must be positive"):  # from the engine
+        EchoFlow(epochs=0).fit(pd.DataFrame({"x": [0.0, 1.0, 2.0]}))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        EchoFlow().sample(3)
+    with pytest.raises(ValueError, match="not an EchoFlow model file"):
+        EchoFlow.load(__file__)
+
+
+# ---------------------------------------------------------------- exactness
+
+def test_density_integrates_to_one_1d():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(-2, 0.5, 1500), rng.normal(1.5, 1.0, 1500)])
+    m = EchoFlow(flow="maf", layers=3, hidden=(32, 32), epochs=20, threads=2)
+    m.fit(pd.DataFrame({"x": x}))
+    grid = np.linspace(-12, 12, 24001)
+    lp = m.log_likelihood(pd.DataFrame({"x": grid}))
+    assert np.isfinite(lp).all()
+    mass = np.trapezoid(np.exp(lp), grid) if hasattr(np, "trapezoid") else np.trapz(np.exp(lp), grid)
+    assert abs(mass - 1.0) < 0.02, mass
+
+
+# ---------------------------------------------------------------- threads and signals
+
+def test_gil_released_during_fit(spiral):
+    big = pd.concat([spiral] * 10, ignore_index=True)
+    done = threading.Event()
+
+    def work():
+        EchoFlow(layers=4, hidden=(64, 64), epochs=3, threads=1).fit(big)
+        done.set()
+
+    th = threading.Thread(target=work)
+    t0 = time.perf_counter()
+    th.start()
+    ticks = 0
+    while not done.is_set():
+        ticks += 1
+        time.sleep(0.001)
+    th.join()
+    elapsed = time.perf_counter() - t0
+    # With the GIL held for the whole fit the loop would hardly run.
+    assert elapsed < 0.05 or ticks > 20, (ticks, elapsed)
+
+
+def test_ctrl_c_stops_fit_cleanly(tmp_path):
+    script = tmp_path / "interrupt.py"
+    script.write_text(textwrap.dedent("""
+        import sys, time
+        from echoflow import EchoFlow
+        from echoflow.demo import load_dataset
+        df = load_dataset("spiral", num_samples=20000)
+        m = EchoFlow(epochs=100000, patience=0, threads=1)
+        print("fitting", flush=True)
+        t0 = time.time()
+        try:
+            m.fit(df)
+        except KeyboardInterrupt:
+            print(f"interrupted after {time.time() - t0:.1f}s fitted={m._model is not None}",
+                  flush=True)
+            sys.exit(3)
+        print("finished?", flush=True)
+    """))
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "fitting"
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 3, (out, err)
+    assert "interrupted after" in out and "fitted=False" in out
+
+
+# ---------------------------------------------------------------- scale
+
+def test_score_one_million_rows(spiral_model):
+    rng = np.random.default_rng(7)
+    n = 1_000_000
+    df = pd.DataFrame({"x": rng.uniform(-10, 10, n), "y": rng.uniform(-10, 10, n)})
+    t0 = time.perf_counter()
+    lp = spiral_model.log_likelihood(df)
+    dt = time.perf_counter() - t0
+    assert lp.shape == (n,) and np.isfinite(lp).all()
+    print(f"scored {n} rows in {dt:.2f} s ({n / dt:,.0f} rows/s)")
+    assert dt < 120
