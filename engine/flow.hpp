@@ -1,6 +1,7 @@
 // Flow: a stack of layers over a standard normal base, in the density direction x -> z.
 //   log p(x | ctx) = log N(f(x; ctx); 0, I) + sum_layers log|det df_l/dx|
-// Layer order for each of spec.layers steps: [ActNorm] -> MAF or coupling -> [permutation].
+// Layer order for each of spec.layers steps: [ActNorm] -> MAF, coupling, spline coupling or
+// spline autoregressive -> [permutation].
 #pragma once
 #include <memory>
 #include <string>

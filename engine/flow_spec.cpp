@@ -4,7 +4,19 @@
 
 namespace ef {
 
-const char* to_string(FlowKind k) { return k == FlowKind::MAF ? "maf" : "realnvp"; }
+bool is_autoregressive(FlowKind k) { return k == FlowKind::MAF || k == FlowKind::NSFAR; }
+Permutation default_permutation(FlowKind k) {
+  return is_autoregressive(k) ? Permutation::Reverse : Permutation::None;
+}
+const char* to_string(FlowKind k) {
+  switch (k) {
+    case FlowKind::MAF: return "maf";
+    case FlowKind::RealNVP: return "realnvp";
+    case FlowKind::NSFCoupling: return "nsf-coupling";
+    case FlowKind::NSFAR: return "nsf-ar";
+  }
+  return "?";
+}
 const char* to_string(Activation a) { return a == Activation::ReLU ? "relu" : "tanh"; }
 const char* to_string(Degrees d) { return d == Degrees::Sequential ? "sequential" : "random"; }
 const char* to_string(Permutation p) {
@@ -16,7 +28,10 @@ const char* to_string(CouplingMask m) {
 FlowKind flow_kind_from(const std::string& s) {
   if (s == "maf") return FlowKind::MAF;
   if (s == "realnvp") return FlowKind::RealNVP;
-  EF_THROW("unknown flow \"", s, "\" (expected \"maf\" or \"realnvp\")");
+  if (s == "nsf-coupling") return FlowKind::NSFCoupling;
+  if (s == "nsf-ar") return FlowKind::NSFAR;
+  EF_THROW("unknown flow \"", s,
+           "\" (expected \"maf\", \"realnvp\", \"nsf-coupling\" or \"nsf-ar\")");
 }
 Activation activation_from(const std::string& s) {
   if (s == "relu") return Activation::ReLU;

@@ -7,7 +7,9 @@
 
 namespace ef {
 
-enum class FlowKind { MAF, RealNVP };
+// MAF: affine autoregressive; RealNVP: affine coupling; NSFCoupling / NSFAR: monotone
+// rational-quadratic spline coupling / autoregressive layers (Durkan et al. 2019).
+enum class FlowKind { MAF, RealNVP, NSFCoupling, NSFAR };
 enum class Activation { ReLU, Tanh };
 enum class Degrees { Sequential, Random };      // MADE hidden-unit degree assignment
 enum class Permutation { Reverse, Random, None };  // between flow layers
@@ -25,9 +27,15 @@ struct FlowSpec {
   CouplingMask masks = CouplingMask::Alternating;
   bool actnorm = false;            // ActNorm before each flow layer
   double clamp = 3.0;              // soft clamp c of log-scales
+  int bins = 8;                    // K: spline bins per dimension (nsf-coupling, nsf-ar)
+  double tail_bound = 3.0;         // B: splines act on [-B, B], identity outside
   uint64_t seed = 0;               // masks, permutations and initial weights
 };
 
+// Autoregressive kinds (MAF, nsf-ar) default to a reverse permutation between steps; coupling
+// kinds to none (their alternating masks already mix).
+bool is_autoregressive(FlowKind k);
+Permutation default_permutation(FlowKind k);
 const char* to_string(FlowKind k);
 const char* to_string(Activation a);
 const char* to_string(Degrees d);

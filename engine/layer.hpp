@@ -15,9 +15,9 @@ namespace ef {
 template <class T>
 struct LayerCache {
   std::vector<T> in;   // (B, D + C) conditioner input [x | ctx]
-  std::vector<T> out;  // (B, 2D) conditioner output [mu | a] or [t | s_raw]
+  std::vector<T> out;  // (B, 2D) conditioner output [mu | a] or [t | s_raw]; (B, D(3K-1)) splines
   std::vector<T> din;  // (B, D + C) gradient w.r.t. the conditioner input
-  std::vector<T> dout;  // (B, 2D)
+  std::vector<T> dout;  // (B, 2D) or (B, D(3K-1))
   MlpCache<T> mlp, scratch;
 };
 
@@ -54,6 +54,19 @@ std::unique_ptr<Layer<T>> make_coupling_layer(const std::vector<int>& mask, int 
                                               const std::vector<int>& hidden, Activation act,
                                               double clamp, uint64_t seed, ParamLayout& layout,
                                               const std::string& prefix);
+// Neural spline flows (Durkan et al. 2019): monotone rational-quadratic splines with `bins` bins
+// on [-tail_bound, tail_bound], identity outside (engine/spline_math.hpp).
+template <class T>
+std::unique_ptr<Layer<T>> make_spline_coupling_layer(const std::vector<int>& mask, int C,
+                                                     const std::vector<int>& hidden,
+                                                     Activation act, int bins, double tail_bound,
+                                                     uint64_t seed, ParamLayout& layout,
+                                                     const std::string& prefix);
+template <class T>
+std::unique_ptr<Layer<T>> make_spline_ar_layer(int D, int C, const std::vector<int>& hidden,
+                                               Activation act, Degrees deg, int bins,
+                                               double tail_bound, uint64_t seed,
+                                               ParamLayout& layout, const std::string& prefix);
 template <class T>
 std::unique_ptr<Layer<T>> make_actnorm_layer(int D, ParamLayout& layout, const std::string& prefix);
 template <class T>

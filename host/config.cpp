@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <fstream>
@@ -101,11 +102,16 @@ void apply_override(json& root, const std::string& kv, const std::string& name) 
 static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name);
 
 json flow_spec_to_json(const FlowSpec& s) {
-  return {{"flow", to_string(s.kind)},           {"layers", s.layers},
-          {"hidden", s.hidden},                  {"activation", to_string(s.activation)},
-          {"degrees", to_string(s.degrees)},     {"permutation", to_string(s.permutation)},
-          {"masks", to_string(s.masks)},         {"actnorm", s.actnorm},
-          {"clamp", s.clamp}};
+  json j = {{"flow", to_string(s.kind)},           {"layers", s.layers},
+            {"hidden", s.hidden},                  {"activation", to_string(s.activation)},
+            {"degrees", to_string(s.degrees)},     {"permutation", to_string(s.permutation)},
+            {"masks", to_string(s.masks)},         {"actnorm", s.actnorm},
+            {"clamp", s.clamp}};
+  if (s.kind == FlowKind::NSFCoupling || s.kind == FlowKind::NSFAR) {  // spline flows only
+    j["bins"] = s.bins;
+    j["tail_bound"] = s.tail_bound;
+  }
+  return j;
 }
 
 void flow_spec_from_json(const json& m, FlowSpec& s, const std::string& name) {
@@ -121,7 +127,7 @@ void flow_spec_from_json(const json& m, FlowSpec& s, const std::string& name) {
 static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name) {
   const std::string w = "model";
   check_keys(m, {"flow", "layers", "hidden", "activation", "degrees", "permutation", "masks",
-                 "actnorm", "clamp"}, w, name);
+                 "actnorm", "clamp", "bins", "tail_bound"}, w, name);
   s.kind = flow_kind_from(get<std::string>(m, "flow", "maf", w, name));
   s.layers = get<int>(m, "layers", 5, w, name);
   EF_CHECK(s.layers >= 1 && s.layers <= 1000, name, ": model.layers must be in [1, 1000] (got ", s.layers, ")");
@@ -143,12 +149,18 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
   s.degrees = degrees_from(get<std::string>(m, "degrees", "sequential", w, name));
   // Default: MAF reverses the order between layers; RealNVP's alternating masks already mix,
   // and a reversal on top would hand the same half to two consecutive layers.
-  s.permutation = permutation_from(get<std::string>(
-      m, "permutation", s.kind == FlowKind::MAF ? "reverse" : "none", w, name));
+  s.permutation = permutation_from(
+      get<std::string>(m, "permutation", to_string(default_permutation(s.kind)), w, name));
   s.masks = coupling_mask_from(get<std::string>(m, "masks", "alternating", w, name));
   s.actnorm = get<bool>(m, "actnorm", false, w, name);
   s.clamp = get<double>(m, "clamp", 3.0, w, name);
   EF_CHECK(s.clamp >= 0, name, ": model.clamp must be >= 0");
+  // Spline flows (nsf-coupling, nsf-ar): bins per dimension and the tail bound B.
+  s.bins = get<int>(m, "bins", 8, w, name);
+  EF_CHECK(s.bins >= 2 && s.bins <= 64, name, ": model.bins must be in [2, 64] (got ", s.bins, ")");
+  s.tail_bound = get<double>(m, "tail_bound", 3.0, w, name);
+  EF_CHECK(s.tail_bound > 0 && std::isfinite(s.tail_bound), name,
+           ": model.tail_bound must be > 0 (got ", s.tail_bound, ")");
 }
 
 Config parse_config(const std::string& text, const std::string& name, const std::string& base_dir,

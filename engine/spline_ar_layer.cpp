@@ -1,0 +1,131 @@
+// Rational-quadratic spline autoregressive layer (Durkan et al. 2019, the MAF-style variant of
+// "Neural Spline Flows"): h = MADE([x | ctx]) gives, for every dimension i, P = 3K - 1 spline
+// parameters h[i*P .. (i+1)*P) = [widths (K) | heights (K) | interior derivatives (K-1)] that
+// depend on x_<i only (all P outputs of dimension i have degree i+1);
+// z_i = RQ(x_i; h_i), log|det| = sum_i log RQ'(x_i; h_i) (engine/spline_math.hpp, identity
+// outside [-B, B]). The inverse needs D sequential passes: pass k fixes x at degree k.
+#include <algorithm>
+
+#include "conditioner_io.hpp"
+#include "error.hpp"
+#include "layer.hpp"
+#include "parallel.hpp"
+#include "spline_math.hpp"
+
+namespace ef {
+namespace {
+
+template <class T>
+class SplineArLayer final : public Layer<T> {
+ public:
+  SplineArLayer(int D, int C, const std::vector<int>& hidden, Activation act, Degrees deg,
+                int bins, double tail_bound, uint64_t seed, ParamLayout& layout,
+                const std::string& prefix)
+      : D_(D), C_(C), K_(bins), P_(math::spline_num_params(bins)), bound_(T(tail_bound)),
+        seed_(seed) {
+    const int P = P_;
+    std::vector<int> sizes{D + C};
+    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+    sizes.push_back(D * P);
+    std::vector<int> d_in(D + C, 0), d_out(size_t(D) * P);
+    for (int i = 0; i < D; ++i) d_in[i] = i + 1;
+    for (int o = 0; o < D * P; ++o) d_out[o] = o / P + 1;
+    mlp_ = MaskedMLP<T>(sizes,
+                        made_masks_general<T>(d_in, d_out, D, C > 0, hidden, deg, seed, nullptr),
+                        act, layout, prefix + ".made");
+  }
+  std::string name() const override { return "nsf-ar"; }
+  const MaskedMLP<T>* conditioner() const override { return &mlp_; }
+  double flops_per_row() const override { return mlp_.flops_per_row(); }
+  void init(T* P) const override { mlp_.init(P, seed_, 1e-2); }
+
+  void forward(const T* Pm, const T* x, const T* ctx, int B, T* z, T* logdet,
+               LayerCache<T>& c) const override {
+    const int D = D_, P = P_, K = K_;
+    const T bound = bound_;
+    pack_input(x, ctx, B, D_, C_, c.in);
+    c.out.resize(size_t(B) * D * P);
+    mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+    for (int r = 0; r < B; ++r) {
+      const T* h = c.out.data() + size_t(r) * D * P;
+      T ld = 0;
+      for (int i = 0; i < D; ++i) {
+        T l;
+        z[size_t(r) * D + i] = math::rq_forward(x[size_t(r) * D + i], h + size_t(i) * P, K, bound, &l);
+        ld += l;
+      }
+      logdet[r] += ld;
+    }
+  }
+
+  void backward(const T* Pm, const T* dz, const T* dlogdet, int B, T* grads, T* dx, T* dctx,
+                LayerCache<T>& c) const override {
+    const int D = D_, W = D_ + C_, P = P_, K = K_;
+    const T bound = bound_;
+    c.dout.resize(size_t(B) * D * P);
+    c.din.resize(size_t(B) * W);
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+    for (int r = 0; r < B; ++r) {
+      const T* h = c.out.data() + size_t(r) * D * P;
+      const T* xr = c.in.data() + size_t(r) * W;
+      T* g = c.dout.data() + size_t(r) * D * P;
+      for (int i = 0; i < D; ++i)  // direct path; the conditioner's share is added below
+        dx[size_t(r) * D + i] = math::rq_backward(xr[i], h + size_t(i) * P, K, bound,
+                                                  dz[size_t(r) * D + i], dlogdet[r],
+                                                  g + size_t(i) * P);
+    }
+    mlp_.backward(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
+    unpack_grad(c.din, B, D_, C_, dx, dctx);
+  }
+
+  void inverse(const T* Pm, const T* z, const T* ctx, int B, T* x,
+               LayerCache<T>& c) const override {
+    const int D = D_, P = P_, K = K_;
+    const T bound = bound_;
+    std::fill(x, x + size_t(B) * D, T(0));
+    c.out.resize(size_t(B) * D * P);
+    // After pass k every x_i of degree <= k is exact, since it only reads x_<i.
+    for (int pass = 0; pass < D; ++pass) {
+      pack_input(x, ctx, B, D_, C_, c.in);
+      mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
+      const int i = pass;  // degree pass+1 is exactly dimension i = pass
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+      for (int r = 0; r < B; ++r)
+        x[size_t(r) * D + i] = math::rq_inverse(
+            z[size_t(r) * D + i], c.out.data() + size_t(r) * D * P + size_t(i) * P, K, bound);
+    }
+  }
+
+ private:
+  int D_, C_, K_, P_;
+  T bound_;
+  uint64_t seed_;
+  MaskedMLP<T> mlp_;
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<Layer<T>> make_spline_ar_layer(int D, int C, const std::vector<int>& hidden,
+                                               Activation act, Degrees deg, int bins,
+                                               double tail_bound, uint64_t seed,
+                                               ParamLayout& layout, const std::string& prefix) {
+  EF_CHECK(D >= 1, "spline autoregressive layer needs at least one dimension");
+  EF_CHECK(bins >= 2 && bins <= math::kSplineMaxBins, "spline bins must be in [2, ",
+           math::kSplineMaxBins, "] (got ", bins, ")");
+  EF_CHECK(tail_bound > 0 && std::isfinite(tail_bound), "spline tail bound must be > 0 (got ",
+           tail_bound, ")");
+  return std::make_unique<SplineArLayer<T>>(D, C, hidden, act, deg, bins, tail_bound, seed,
+                                            layout, prefix);
+}
+
+#define EF_INST(T)                                                                           \
+  template std::unique_ptr<Layer<T>> make_spline_ar_layer<T>(                                \
+      int, int, const std::vector<int>&, Activation, Degrees, int, double, uint64_t,         \
+      ParamLayout&, const std::string&);
+EF_INST(float)
+EF_INST(double)
+#undef EF_INST
+
+}  // namespace ef
