@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   int hidden = 128, layers = 5, batch = 512, threads = 2, repeats = 5;
   double seconds = 1.0;
   std::string json_out;
+  std::vector<std::string> flows{"maf", "realnvp"};
+  app.add_option("--flows", flows, "maf, realnvp, nsf-ar, nsf-coupling")->delimiter(',');
   app.add_option("--dims", dims)->delimiter(',');
   app.add_option("--hidden", hidden);
   app.add_option("--layers", layers);
@@ -74,14 +76,15 @@ int main(int argc, char** argv) {
               sg_hidden, threads);
   std::printf("| flow | D | hidden | layers | batch | train rows/s | GFLOP/s | %% of sgemm | score rows/s | sample rows/s |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-  for (ef::FlowKind kind : {ef::FlowKind::MAF, ef::FlowKind::RealNVP}) {
+  for (const std::string& flow_name : flows) {
+    const ef::FlowKind kind = ef::flow_kind_from(flow_name);
     for (int D : dims) {
       ef::TabularSpec spec;
       spec.parts = {ef::PartSpec{{}, D}};
       spec.flow.kind = kind;
       spec.flow.layers = layers;
       spec.flow.hidden = {hidden, hidden};
-      spec.flow.permutation = kind == ef::FlowKind::MAF ? ef::Permutation::Reverse : ef::Permutation::None;
+      spec.flow.permutation = ef::default_permutation(kind);
       auto be = ef::make_cpu_backend(spec);
       be->init_params();
       std::vector<float> u(size_t(batch) * D), lp(batch), out(size_t(batch) * D);

@@ -33,7 +33,7 @@ import pandas as pd
 from . import _core
 
 _TYPES = ("continuous", "integer", "categorical")
-_FLOWS = ("maf", "realnvp")
+_FLOWS = ("maf", "realnvp", "nsf-ar", "nsf-coupling")
 
 
 def _label(v: Any) -> str:
@@ -155,7 +155,7 @@ def _header(path: str) -> dict:
 class EchoFlow:
     """A normalizing flow fitted to a DataFrame.
 
-    flow: "maf" (default, as eftrain) or "realnvp"; layers, hidden: flow steps and conditioner
+    flow: "maf" (default, as eftrain), "realnvp", "nsf-ar" or "nsf-coupling"; layers, hidden: flow steps and conditioner
     widths; epochs, batch_size, lr, validation_fraction, patience: training (early stopping on
     the validation NLL, best parameters restored); device: "auto" | "cpu" | "cuda" (the CUDA
     training backend is not wired yet: "auto" trains on the CPU); seed: masks, weights, split,

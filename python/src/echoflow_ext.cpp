@@ -192,7 +192,7 @@ Model fit(const Table& t, const std::string& flow, int layers, const std::vector
   opt.flow.layers = layers;
   opt.flow.hidden = hidden;
   opt.flow.activation = ef::activation_from(activation);
-  opt.flow.permutation = opt.flow.kind == ef::FlowKind::MAF ? ef::Permutation::Reverse : ef::Permutation::None;
+  opt.flow.permutation = ef::default_permutation(opt.flow.kind);
   opt.flow.actnorm = actnorm;
   opt.flow.clamp = clamp;
   opt.flow.seed = seed;
