@@ -1,0 +1,44 @@
+// A small reader for discrete Bayesian networks in BIF (the bnlearn files in
+// ../shared/datasets/bn), with ancestral sampling, exact log-likelihood and CPT refitting:
+// the C++ counterpart of bench/tabular/bif.py. Supported subset:
+//   network N { ... }                                  (skipped)
+//   variable X { type discrete [ k ] { s1, ..., sk }; [property ...;] }
+//   probability ( X ) { table p1, ..., pk; }
+//   probability ( X | A, B ) { (a, b) p1, ..., pk; ...  [default p1, ..., pk;] [table ...;] }
+// Comments (// and /* */) are ignored. Errors throw std::runtime_error naming the file.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace efbench {
+
+struct BnVar {
+  std::string name;
+  std::vector<std::string> states;
+  std::vector<int> parents;  // variable indices
+  // CPT, row-major over (parent configuration, child state): index
+  // (sum_j code(parent_j) * stride_j) * k + state, parents in declaration order, last varies fastest.
+  std::vector<double> cpt;
+  int configs = 1;           // number of parent configurations
+};
+
+struct BayesNet {
+  std::vector<BnVar> vars;  // declaration order (= the table's column order)
+  std::vector<int> order;   // a topological order
+
+  int config_of(int v, const int* row) const;  // row: one code per variable
+  // n rows (n x V codes, row-major) by ancestral sampling from `cpts` (the network's own if null).
+  std::vector<int> sample(size_t n, uint64_t seed) const;
+  // Per-row log P(row) under the network's CPTs, or under `cpts` (same structure) when given.
+  std::vector<double> loglik(const std::vector<int>& rows,
+                             const std::vector<std::vector<double>>* cpts = nullptr) const;
+  // Maximum-likelihood CPTs on the same structure with additive smoothing `pseudocount`; a parent
+  // configuration never seen (with pseudocount 0) gets the uniform distribution (pomegranate's
+  // ConditionalProbabilityTable.from_summaries, as SDGym used).
+  std::vector<std::vector<double>> fit(const std::vector<int>& rows, double pseudocount) const;
+};
+
+BayesNet parse_bif(const std::string& path);
+
+}  // namespace efbench

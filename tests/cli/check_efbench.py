@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Checks an efbench output folder (standard library only; no timing assertions).
+
+    check_efbench.py OUT_DIR [--quick]
+
+Every figure must have its workload, device, threads, run count, median, min and max; values
+finite, min <= median <= max; rows/s, GFLOP/s and FLOP/row > 0; log-likelihoods < 0. The
+expected figures of `efbench --suite all --quick` must all be there: the throughput grid of
+--quick (maf/realnvp x D 2, 8, hidden 64, batch 256) and the quality rows (ring: real, maf,
+realnvp; asia: real, echoflow), unless asia is listed as skipped with a reason (no datasets).
+results.md must hold the tables.
+"""
+import json
+import math
+import os
+import sys
+
+FIELDS = ["suite", "workload", "params", "metric", "unit", "device", "threads", "runs", "median", "min", "max"]
+THROUGHPUT = ["train_rows_per_s", "score_rows_per_s", "sample_rows_per_s", "fwd_flops_per_row",
+              "train_flops_per_row", "train_gflops", "score_gflops", "sgemm_gflops"]
+LL = {"heldout_ll_model", "heldout_ll_true", "l_syn", "l_test"}
+
+
+def fail(msg):
+    sys.exit(f"check_efbench: FAIL: {msg}")
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit("usage: check_efbench.py OUT_DIR [--quick]")
+    out, quick = sys.argv[1], "--quick" in sys.argv[2:]
+    try:
+        with open(os.path.join(out, "results.json")) as f:
+            res = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(f"results.json: {e}")
+    for k in ["tool", "version", "device", "threads", "repeats", "figures", "skipped"]:
+        if k not in res:
+            fail(f"results.json lacks \"{k}\"")
+    figs = res["figures"]
+    if not figs:
+        fail("no figures")
+    have = {}
+    for i, g in enumerate(figs):
+        where = f"figure {i} ({g.get('workload')} {g.get('metric')})"
+        for k in FIELDS:
+            if k not in g:
+                fail(f"{where}: lacks \"{k}\"")
+        for k in ["median", "min", "max"]:
+            if not isinstance(g[k], (int, float)) or not math.isfinite(g[k]):
+                fail(f"{where}: {k} = {g[k]!r} is not a finite number")
+        if not (g["min"] <= g["median"] <= g["max"]):
+            fail(f"{where}: median {g['median']} not within [{g['min']}, {g['max']}]")
+        if not isinstance(g["runs"], int) or g["runs"] < 1:
+            fail(f"{where}: runs = {g['runs']!r}")
+        if not isinstance(g["threads"], int) or g["threads"] < 1:
+            fail(f"{where}: threads = {g['threads']!r}")
+        if g["device"] not in ("cpu", "cuda"):
+            fail(f"{where}: device = {g['device']!r}")
+        m = g["metric"]
+        if g["unit"] in ("rows/s", "GFLOP/s", "FLOP/row") and g["min"] <= 0:
+            fail(f"{where}: {g['unit']} must be > 0 (min {g['min']})")
+        if m in LL and g["max"] >= 0:
+            fail(f"{where}: a log-likelihood must be < 0 (got {g['max']})")
+        if g["unit"] == "F1" and not 0 <= g["median"] <= 1:
+            fail(f"{where}: F1 outside [0, 1]")
+        have.setdefault((g["suite"], g["workload"]), set()).add(m)
+    skipped = {s["workload"]: s.get("reason", "") for s in res["skipped"]}
+    for w, r in skipped.items():
+        if not r:
+            fail(f"skipped {w} without a reason")
+
+    suite = res.get("suite", "all")
+    if quick and suite in ("throughput", "all"):
+        for flow in ["maf", "realnvp"]:
+            for d in [2, 8]:
+                w = f"{flow} D={d} hidden=64x2 layers=5 batch=256"
+                got = have.get(("throughput", w), set())
+                missing = [m for m in THROUGHPUT if m not in got]
+                if missing:
+                    fail(f"throughput {w}: missing {missing}")
+    if quick and suite in ("quality", "all"):
+        need = {"ring / real (train rows)": ["heldout_ll_true", "l_syn", "l_test"],
+                "ring / maf": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test", "train_seconds"],
+                "ring / realnvp": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test", "train_seconds"],
+                "asia / real (train rows)": ["heldout_ll_true", "l_syn", "l_test"],
+                "asia / echoflow (cat-MADE)": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test"]}
+        for w, ms in need.items():
+            if w.startswith("asia") and "asia" in skipped:
+                continue
+            got = have.get(("quality", w), set())
+            missing = [m for m in ms if m not in got]
+            if missing:
+                fail(f"quality {w}: missing {missing}")
+        if "adult" not in skipped:
+            fail("--quick: adult should be listed as skipped")
+
+    try:
+        md = open(os.path.join(out, "results.md")).read()
+    except OSError as e:
+        fail(f"results.md: {e}")
+    headings = {"throughput": ["## Throughput"], "quality": ["## Quality"]}.get(
+        res.get("suite"), ["## Throughput", "## Quality"])
+    for heading in headings:
+        if heading not in md:
+            fail(f"results.md lacks \"{heading}\"")
+    print(f"check_efbench: OK ({len(figs)} figures, {len(skipped)} skipped)")
+
+
+if __name__ == "__main__":
+    main()
