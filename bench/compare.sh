@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# eftrain next to its peers, in one run on this machine: CPU throughput against zuko and nflows
+# (MAF and RealNVP, D in {8, 16, 64}, hidden [128, 128], 5 layers, batch 512), ours and theirs
+# alternating A B A B (2 rounds), then sample quality against SDV's GaussianCopula, CTGAN, TVAE and
+# the original echoflow 0.0.2 (grid, ring, spiral), then figure (a). Writes
+# bench/results/LATEST.md (side-by-side tables, ratio ours/peer) and bench/results/spiral_peers.png.
+#   bash bench/peers/setup_venv.sh      # once: bench/peers/.venv
+#   bash bench/compare.sh               # ~20-25 min on 2 busy cores
+# Environment: BUILD (default build-peer, else build; built with -DEF_CUDA=OFF if missing),
+#   THREADS (2), ROUNDS (2), RUN_SECONDS (0.5 per timed run), REPEATS (5), QUALITY=0 skips quality,
+#   QUICK=1 for a smoke run (short timings, tiny quality budgets: the figures mean nothing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-2}
+SECONDS_PER_RUN=${RUN_SECONDS:-0.5}  # not $SECONDS: bash keeps its uptime there
+REPEATS=${REPEATS:-5}
+QUALITY=${QUALITY:-1}
+QUICK=${QUICK:-0}
+PY=bench/peers/.venv/bin/python
+[ -x "$PY" ] || { echo "compare.sh: $PY missing; run bash bench/peers/setup_venv.sh" >&2; exit 1; }
+if [ -z "${BUILD:-}" ]; then
+  if [ -x build-peer/eftrain ] || [ ! -x build/eftrain ]; then BUILD=build-peer; else BUILD=build; fi
+fi
+for t in eftrain make_spiral bench_throughput; do
+  if [ ! -x "$BUILD/$t" ]; then
+    cmake -S . -B "$BUILD" -DEF_CUDA=OFF -DCMAKE_BUILD_TYPE=Release > /dev/null
+    cmake --build "$BUILD" -j "$THREADS" --target eftrain make_spiral bench_throughput
+    break
+  fi
+done
+# eftrain's binaries set OMP_WAIT_POLICY=passive themselves (host/omp_env.cpp); the peers get it too.
+export OMP_WAIT_POLICY=passive
+RUN=bench/peers/out/run-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$RUN" bench/results
+QARGS=()
+if [ "$QUICK" = 1 ]; then SECONDS_PER_RUN=0.1; REPEATS=2; QARGS=(--quick); fi
+{
+  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- engine host tools bench/bench_throughput.cpp || echo ' (working tree has uncommitted changes under engine/host/tools)'); binaries: $BUILD/ ($(grep -m1 CMAKE_BUILD_TYPE: "$BUILD/CMakeCache.txt" | cut -d= -f2), built $(date -u -r "$BUILD/eftrain" '+%Y-%m-%d %H:%M UTC'))."
+  echo
+  echo "Machine: $(nproc) cores (nproc), CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (shared with other jobs: absolute figures are noisy, ratios from alternating rounds less so)."
+} > "$RUN/machine.txt"
+: > "$RUN/commands.txt"
+step() {  # step LOG CMD...: record, run, keep the output
+  local log=$1; shift
+  echo "$*" >> "$RUN/commands.txt"
+  echo "== $*" >&2
+  "$@" | tee "$RUN/$log"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  step "ours_r$r.md" "$BUILD/bench_throughput" --dims 8,16,64 --hidden 128 --layers 5 --batch 512 \
+    --threads "$THREADS" --seconds "$SECONDS_PER_RUN" --repeats "$REPEATS" --json "$RUN/ours_r$r.json"
+  step "peers_r$r.md" "$PY" bench/peers/throughput.py --dims 8,16,64 --hidden 128 --layers 5 --batch 512 \
+    --threads "$THREADS" --seconds "$SECONDS_PER_RUN" --repeats "$REPEATS" --json "$RUN/peers_r$r.json"
+done
+if [ "$QUALITY" = 1 ]; then
+  step quality.md "$PY" bench/peers/quality.py --eftrain "$BUILD/eftrain" --make-spiral "$BUILD/make_spiral" \
+    --threads "$THREADS" --out "$RUN/quality" "${QARGS[@]}"
+  step plot.txt "$PY" bench/peers/plot_spiral.py "$RUN/quality/spiral" bench/results/spiral_peers.png
+fi
+"$PY" bench/peers/report.py "$RUN" > "$RUN/LATEST.md"
+cp "$RUN/LATEST.md" bench/results/LATEST.md
+echo "wrote bench/results/LATEST.md (run folder $RUN)" >&2
