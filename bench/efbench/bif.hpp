@@ -28,7 +28,7 @@ struct BayesNet {
   std::vector<int> order;   // a topological order
 
   int config_of(int v, const int* row) const;  // row: one code per variable
-  // n rows (n x V codes, row-major) by ancestral sampling from `cpts` (the network's own if null).
+  // n rows (n x V codes, row-major) by ancestral sampling from the network (efbench::Rng(seed)).
   std::vector<int> sample(size_t n, uint64_t seed) const;
   // Per-row log P(row) under the network's CPTs, or under `cpts` (same structure) when given.
   std::vector<double> loglik(const std::vector<int>& rows,
