@@ -4,6 +4,8 @@
 // depend on x_<i only (all P outputs of dimension i have degree i+1);
 // z_i = RQ(x_i; h_i), log|det| = sum_i log RQ'(x_i; h_i) (engine/spline_math.hpp, identity
 // outside [-B, B]). The inverse needs D sequential passes: pass k fixes x at degree k.
+// forward leaves the widths/heights softmax in c.out in place of the raw [uw | uh] of every
+// element inside [-B, B] (rq_forward_cache), so backward computes no softmax again.
 #include <algorithm>
 
 #include "conditioner_io.hpp"
@@ -46,13 +48,14 @@ class SplineArLayer final : public Layer<T> {
     pack_input(x, ctx, B, D_, C_, c.in);
     c.out.resize(size_t(B) * D * P);
     mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
-      const T* h = c.out.data() + size_t(r) * D * P;
+      T* h = c.out.data() + size_t(r) * D * P;  // keeps the softmax for backward
       T ld = 0;
       for (int i = 0; i < D; ++i) {
         T l;
-        z[size_t(r) * D + i] = math::rq_forward(x[size_t(r) * D + i], h + size_t(i) * P, K, bound, &l);
+        z[size_t(r) * D + i] =
+            math::rq_forward_cache(x[size_t(r) * D + i], h + size_t(i) * P, K, bound, &l);
         ld += l;
       }
       logdet[r] += ld;
@@ -65,15 +68,15 @@ class SplineArLayer final : public Layer<T> {
     const T bound = bound_;
     c.dout.resize(size_t(B) * D * P);
     c.din.resize(size_t(B) * W);
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * D * P;
       const T* xr = c.in.data() + size_t(r) * W;
       T* g = c.dout.data() + size_t(r) * D * P;
       for (int i = 0; i < D; ++i)  // direct path; the conditioner's share is added below
-        dx[size_t(r) * D + i] = math::rq_backward(xr[i], h + size_t(i) * P, K, bound,
-                                                  dz[size_t(r) * D + i], dlogdet[r],
-                                                  g + size_t(i) * P);
+        dx[size_t(r) * D + i] = math::rq_backward_cached(xr[i], h + size_t(i) * P, K, bound,
+                                                         dz[size_t(r) * D + i], dlogdet[r],
+                                                         g + size_t(i) * P);
     }
     mlp_.backward(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
     unpack_grad(c.din, B, D_, C_, dx, dctx);
@@ -90,7 +93,7 @@ class SplineArLayer final : public Layer<T> {
       pack_input(x, ctx, B, D_, C_, c.in);
       mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
       const int i = pass;  // degree pass+1 is exactly dimension i = pass
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (B >= ef::kSplineOmpMinElems)
       for (int r = 0; r < B; ++r)
         x[size_t(r) * D + i] = math::rq_inverse(
             z[size_t(r) * D + i], c.out.data() + size_t(r) * D * P + size_t(i) * P, K, bound);

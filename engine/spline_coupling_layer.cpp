@@ -5,6 +5,8 @@
 // z_i = m_i x_i + (1 - m_i) RQ(x_i; h_i); log|det| = sum_i (1 - m_i) log RQ'(x_i; h_i).
 // The splines are engine/spline_math.hpp (identity outside [-B, B]). The inverse is one pass:
 // the conditioner only reads the pass-through half, which z carries unchanged.
+// forward leaves the widths/heights softmax in c.out in place of the raw [uw | uh] of every
+// transformed element inside [-B, B] (rq_forward_cache), so backward computes no softmax again.
 #include <algorithm>
 
 #include "conditioner_io.hpp"
@@ -57,9 +59,9 @@ class SplineCouplingLayer final : public Layer<T> {
     pack_input(x, ctx, B, D_, C_, c.in);
     c.out.resize(size_t(B) * D * P);
     mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
-      const T* h = c.out.data() + size_t(r) * D * P;
+      T* h = c.out.data() + size_t(r) * D * P;  // keeps the softmax for backward
       T ld = 0;
       for (int i = 0; i < D; ++i) {
         const T xi = x[size_t(r) * D + i];
@@ -67,7 +69,7 @@ class SplineCouplingLayer final : public Layer<T> {
           z[size_t(r) * D + i] = xi;
         } else {
           T l;
-          z[size_t(r) * D + i] = math::rq_forward(xi, h + size_t(i) * P, K, bound, &l);
+          z[size_t(r) * D + i] = math::rq_forward_cache(xi, h + size_t(i) * P, K, bound, &l);
           ld += l;
         }
       }
@@ -79,19 +81,22 @@ class SplineCouplingLayer final : public Layer<T> {
                 LayerCache<T>& c) const override {
     const int D = D_, W = D_ + C_, P = P_, K = K_;
     const T bound = bound_;
-    c.dout.assign(size_t(B) * D * P, T(0));
+    c.dout.resize(size_t(B) * D * P);  // every entry is written below
     c.din.resize(size_t(B) * W);
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * D * P;
       const T* xr = c.in.data() + size_t(r) * W;
       T* g = c.dout.data() + size_t(r) * D * P;
       for (int i = 0; i < D; ++i) {
         const T gz = dz[size_t(r) * D + i];
-        dx[size_t(r) * D + i] =
-            mask_[i] ? gz
-                     : math::rq_backward(xr[i], h + size_t(i) * P, K, bound, gz, dlogdet[r],
-                                         g + size_t(i) * P);
+        if (mask_[i]) {
+          std::fill(g + size_t(i) * P, g + size_t(i + 1) * P, T(0));
+          dx[size_t(r) * D + i] = gz;
+        } else {
+          dx[size_t(r) * D + i] = math::rq_backward_cached(xr[i], h + size_t(i) * P, K, bound,
+                                                           gz, dlogdet[r], g + size_t(i) * P);
+        }
       }
     }
     mlp_.backward(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
@@ -105,7 +110,7 @@ class SplineCouplingLayer final : public Layer<T> {
     pack_input(z, ctx, B, D_, C_, c.in);  // pass-through dims of z equal those of x
     c.out.resize(size_t(B) * D * P);
     mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * D * P;
       for (int i = 0; i < D; ++i) {

@@ -194,6 +194,105 @@ TEST_CASE("spline: float evaluation agrees with double") {
   }
 }
 
+namespace {
+// The cached path of the layers: rq_forward_cache leaves the softmax in p, rq_backward_cached
+// reads it back; both must give exactly what rq_forward / rq_backward give.
+template <class T>
+void check_cached_path(int K, T B, uint64_t seed) {
+  const int P = math::spline_num_params(K);
+  const auto pd = spline_params(K, seed, 1.2);
+  const std::vector<T> p(pd.begin(), pd.end());
+  std::vector<T> sw(K), sh(K);
+  math::rq_softmax_axis(p.data(), K, sw.data());
+  math::rq_softmax_axis(p.data() + K, K, sh.data());
+  // The cached knots are those of rq_bin_knots, bit for bit, and rq_search finds every knot's bin.
+  const auto aw = math::rq_axis(p.data(), K);
+  for (int k = 0; k < K; ++k) {
+    T lo, hi, lo2, hi2;
+    math::rq_bin_knots(p.data(), aw, K, B, k, lo, hi);
+    math::rq_knots_at(sw.data(), K, B, k, lo2, hi2);
+    CHECK(lo == lo2);
+    CHECK(hi == hi2);
+    CHECK(math::rq_search(sw.data(), K, B, lo, lo2, hi2) == k);
+    CHECK(lo2 == lo);
+    CHECK(hi2 == hi);
+  }
+  std::vector<T> xs;
+  for (int i = 0; i < 200; ++i)
+    xs.push_back(T((2 * math::rand_uniform(seed, 12, uint64_t(i)) - 1) * 1.3) * B);
+  xs.insert(xs.end(), {-B, B, T(0), B * T(1.5), -B * T(7)});
+  for (T x : xs) {
+    INFO("K=", K, " x=", double(x));
+    T l, lc;
+    const T y = math::rq_forward(x, p.data(), K, B, &l);
+    std::vector<T> pc = p;
+    const T yc = math::rq_forward_cache(x, pc.data(), K, B, &lc);
+    CHECK(y == yc);
+    CHECK(l == lc);
+    const bool tail = math::rq_in_tails(x, B);
+    for (int i = 0; i < P; ++i) {
+      const T want = tail || i >= 2 * K ? p[i] : i < K ? sw[i] : sh[i - K];
+      CHECK(pc[i] == want);
+    }
+    std::vector<T> g(P, T(7)), gc(P, T(-7));
+    const T gy = T(0.3), gl = T(-1.1);
+    const T gx = math::rq_backward(x, p.data(), K, B, gy, gl, g.data());
+    const T gxc = math::rq_backward_cached(x, pc.data(), K, B, gy, gl, gc.data());
+    CHECK(gx == gxc);
+    for (int i = 0; i < P; ++i) CHECK(g[i] == gc[i]);
+  }
+}
+}  // namespace
+
+TEST_CASE("spline: the cached-softmax path (rq_forward_cache, rq_backward_cached) is bit-identical") {
+  for (const SplineCase& sc : kSplines) {
+    check_cached_path<double>(sc.K, sc.B, 600 + sc.K);
+    check_cached_path<float>(sc.K, float(sc.B), 700 + sc.K);
+  }
+  check_cached_path<double>(math::kSplineMaxBins, 2.0, 801);  // the local buffers' full size
+  check_cached_path<float>(math::kSplineMaxBins, 2.0f, 802);
+}
+
+TEST_CASE("spline: the most bins (kSplineMaxBins) pass finite differences and invert") {
+  const int K = math::kSplineMaxBins, P = math::spline_num_params(K);
+  const double B = 2.0;
+  const auto p = spline_params(K, 900, 1.0);
+  const auto xk = knots(p.data(), K, B);
+  for (double x : test_points(xk, B, 901, 30)) {
+    INFO("x=", x);
+    const double gy = 0.7, gl = -0.4;
+    std::vector<double> gp(P);
+    const double gx = math::rq_backward(x, p.data(), K, B, gy, gl, gp.data());
+    auto loss = [&](double xx, const std::vector<double>& pp) {
+      double l;
+      const double y = math::rq_forward(xx, pp.data(), K, B, &l);
+      return gy * y + gl * l;
+    };
+    eft::check_gradient([&](const std::vector<double>& pp) { return loss(x, pp); }, p, gp,
+                        "spline param K=64");
+    eft::check_gradient([&](const std::vector<double>& v) { return loss(v[0], p); }, {x}, {gx},
+                        "spline x K=64");
+    double ld;
+    const double y = fwd(x, p, K, B, &ld);
+    CHECK(std::fabs(math::rq_inverse(y, p.data(), K, B) - x) <= 1e-13 * B * (1 + std::exp(-ld)));
+  }
+}
+
+TEST_CASE("spline: log1p_pos (Kahan's log1p) is accurate in double and float") {
+  for (int i = 0; i <= 4000; ++i) {
+    const double e = std::pow(10.0, -30.0 + 30.0 * i / 4000);  // 1e-30 .. 1
+    INFO("e=", e);
+    CHECK(std::fabs(math::log1p_pos(e) - std::log1p(e)) <= 4e-16 * std::log1p(e));
+    const float ef = float(e);
+    const double ref = std::log1p(double(ef));
+    const float got = math::log1p_pos(ef);
+    const double ulp = std::nextafter(float(ref), INFINITY) - float(ref);
+    CHECK(std::fabs(double(got) - ref) <= 3 * ulp);
+  }
+  CHECK(math::log1p_pos(0.0) == 0.0);
+  CHECK(math::log1p_pos(0.0f) == 0.0f);
+}
+
 // ---- layers, in the harness of test_layers.cpp ----
 
 namespace {
@@ -320,6 +419,41 @@ TEST_CASE("spline layers: inverse(forward(x)) == x and log|det| matches the brut
       std::vector<double> xr(X.begin() + r * D, X.begin() + (r + 1) * D);
       CHECK(ld[r] == doctest::Approx(eft::brute_logdet(f, xr)).epsilon(1e-6).scale(1.0));
     }
+  }
+}
+
+TEST_CASE("spline layers: a batch big enough for the OpenMP path matches row-by-row evaluation") {
+  for (auto& cp : spline_layers()) {
+    LCase& c = *cp;
+    INFO("layer: ", c.name);
+    const int D = c.D, C = c.C;
+    const int B = int(ef::kSplineOmpMinElems) / D + 37;  // B * D above the parallel threshold
+    auto P = layer_params(c);
+    auto X = layer_inputs(B, D, 41);
+    auto Ctx = eft::randn(size_t(B) * C, 42);
+    auto Gz = eft::randn(size_t(B) * D, 43);
+    auto Gl = eft::randn(size_t(B), 44);
+    LayerCache<double> lc;
+    std::vector<double> z(size_t(B) * D), ld(B, 0.0), gP(P.size(), 0.0), gX(X.size()),
+        gC(Ctx.size(), 0.0), back(X.size());
+    c.layer->forward(P.data(), X.data(), Ctx.data(), B, z.data(), ld.data(), lc);
+    c.layer->backward(P.data(), Gz.data(), Gl.data(), B, gP.data(), gX.data(), gC.data(), lc);
+    c.layer->inverse(P.data(), z.data(), Ctx.data(), B, back.data(), lc);
+    std::vector<double> gP1(P.size(), 0.0);
+    for (int r = 0; r < B; ++r) {
+      LayerCache<double> l1;
+      std::vector<double> z1(D), ld1(1, 0.0), gX1(D), gC1(C, 0.0);
+      c.layer->forward(P.data(), &X[size_t(r) * D], &Ctx[size_t(r) * C], 1, z1.data(), ld1.data(), l1);
+      c.layer->backward(P.data(), &Gz[size_t(r) * D], &Gl[r], 1, gP1.data(), gX1.data(), gC1.data(), l1);
+      CHECK(ld[r] == doctest::Approx(ld1[0]).epsilon(1e-12));
+      for (int i = 0; i < D; ++i) {
+        CHECK(z[size_t(r) * D + i] == doctest::Approx(z1[i]).epsilon(1e-12));
+        CHECK(gX[size_t(r) * D + i] == doctest::Approx(gX1[i]).epsilon(1e-10));
+        CHECK(back[size_t(r) * D + i] == doctest::Approx(X[size_t(r) * D + i]).epsilon(1e-9));
+      }
+      for (int j = 0; j < C; ++j) CHECK(gC[size_t(r) * C + j] == doctest::Approx(gC1[j]).epsilon(1e-10));
+    }
+    for (size_t i = 0; i < P.size(); ++i) CHECK(gP[i] == doctest::Approx(gP1[i]).epsilon(1e-9).scale(1.0));
   }
 }
 
