@@ -30,21 +30,8 @@ class SplineCouplingLayer final : public Layer<T> {
     std::vector<int> sizes{D + C};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(D * P);
-    // Input layer reads only pass-through dims and the context; the output rows of pass-through
-    // dims are masked off, so their weights stay zero.
-    std::vector<std::vector<T>> masks;
-    for (size_t l = 0; l + 1 < sizes.size(); ++l) {
-      const int nin = sizes[l], nout = sizes[l + 1];
-      std::vector<T> M(size_t(nin) * nout, T(1));
-      for (int o = 0; o < nout; ++o)
-        for (int j = 0; j < nin; ++j) {
-          bool keep = true;
-          if (l == 0 && j < D && !mask[j]) keep = false;
-          if (l + 2 == sizes.size() && mask[o / P]) keep = false;
-          M[size_t(o) * nin + j] = keep ? T(1) : T(0);
-        }
-      masks.push_back(std::move(M));
-    }
+    // Outputs are laid out per dimension, P spline parameters each.
+    auto masks = coupling_masks<T>(sizes, mask, [&](int o) { return o / P; });
     mlp_ = MaskedMLP<T>(sizes, std::move(masks), act, layout, prefix + ".nn");
   }
   std::string name() const override { return "nsf-coupling"; }

@@ -161,14 +161,7 @@ ef_status ef_model_fit(const ef_table* data, const char* options_json, ef_model*
     cfg["data"] = {{"path", "(in memory)"}};
     if (o.contains("columns")) cfg["data"]["columns"] = o["columns"];
     ef::Config c = ef::parse_config(cfg.dump(), "options", "", {});
-    echoflow::FitOptions opt;
-    opt.flow = c.flow;
-    opt.train = c.train;
-    opt.conditional = c.conditional;
-    opt.device = c.device;
-    opt.threads = c.threads;
-    opt.columns = c.column_options;
-    opt.config = c.effective;
+    const echoflow::FitOptions opt = ef::fit_options(c);
     for (auto& [name, type] : c.column_types) {
       const int k = data->t.find(name);
       EF_CHECK(k >= 0, "options: column \"", name, "\" is not in the table");

@@ -314,6 +314,19 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   return c;
 }
 
+echoflow::FitOptions fit_options(const Config& c) {
+  echoflow::FitOptions opt;
+  opt.flow = c.flow;
+  opt.train = c.train;
+  opt.columns = c.column_options;
+  opt.missing_tokens = c.missing_tokens;
+  opt.conditional = c.conditional;
+  opt.device = c.device;
+  opt.threads = c.threads;
+  opt.config = c.effective;
+  return opt;
+}
+
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) EF_THROW(path, ": cannot open the config file");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <echoflow/echoflow.hpp>
 #include <nlohmann/json.hpp>
 
 #include "encoders.hpp"
@@ -36,6 +37,10 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 // text: the JSON; name: for messages; base_dir: where relative paths resolve.
 Config parse_config(const std::string& text, const std::string& name, const std::string& base_dir,
                     const std::vector<std::string>& overrides);
+
+// The fit options a config asks for (flow, training, columns, conditional, device, threads,
+// missing tokens, the effective config for provenance); on_epoch is left to the caller.
+echoflow::FitOptions fit_options(const Config& c);
 
 // Applies FlowSpec fields from a "model" JSON object (shared with the model file reader).
 void flow_spec_from_json(const nlohmann::json& model, FlowSpec& spec, const std::string& where);

@@ -36,15 +36,7 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   ro.categorical_max_levels = cfg.categorical_max_levels;
   ro.header = cfg.header;
   echoflow::Table table = echoflow::read_table(cfg.data_path, ro);
-  echoflow::FitOptions opt;
-  opt.columns = cfg.column_options;
-  opt.missing_tokens = cfg.missing_tokens;
-  opt.flow = cfg.flow;
-  opt.train = cfg.train;
-  opt.conditional = cfg.conditional;
-  opt.device = cfg.device;
-  opt.threads = cfg.threads;
-  opt.config = cfg.effective;
+  echoflow::FitOptions opt = ef::fit_options(cfg);
   std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s\n",
                cfg.data_path.c_str(), table.rows(), table.columns.size(),
                ef::to_string(cfg.flow.kind), cfg.flow.layers, cfg.device.c_str());
