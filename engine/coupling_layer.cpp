@@ -1,10 +1,12 @@
 // RealNVP affine coupling (Dinh et al. 2017) with binary mask m: dimensions with m_i = 1 pass
-// through and condition the rest. [t | s_raw] = NN([m*x | ctx]); s = c tanh(s_raw / c);
-// z = m*x + (1-m)*(x exp(s) + t); log|det| = sum_i (1-m_i) s_i. The inverse is one pass because
-// the conditioner only reads the pass-through half, which z carries unchanged.
+// through and condition the rest. [t | s_raw] = NN([x_pass | ctx]), nT values each (one per
+// transformed dim, engine/coupling_split.hpp); s = c tanh(s_raw / c); z_pass = x_pass,
+// z_i = x_i exp(s_i) + t_i for transformed i; log|det| = sum_trans s_i. The inverse is one pass
+// because the conditioner only reads the pass-through half, which z carries unchanged. A layer
+// with nothing to transform (one dim, masked) is the identity and has no conditioner.
 #include <algorithm>
 
-#include "conditioner_io.hpp"
+#include "coupling_split.hpp"
 #include "error.hpp"
 #include "flow_math.hpp"
 #include "layer.hpp"
@@ -19,39 +21,40 @@ class CouplingLayer final : public Layer<T> {
   CouplingLayer(const std::vector<int>& mask, int C, const std::vector<int>& hidden,
                 Activation act, double clamp, uint64_t seed, ParamLayout& layout,
                 const std::string& prefix)
-      : D_(int(mask.size())), C_(C), mask_(mask), clamp_(T(clamp)), seed_(seed) {
-    const int D = D_;
-    std::vector<int> sizes{D + C};
+      : D_(int(mask.size())), split_(mask, C), clamp_(T(clamp)), seed_(seed) {
+    if (split_.trans.empty()) return;  // identity: nothing to transform
+    std::vector<int> sizes{split_.width()};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
-    sizes.push_back(2 * D);
-    // Outputs are laid out [t | s_raw], D each.
-    auto masks = coupling_masks<T>(sizes, mask, [&](int o) { return o % D; });
-    mlp_ = MaskedMLP<T>(sizes, std::move(masks), act, layout, prefix + ".nn");
+    sizes.push_back(2 * int(split_.trans.size()));  // [t | s_raw], nT each
+    mlp_ = MaskedMLP<T>(sizes, dense_masks<T>(sizes), act, layout, prefix + ".nn");
   }
   std::string name() const override { return "coupling"; }
-  const MaskedMLP<T>* conditioner() const override { return &mlp_; }
-  double flops_per_row() const override { return mlp_.flops_per_row(); }
-  void init(T* P) const override { mlp_.init(P, seed_, 1e-2); }
+  const MaskedMLP<T>* conditioner() const override { return nT() ? &mlp_ : nullptr; }
+  double flops_per_row() const override { return nT() ? mlp_.flops_per_row() : 0.0; }
+  void init(T* P) const override {
+    if (nT()) mlp_.init(P, seed_, 1e-2);
+  }
 
   void forward(const T* P, const T* x, const T* ctx, int B, T* z, T* logdet,
                LayerCache<T>& c) const override {
-    const int D = D_;
-    pack_input(x, ctx, B, D_, C_, c.in);
-    c.out.resize(size_t(B) * 2 * D);
+    const int D = D_, nt = nT();
+    std::copy(x, x + size_t(B) * D, z);  // pass-through dims (transformed ones overwritten)
+    if (!nt) return;
+    split_.pack(x, ctx, B, D, c.in);
+    c.out.resize(size_t(B) * 2 * nt);
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+    c.x.resize(size_t(B) * nt);  // backward needs the transformed inputs
+    const int* tr = split_.trans.data();
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
-      const T* h = c.out.data() + size_t(r) * 2 * D;
+      const T* h = c.out.data() + size_t(r) * 2 * nt;
       T ld = 0;
-      for (int i = 0; i < D; ++i) {
-        const T xi = x[size_t(r) * D + i];
-        if (mask_[i]) {
-          z[size_t(r) * D + i] = xi;
-        } else {
-          T s = math::soft_clamp(h[D + i], clamp_);
-          z[size_t(r) * D + i] = math::coupling_forward(xi, s, h[i]);
-          ld += s;
-        }
+      for (int k = 0; k < nt; ++k) {
+        const size_t e = size_t(r) * D + tr[k];
+        c.x[size_t(r) * nt + k] = x[e];
+        const T s = math::soft_clamp(h[nt + k], clamp_);
+        z[e] = math::coupling_forward(x[e], s, h[k]);
+        ld += s;
       }
       logdet[r] += ld;
     }
@@ -59,51 +62,54 @@ class CouplingLayer final : public Layer<T> {
 
   void backward(const T* P, const T* dz, const T* dlogdet, int B, T* grads, T* dx, T* dctx,
                 LayerCache<T>& c) const override {
-    const int D = D_, W = D_ + C_;
-    c.dout.assign(size_t(B) * 2 * D, T(0));
-    c.din.resize(size_t(B) * W);
+    const int D = D_, nt = nT();
+    std::copy(dz, dz + size_t(B) * D, dx);  // pass-through dims' direct path
+    if (!nt) return;
+    c.dout.resize(size_t(B) * 2 * nt);
+    const int* tr = split_.trans.data();
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
-      const T* h = c.out.data() + size_t(r) * 2 * D;
-      const T* xr = c.in.data() + size_t(r) * W;
-      T* g = c.dout.data() + size_t(r) * 2 * D;
-      for (int i = 0; i < D; ++i) {
-        const T gz = dz[size_t(r) * D + i];
-        if (mask_[i]) {
-          dx[size_t(r) * D + i] = gz;
-        } else {
-          T s = math::soft_clamp(h[D + i], clamp_);
-          T e = std::exp(s);
-          g[i] = gz;                                                                  // dL/dt
-          g[D + i] = (gz * xr[i] * e + dlogdet[r]) * math::soft_clamp_grad(h[D + i], clamp_);
-          dx[size_t(r) * D + i] = gz * e;
-        }
+      const T* h = c.out.data() + size_t(r) * 2 * nt;
+      const T* xt = c.x.data() + size_t(r) * nt;
+      T* g = c.dout.data() + size_t(r) * 2 * nt;
+      for (int k = 0; k < nt; ++k) {
+        const size_t e = size_t(r) * D + tr[k];
+        const T gz = dz[e];
+        const T s = math::soft_clamp(h[nt + k], clamp_);
+        const T ex = std::exp(s);
+        g[k] = gz;                                                             // dL/dt
+        g[nt + k] = (gz * xt[k] * ex + dlogdet[r]) * math::soft_clamp_grad(h[nt + k], clamp_);
+        dx[e] = gz * ex;
       }
     }
+    c.din.resize(size_t(B) * split_.width());
     mlp_.backward(P, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
-    unpack_grad(c.din, B, D_, C_, dx, dctx);
+    split_.unpack_grad(c.din, B, D, dx, dctx);
   }
 
   void inverse(const T* P, const T* z, const T* ctx, int B, T* x,
                LayerCache<T>& c) const override {
-    const int D = D_;
-    pack_input(z, ctx, B, D_, C_, c.in);  // pass-through dims of z equal those of x
-    c.out.resize(size_t(B) * 2 * D);
+    const int D = D_, nt = nT();
+    std::copy(z, z + size_t(B) * D, x);
+    if (!nt) return;
+    split_.pack(z, ctx, B, D, c.in);  // pass-through dims of z equal those of x
+    c.out.resize(size_t(B) * 2 * nt);
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+    const int* tr = split_.trans.data();
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
-      const T* h = c.out.data() + size_t(r) * 2 * D;
-      for (int i = 0; i < D; ++i) {
-        const T zi = z[size_t(r) * D + i];
-        x[size_t(r) * D + i] =
-            mask_[i] ? zi : math::coupling_inverse(zi, math::soft_clamp(h[D + i], clamp_), h[i]);
+      const T* h = c.out.data() + size_t(r) * 2 * nt;
+      for (int k = 0; k < nt; ++k) {
+        const size_t e = size_t(r) * D + tr[k];
+        x[e] = math::coupling_inverse(z[e], math::soft_clamp(h[nt + k], clamp_), h[k]);
       }
     }
   }
 
  private:
-  int D_, C_;
-  std::vector<int> mask_;
+  int nT() const { return int(split_.trans.size()); }
+  int D_;
+  CouplingSplit split_;
   T clamp_;
   uint64_t seed_;
   MaskedMLP<T> mlp_;

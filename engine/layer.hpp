@@ -14,10 +14,12 @@ namespace ef {
 // What a layer's forward saves for its backward (and reuses as scratch).
 template <class T>
 struct LayerCache {
-  std::vector<T> in;   // (B, D + C) conditioner input [x | ctx]
-  std::vector<T> out;  // (B, 2D) conditioner output [mu | a] or [t | s_raw]; (B, D(3K-1)) splines
-  std::vector<T> din;  // (B, D + C) gradient w.r.t. the conditioner input
-  std::vector<T> dout;  // (B, 2D) or (B, D(3K-1))
+  std::vector<T> in;   // (B, D + C) conditioner input [x | ctx]; couplings: [x_pass | ctx]
+  std::vector<T> out;  // (B, 2D) conditioner output [mu | a]; couplings (B, 2nT) [t | s_raw],
+                       // (B, nT(3K-1)) splines (nT = transformed dims)
+  std::vector<T> din;  // gradient w.r.t. the conditioner input (the shape of in)
+  std::vector<T> dout;  // gradient w.r.t. the conditioner output (the shape of out)
+  std::vector<T> x;    // couplings: (B, nT) inputs of the transformed dims, kept for backward
   MlpCache<T> mlp, scratch;
 };
 

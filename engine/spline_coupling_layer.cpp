@@ -1,15 +1,16 @@
 // Rational-quadratic spline coupling (Durkan et al. 2019, "Neural Spline Flows") with binary
 // mask m: dimensions with m_i = 1 pass through and condition the rest. The conditioner reads
-// [m*x | ctx] and gives, for every transformed dimension i, P = 3K - 1 spline parameters
-// h[i*P .. (i+1)*P) = [widths (K) | heights (K) | interior derivatives (K-1)];
-// z_i = m_i x_i + (1 - m_i) RQ(x_i; h_i); log|det| = sum_i (1 - m_i) log RQ'(x_i; h_i).
+// [x_pass | ctx] (engine/coupling_split.hpp) and gives, for the k-th transformed dimension i,
+// P = 3K - 1 spline parameters h[k*P .. (k+1)*P) = [widths (K) | heights (K) | interior
+// derivatives (K-1)]; z_i = RQ(x_i; h_k), log|det| = sum over transformed i of log RQ'(x_i; h_k);
+// pass-through dims are copied. A layer with nothing to transform is the identity.
 // The splines are engine/spline_math.hpp (identity outside [-B, B]). The inverse is one pass:
 // the conditioner only reads the pass-through half, which z carries unchanged.
 // forward leaves the widths/heights softmax in c.out in place of the raw [uw | uh] of every
 // transformed element inside [-B, B] (rq_forward_cache), so backward computes no softmax again.
 #include <algorithm>
 
-#include "conditioner_io.hpp"
+#include "coupling_split.hpp"
 #include "error.hpp"
 #include "layer.hpp"
 #include "parallel.hpp"
@@ -24,41 +25,43 @@ class SplineCouplingLayer final : public Layer<T> {
   SplineCouplingLayer(const std::vector<int>& mask, int C, const std::vector<int>& hidden,
                       Activation act, int bins, double tail_bound, uint64_t seed,
                       ParamLayout& layout, const std::string& prefix)
-      : D_(int(mask.size())), C_(C), K_(bins), P_(math::spline_num_params(bins)), mask_(mask),
+      : D_(int(mask.size())), K_(bins), P_(math::spline_num_params(bins)), split_(mask, C),
         bound_(T(tail_bound)), seed_(seed) {
-    const int D = D_, P = P_;
-    std::vector<int> sizes{D + C};
+    if (split_.trans.empty()) return;  // identity: nothing to transform
+    std::vector<int> sizes{split_.width()};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
-    sizes.push_back(D * P);
-    // Outputs are laid out per dimension, P spline parameters each.
-    auto masks = coupling_masks<T>(sizes, mask, [&](int o) { return o / P; });
-    mlp_ = MaskedMLP<T>(sizes, std::move(masks), act, layout, prefix + ".nn");
+    sizes.push_back(nT() * P_);  // P spline parameters per transformed dimension
+    mlp_ = MaskedMLP<T>(sizes, dense_masks<T>(sizes), act, layout, prefix + ".nn");
   }
   std::string name() const override { return "nsf-coupling"; }
-  const MaskedMLP<T>* conditioner() const override { return &mlp_; }
-  double flops_per_row() const override { return mlp_.flops_per_row(); }
-  void init(T* P) const override { mlp_.init(P, seed_, 1e-2); }
+  const MaskedMLP<T>* conditioner() const override { return nT() ? &mlp_ : nullptr; }
+  double flops_per_row() const override { return nT() ? mlp_.flops_per_row() : 0.0; }
+  void init(T* P) const override {
+    if (nT()) mlp_.init(P, seed_, 1e-2);
+  }
 
   void forward(const T* Pm, const T* x, const T* ctx, int B, T* z, T* logdet,
                LayerCache<T>& c) const override {
-    const int D = D_, P = P_, K = K_;
+    const int D = D_, P = P_, K = K_, nt = nT();
     const T bound = bound_;
-    pack_input(x, ctx, B, D_, C_, c.in);
-    c.out.resize(size_t(B) * D * P);
+    std::copy(x, x + size_t(B) * D, z);  // pass-through dims (transformed ones overwritten)
+    if (!nt) return;
+    split_.pack(x, ctx, B, D, c.in);
+    c.out.resize(size_t(B) * nt * P);
+    c.x.resize(size_t(B) * nt);  // backward needs the transformed inputs
     mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
-#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
+    const int* tr = split_.trans.data();
+#pragma omp parallel for schedule(static) if (long(B) * nt >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
-      T* h = c.out.data() + size_t(r) * D * P;  // keeps the softmax for backward
+      T* h = c.out.data() + size_t(r) * nt * P;  // keeps the softmax for backward
       T ld = 0;
-      for (int i = 0; i < D; ++i) {
-        const T xi = x[size_t(r) * D + i];
-        if (mask_[i]) {
-          z[size_t(r) * D + i] = xi;
-        } else {
-          T l;
-          z[size_t(r) * D + i] = math::rq_forward_cache(xi, h + size_t(i) * P, K, bound, &l);
-          ld += l;
-        }
+      for (int k = 0; k < nt; ++k) {
+        const size_t e = size_t(r) * D + tr[k];
+        const T xi = x[e];
+        c.x[size_t(r) * nt + k] = xi;
+        T l;
+        z[e] = math::rq_forward_cache(xi, h + size_t(k) * P, K, bound, &l);
+        ld += l;
       }
       logdet[r] += ld;
     }
@@ -66,50 +69,52 @@ class SplineCouplingLayer final : public Layer<T> {
 
   void backward(const T* Pm, const T* dz, const T* dlogdet, int B, T* grads, T* dx, T* dctx,
                 LayerCache<T>& c) const override {
-    const int D = D_, W = D_ + C_, P = P_, K = K_;
+    const int D = D_, P = P_, K = K_, nt = nT();
     const T bound = bound_;
-    c.dout.resize(size_t(B) * D * P);  // every entry is written below
-    c.din.resize(size_t(B) * W);
-#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
+    std::copy(dz, dz + size_t(B) * D, dx);  // pass-through dims' direct path
+    if (!nt) return;
+    c.dout.resize(size_t(B) * nt * P);  // every entry is written below
+    const int* tr = split_.trans.data();
+#pragma omp parallel for schedule(static) if (long(B) * nt >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
-      const T* h = c.out.data() + size_t(r) * D * P;
-      const T* xr = c.in.data() + size_t(r) * W;
-      T* g = c.dout.data() + size_t(r) * D * P;
-      for (int i = 0; i < D; ++i) {
-        const T gz = dz[size_t(r) * D + i];
-        if (mask_[i]) {
-          std::fill(g + size_t(i) * P, g + size_t(i + 1) * P, T(0));
-          dx[size_t(r) * D + i] = gz;
-        } else {
-          dx[size_t(r) * D + i] = math::rq_backward_cached(xr[i], h + size_t(i) * P, K, bound,
-                                                           gz, dlogdet[r], g + size_t(i) * P);
-        }
+      const T* h = c.out.data() + size_t(r) * nt * P;
+      const T* xt = c.x.data() + size_t(r) * nt;
+      T* g = c.dout.data() + size_t(r) * nt * P;
+      for (int k = 0; k < nt; ++k) {
+        const size_t e = size_t(r) * D + tr[k];
+        dx[e] = math::rq_backward_cached(xt[k], h + size_t(k) * P, K, bound, dz[e], dlogdet[r],
+                                         g + size_t(k) * P);
       }
     }
+    c.din.resize(size_t(B) * split_.width());
     mlp_.backward(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
-    unpack_grad(c.din, B, D_, C_, dx, dctx);
+    split_.unpack_grad(c.din, B, D, dx, dctx);
   }
 
   void inverse(const T* Pm, const T* z, const T* ctx, int B, T* x,
                LayerCache<T>& c) const override {
-    const int D = D_, P = P_, K = K_;
+    const int D = D_, P = P_, K = K_, nt = nT();
     const T bound = bound_;
-    pack_input(z, ctx, B, D_, C_, c.in);  // pass-through dims of z equal those of x
-    c.out.resize(size_t(B) * D * P);
+    std::copy(z, z + size_t(B) * D, x);
+    if (!nt) return;
+    split_.pack(z, ctx, B, D, c.in);  // pass-through dims of z equal those of x
+    c.out.resize(size_t(B) * nt * P);
     mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
-#pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
+    const int* tr = split_.trans.data();
+#pragma omp parallel for schedule(static) if (long(B) * nt >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
-      const T* h = c.out.data() + size_t(r) * D * P;
-      for (int i = 0; i < D; ++i) {
-        const T zi = z[size_t(r) * D + i];
-        x[size_t(r) * D + i] = mask_[i] ? zi : math::rq_inverse(zi, h + size_t(i) * P, K, bound);
+      const T* h = c.out.data() + size_t(r) * nt * P;
+      for (int k = 0; k < nt; ++k) {
+        const size_t e = size_t(r) * D + tr[k];
+        x[e] = math::rq_inverse(z[e], h + size_t(k) * P, K, bound);
       }
     }
   }
 
  private:
-  int D_, C_, K_, P_;
-  std::vector<int> mask_;
+  int nT() const { return int(split_.trans.size()); }
+  int D_, K_, P_;
+  CouplingSplit split_;
   T bound_;
   uint64_t seed_;
   MaskedMLP<T> mlp_;
