@@ -13,6 +13,8 @@
 
 namespace ef {
 
+class DeviceTraining;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -38,9 +40,34 @@ class Backend {
   virtual void score(const int* codes, const float* u, int B, float* logp) = 0;
   virtual void sample(int n, uint64_t seed, uint64_t row_offset, const Given<float>* given,
                       int* codes, float* u, SampleInfo* info) = 0;
+
+  // The device half of resident training, on backends that have one (null on the CPU).
+  virtual DeviceTraining* device_training() { return nullptr; }
+};
+
+// Resident training on a device backend (DESIGN section 4; engine/device_backend.hpp): the
+// encoded rows are uploaded once, shuffled on the device every epoch, and each step gathers its
+// batch by index and runs forward, backward and Adam (optionally one replayed CUDA graph); the
+// losses stay on the device and are read back every K steps.
+class DeviceTraining {
+ public:
+  virtual ~DeviceTraining() = default;
+  virtual void upload_dataset(const int* codes, const float* u, int N) = 0;
+  virtual void set_loss_ring(int K) = 0;
+  // One epoch: device shuffle (engine/resident_schedule.hpp), plan_epoch(rows, batch_size)
+  // steps; returns every step's batch-mean log p.
+  virtual std::vector<double> resident_epoch(uint64_t seed, uint64_t epoch, int batch_size,
+                                             const AdamConfig& cfg, bool use_graph) = 0;
+  virtual std::vector<int> permutation() const = 0;  // the current epoch's row order
+  // Fills every activation and scratch buffer with NaN (tests: a value the next call reads
+  // without writing it first shows up as NaN).
+  virtual void poison_scratch() = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const TabularSpec& spec);
+// The device backend (engine/device_backend.hpp) on the host executor: the CUDA backend's code
+// with every kernel run as a host loop. For tests and debugging; slower than make_cpu_backend.
+std::unique_ptr<Backend> make_host_device_backend(const TabularSpec& spec);
 
 // CUDA availability, probed once on first use (never during static initialization).
 struct CudaInfo {

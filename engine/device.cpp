@@ -9,6 +9,10 @@
 
 namespace ef {
 
+#if defined(EF_HAVE_CUDA)
+std::unique_ptr<Backend> make_cuda_backend(const TabularSpec& spec);  // engine/cuda_backend.cu
+#endif
+
 const CudaInfo& cuda_info() {
   static const CudaInfo info = [] {
     CudaInfo i;
@@ -26,17 +30,20 @@ const CudaInfo& cuda_info() {
 }
 
 std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec) {
-  if (device == "cpu" || device == "auto") {
-    // The CUDA backend (kernels are compiled and tested in kernels/) is not wired into the
-    // model yet, so "auto" stays on the CPU for now.
+  if (device == "cpu") return make_cpu_backend(spec);
+  if (device == "auto") {
+#if defined(EF_HAVE_CUDA)
+    if (cuda_info().devices > 0) return make_cuda_backend(spec);
+#endif
     return make_cpu_backend(spec);
   }
   if (device == "cuda") {
     const CudaInfo& ci = cuda_info();
     if (!ci.compiled) EF_THROW("device \"cuda\" requested but ", ci.reason);
     if (ci.devices == 0) EF_THROW("device \"cuda\" requested but no usable GPU: ", ci.reason);
-    EF_THROW("device \"cuda\": the CUDA training backend is not available in this version; "
-             "use \"cpu\" or \"auto\"");
+#if defined(EF_HAVE_CUDA)
+    return make_cuda_backend(spec);
+#endif
   }
   EF_THROW("unknown device \"", device, "\" (expected \"auto\", \"cpu\" or \"cuda\")");
 }

@@ -1,110 +1,59 @@
-// Coupling elementwise kernels (see coupling.cuh). The math is the shared engine/flow_math.hpp.
-#include "../engine/flow_math.hpp"
+// Coupling launchers (see coupling.cuh): a copy for the pass-through dims, then the shared
+// per-row / per-element ops of kernels/ops/flow_ops.hpp.
 #include "coupling.cuh"
-#include "cuda_check.cuh"
+#include "cuda_exec.cuh"
+#include "ops/flow_ops.hpp"
 
 namespace ef::kernels {
 namespace {
 
 constexpr int kThreads = 256;
 
-// One thread per row, so the row's log-det is summed in the CPU's order.
-__global__ void coupling_forward_kernel(const float* __restrict__ x, const float* __restrict__ h,
-                                        const int* __restrict__ mask, int B, int D, float clamp,
-                                        float* __restrict__ z, float* __restrict__ logdet) {
-  const int r = blockIdx.x * blockDim.x + threadIdx.x;
-  if (r >= B) return;
-  const float* hr = h + size_t(r) * 2 * D;
-  float ld = 0.f;
-  for (int i = 0; i < D; ++i) {
-    const float xi = x[size_t(r) * D + i];
-    if (mask[i]) {
-      z[size_t(r) * D + i] = xi;
-    } else {
-      const float s = math::soft_clamp(hr[D + i], clamp);
-      z[size_t(r) * D + i] = math::coupling_forward(xi, s, hr[i]);
-      ld += s;
-    }
-  }
-  logdet[r] += ld;
+template <class F>
+void launch(size_t n, const F& f, cudaStream_t stream) {
+  if (n == 0) return;
+  for_each_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(n, f);
+  EF_CUDA_LAUNCH_CHECK();
 }
 
-// One thread per (row, dimension), grid-stride.
-__global__ void coupling_inverse_kernel(const float* __restrict__ z, const float* __restrict__ h,
-                                        const int* __restrict__ mask, int B, int D, float clamp,
-                                        float* __restrict__ x) {
-  const size_t n = size_t(B) * D;
-  for (size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
-       k += size_t(gridDim.x) * blockDim.x) {
-    const size_t r = k / D;
-    const int i = int(k % D);
-    const float* hr = h + r * 2 * D;
-    x[k] = mask[i] ? z[k]
-                   : math::coupling_inverse(z[k], math::soft_clamp(hr[D + i], clamp), hr[i]);
-  }
-}
-
-__global__ void coupling_backward_kernel(const float* __restrict__ x, int ldx,
-                                         const float* __restrict__ h,
-                                         const int* __restrict__ mask,
-                                         const float* __restrict__ dz,
-                                         const float* __restrict__ dlogdet, int B, int D,
-                                         float clamp, float* __restrict__ dh,
-                                         float* __restrict__ dx) {
-  const size_t n = size_t(B) * D;
-  for (size_t k = size_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n;
-       k += size_t(gridDim.x) * blockDim.x) {
-    const size_t r = k / D;
-    const int i = int(k % D);
-    const float* hr = h + r * 2 * D;
-    float* g = dh + r * 2 * D;
-    const float gz = dz[k];
-    if (mask[i]) {
-      g[i] = 0.f;
-      g[D + i] = 0.f;
-      dx[k] = gz;
-    } else {
-      const float s = math::soft_clamp(hr[D + i], clamp);
-      const float e = exp(s);
-      g[i] = gz;                                                                     // dL/dt
-      g[D + i] = (gz * x[r * ldx + i] * e + dlogdet[r]) * math::soft_clamp_grad(hr[D + i], clamp);
-      dx[k] = gz * e;
-    }
-  }
+void check_shape(const char* who, int B, int D, int nt, const int* tr) {
+  EF_CHECK(B >= 0 && D > 0 && nt >= 0 && nt <= D, who, ": bad shape B=", B, " D=", D, " nt=", nt);
+  EF_CHECK(tr || nt == 0, who, ": null transformed-dims array");
 }
 
 }  // namespace
 
-void coupling_forward_cuda(const float* x, const float* h, const int* mask, int B, int D,
+void coupling_forward_cuda(const float* x, const float* h, const int* tr, int nt, int B, int D,
                            float clamp, float* z, float* logdet, cudaStream_t stream) {
-  EF_CHECK(B >= 0 && D > 0, "coupling_forward_cuda: bad shape B=", B, " D=", D);
-  EF_CHECK(x && h && mask && z && logdet, "coupling_forward_cuda: null buffer");
+  check_shape("coupling_forward_cuda", B, D, nt, tr);
+  EF_CHECK(x && z && logdet && (h || nt == 0), "coupling_forward_cuda: null buffer");
   if (B == 0) return;
-  coupling_forward_kernel<<<grid_for(size_t(B), kThreads), kThreads, 0, stream>>>(
-      x, h, mask, B, D, clamp, z, logdet);
-  EF_CUDA_LAUNCH_CHECK();
+  EF_CUDA_CHECK(cudaMemcpyAsync(z, x, size_t(B) * D * sizeof(float), cudaMemcpyDeviceToDevice,
+                                stream));
+  if (nt) launch(size_t(B), ops::CouplingForward{x, h, tr, nt, D, clamp, z, logdet}, stream);
 }
 
-void coupling_inverse_cuda(const float* z, const float* h, const int* mask, int B, int D,
+void coupling_inverse_cuda(const float* z, const float* h, const int* tr, int nt, int B, int D,
                            float clamp, float* x, cudaStream_t stream) {
-  EF_CHECK(B >= 0 && D > 0, "coupling_inverse_cuda: bad shape B=", B, " D=", D);
-  EF_CHECK(z && h && mask && x, "coupling_inverse_cuda: null buffer");
+  check_shape("coupling_inverse_cuda", B, D, nt, tr);
+  EF_CHECK(z && x && (h || nt == 0), "coupling_inverse_cuda: null buffer");
   if (B == 0) return;
-  coupling_inverse_kernel<<<grid_for(size_t(B) * D, kThreads), kThreads, 0, stream>>>(
-      z, h, mask, B, D, clamp, x);
-  EF_CUDA_LAUNCH_CHECK();
+  EF_CUDA_CHECK(cudaMemcpyAsync(x, z, size_t(B) * D * sizeof(float), cudaMemcpyDeviceToDevice,
+                                stream));
+  launch(size_t(B) * nt, ops::CouplingInverse{z, h, tr, nt, D, clamp, x}, stream);
 }
 
-void coupling_backward_cuda(const float* x, int ldx, const float* h, const int* mask,
+void coupling_backward_cuda(const float* x, const float* h, const int* tr, int nt,
                             const float* dz, const float* dlogdet, int B, int D, float clamp,
                             float* dh, float* dx, cudaStream_t stream) {
-  EF_CHECK(B >= 0 && D > 0 && ldx >= D, "coupling_backward_cuda: bad shape B=", B, " D=", D,
-           " ldx=", ldx);
-  EF_CHECK(x && h && mask && dz && dlogdet && dh && dx, "coupling_backward_cuda: null buffer");
+  check_shape("coupling_backward_cuda", B, D, nt, tr);
+  EF_CHECK(x && dz && dlogdet && dx && ((h && dh) || nt == 0),
+           "coupling_backward_cuda: null buffer");
   if (B == 0) return;
-  coupling_backward_kernel<<<grid_for(size_t(B) * D, kThreads), kThreads, 0, stream>>>(
-      x, ldx, h, mask, dz, dlogdet, B, D, clamp, dh, dx);
-  EF_CUDA_LAUNCH_CHECK();
+  EF_CUDA_CHECK(cudaMemcpyAsync(dx, dz, size_t(B) * D * sizeof(float), cudaMemcpyDeviceToDevice,
+                                stream));
+  launch(size_t(B) * nt,
+         ops::CouplingBackward{x, h, tr, nt, D, clamp, dz, dlogdet, dh, dx}, stream);
 }
 
 }  // namespace ef::kernels

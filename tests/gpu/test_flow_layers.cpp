@@ -1,5 +1,5 @@
 // MAF and coupling kernels composed into whole layers (pack -> conditioner -> affine step, and
-// back) against the CPU layers of engine/maf_layer.cpp and engine/coupling_layer.cpp: forward
+// back; couplings in their compact layout) against the CPU layers of engine/maf_layer.cpp and engine/coupling_layer.cpp: forward
 // (z, log-det), backward (param grads, dx, dctx) and inverse.
 #include <memory>
 #include <vector>
@@ -8,6 +8,7 @@
 #include "kernels/coupling.cuh"
 #include "kernels/gather.cuh"
 #include "kernels/maf.cuh"
+#include "coupling_split.hpp"
 #include "layer.hpp"
 
 using efg::DeviceBuffer;
@@ -133,7 +134,7 @@ TEST_CASE("coupling: layer forward, backward and inverse match the CPU coupling 
     CAPTURE(cs.D);
     CAPTURE(cs.C);
     CAPTURE(cs.B);
-    const int D = cs.D, C = cs.C, B = cs.B, W = D + C;
+    const int D = cs.D, C = cs.C, B = cs.B;
     std::vector<int> mask(D);
     for (int i = 0; i < D; ++i) mask[i] = ef::math::rand_uniform(seed, 9, i) < 0.5 ? 1 : 0;
     mask[0] = 1;  // at least one pass-through and one transformed dimension
@@ -152,35 +153,42 @@ TEST_CASE("coupling: layer forward, backward and inverse match the CPU coupling 
                     C ? dctx.data() : nullptr, c);
     layer->inverse(in.P.data(), in.zinv.data(), ctx, B, xinv.data(), c2);
 
-    DeviceBuffer<int> dmask(mask);
-    DeviceBuffer<float> dP(in.P), dx_in(in.x), dctx_in(C ? in.ctx : std::vector<float>(1)),
-        dpacked(size_t(B) * W), dh(size_t(B) * 2 * D), dzo(z.size()), dlogdet(in.logdet0);
-    float* gctx = C ? dctx_in.get() : nullptr;
+    // The compact conditioner: [x_pass | ctx] in, [t | s_raw] of the nt transformed dims out
+    // (engine/coupling_split.hpp). Packing and unpacking run on the host here; the backend does
+    // them with kernels/ops PackInput / UnpackGrad (tested through DeviceBackend).
+    const ef::CouplingSplit split(mask, C);
+    const int nt = int(split.trans.size()), Wc = split.width();
+    std::vector<float> packed, packed_inv;
+    split.pack(in.x.data(), ctx, B, D, packed);
+    split.pack(in.zinv.data(), ctx, B, D, packed_inv);
+    DeviceBuffer<int> dtr(split.trans);
+    DeviceBuffer<float> dP(in.P), dx_in(in.x), dpacked(packed), dh(size_t(B) * 2 * nt),
+        dzo(z.size()), dlogdet(in.logdet0);
     efg::GpuMlp mlp(*layer->conditioner(), cs.act, B);
-    k::pack_input_cuda(dx_in.get(), gctx, B, D, C, dpacked.get(), g.stream);
     mlp.forward(g, dP.get(), dpacked.get(), B, dh.get());
-    k::coupling_forward_cuda(dx_in.get(), dh.get(), dmask.get(), B, D, kClamp, dzo.get(),
+    k::coupling_forward_cuda(dx_in.get(), dh.get(), dtr.get(), nt, B, D, kClamp, dzo.get(),
                              dlogdet.get(), g.stream);
     g.sync();
+    efg::check_close(dh.download(), c.out, "conditioner output");
     efg::check_close(dzo.download(), z, "z");
     efg::check_close(dlogdet.download(), logdet, "logdet");
 
-    DeviceBuffer<float> ddz(in.dz), ddlogdet(in.dlogdet), dG(in.G0), ddctx(in.dctx0),
-        ddh(size_t(B) * 2 * D), ddx(size_t(B) * D), ddin(size_t(B) * W);
-    k::coupling_backward_cuda(dpacked.get(), W, dh.get(), dmask.get(), ddz.get(), ddlogdet.get(),
-                              B, D, kClamp, ddh.get(), ddx.get(), g.stream);
+    DeviceBuffer<float> ddz(in.dz), ddlogdet(in.dlogdet), dG(in.G0), ddh(size_t(B) * 2 * nt),
+        ddx(size_t(B) * D), ddin(size_t(B) * Wc);
+    k::coupling_backward_cuda(dx_in.get(), dh.get(), dtr.get(), nt, ddz.get(), ddlogdet.get(), B,
+                              D, kClamp, ddh.get(), ddx.get(), g.stream);
     mlp.backward(g, dP.get(), ddh.get(), B, dG.get(), ddin.get());
-    k::unpack_grad_cuda(ddin.get(), B, D, C, ddx.get(), C ? ddctx.get() : nullptr, g.stream);
     g.sync();
+    std::vector<float> gdx = ddx.download(), gdctx = in.dctx0;
+    split.unpack_grad(ddin.download(), B, D, gdx.data(), C ? gdctx.data() : nullptr);
     efg::check_close(dG.download(), G, "param grads");
-    efg::check_close(ddx.download(), dx, "dx");
-    if (C) efg::check_close(ddctx.download(), dctx, "dctx");
+    efg::check_close(gdx, dx, "dx");
+    if (C) efg::check_close(gdctx, dctx, "dctx");
 
-    DeviceBuffer<float> dzinv(in.zinv), dpk(size_t(B) * W), dh2(size_t(B) * 2 * D),
+    DeviceBuffer<float> dzinv(in.zinv), dpk(packed_inv), dh2(size_t(B) * 2 * nt),
         dxinv(size_t(B) * D);
-    k::pack_input_cuda(dzinv.get(), gctx, B, D, C, dpk.get(), g.stream);
     mlp.forward(g, dP.get(), dpk.get(), B, dh2.get());
-    k::coupling_inverse_cuda(dzinv.get(), dh2.get(), dmask.get(), B, D, kClamp, dxinv.get(),
+    k::coupling_inverse_cuda(dzinv.get(), dh2.get(), dtr.get(), nt, B, D, kClamp, dxinv.get(),
                              g.stream);
     g.sync();
     efg::check_close(dxinv.download(), xinv, "inverse x");

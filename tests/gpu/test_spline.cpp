@@ -1,7 +1,7 @@
 // Rational-quadratic spline kernels (kernels/spline.cu) against the CPU spline math
 // (engine/spline_math.hpp, float) on random inputs: forward (z, log-det), backward (dh, dx),
-// the one-pass coupling inverse and the autoregressive inverse step, with and without a
-// coupling mask, x read from a strided packed input, points in the tails and exactly on knots.
+// the one-pass coupling inverse and the autoregressive inverse step, in the compact layout (with
+// and without a coupling's transformed-dims list), x read from a strided packed input, points in the tails and exactly on knots.
 #include <cmath>
 #include <vector>
 
@@ -99,18 +99,29 @@ TEST_CASE("spline: forward, backward and inverse kernels match the CPU spline ma
       logdet[r] += ld;
     }
 
-    DeviceBuffer<int> dmask(mask);
-    const int* gmask = cs.masked ? dmask.get() : nullptr;
-    DeviceBuffer<float> dx_in(x), dh_in(h), dzo(size_t(B) * D), dlog(logdet0), ddz(dz),
-        ddlog(dlogdet), ddh(size_t(B) * D * P), ddx(size_t(B) * D);
-    k::spline_forward_cuda(dx_in.get(), ldx, dh_in.get(), gmask, B, D, K, bound, dzo.get(),
+    // The kernels take the compact layout: parameters of the nt transformed dims only.
+    std::vector<int> tr;
+    for (int i = 0; i < D; ++i)
+      if (!mask[i]) tr.push_back(i);
+    const int nt = int(tr.size());
+    std::vector<float> hc, dhc;
+    for (int r = 0; r < B; ++r)
+      for (int i : tr) {
+        hc.insert(hc.end(), h.begin() + (size_t(r) * D + i) * P, h.begin() + (size_t(r) * D + i + 1) * P);
+        dhc.insert(dhc.end(), dh.begin() + (size_t(r) * D + i) * P, dh.begin() + (size_t(r) * D + i + 1) * P);
+      }
+    DeviceBuffer<int> dtr(tr);
+    const int* gtr = cs.masked ? dtr.get() : nullptr;  // null: every dim (autoregressive)
+    DeviceBuffer<float> dx_in(x), dh_in(hc), dzo(size_t(B) * D), dlog(logdet0), ddz(dz),
+        ddlog(dlogdet), ddh(size_t(B) * nt * P), ddx(size_t(B) * D);
+    k::spline_forward_cuda(dx_in.get(), ldx, dh_in.get(), gtr, nt, B, D, K, bound, dzo.get(),
                            dlog.get(), g.stream);
-    k::spline_backward_cuda(dx_in.get(), ldx, dh_in.get(), gmask, ddz.get(), ddlog.get(), B, D,
+    k::spline_backward_cuda(dx_in.get(), ldx, dh_in.get(), gtr, nt, ddz.get(), ddlog.get(), B, D,
                             K, bound, ddh.get(), ddx.get(), g.stream);
     g.sync();
     efg::check_close(dzo.download(), z, "z");
     efg::check_close(dlog.download(), logdet, "logdet");
-    efg::check_close(ddh.download(), dh, "dh", 1e-3, 1e-5);
+    efg::check_close(ddh.download(), dhc, "dh", 1e-3, 1e-5);
     efg::check_close(ddx.download(), dx, "dx", 1e-3, 1e-5);
 
     // Inverse of the CPU z, plus points exactly on the height knots (row 0 of every dimension
@@ -128,10 +139,10 @@ TEST_CASE("spline: forward, backward and inverse kernels match the CPU spline ma
       xref[e] = mask[i] ? zinv[e] : m::rq_inverse(zinv[e], h.data() + e * P, K, bound);
     }
     DeviceBuffer<float> dzinv(zinv), dxinv(size_t(B) * D), dxstep(size_t(B) * ldx);
-    k::spline_inverse_cuda(dzinv.get(), dh_in.get(), gmask, B, D, K, bound, dxinv.get(),
+    k::spline_inverse_cuda(dzinv.get(), dh_in.get(), dtr.get(), nt, B, D, K, bound, dxinv.get(),
                            g.stream);
-    for (int i = 0; i < D; ++i)
-      if (!mask[i])
+    if (!cs.masked)  // the autoregressive layer's passes (there h is every dim's, compact = full)
+      for (int i = 0; i < D; ++i)
         k::spline_inverse_step_cuda(dzinv.get(), dh_in.get(), B, D, i, K, bound, dxstep.get(),
                                     ldx, g.stream);
     g.sync();
@@ -142,7 +153,7 @@ TEST_CASE("spline: forward, backward and inverse kernels match the CPU spline ma
       const int i = int(e % D);
       const double tol = 1e-5 * (1 + std::fabs(xref[e])) * (1 + 1 / double(slope[e]));
       if (!(std::fabs(double(xinv[e]) - xref[e]) <= tol)) ++bad;
-      if (!mask[i] && !(std::fabs(double(xstep[r * ldx + i]) - xref[e]) <= tol)) ++bad_step;
+      if (!cs.masked && !(std::fabs(double(xstep[r * ldx + i]) - xref[e]) <= tol)) ++bad_step;
     }
     CHECK(bad == 0);
     CHECK(bad_step == 0);
@@ -159,10 +170,11 @@ TEST_CASE("spline: forward, backward and inverse kernels match the CPU spline ma
 TEST_CASE("spline: launchers reject bad shapes") {
   efg::require_gpu();
   float* p = reinterpret_cast<float*>(16);  // never dereferenced: the checks come first
-  CHECK_THROWS_AS(k::spline_forward_cuda(p, 2, p, nullptr, 4, 2, 1, 3.f, p, p, nullptr), ef::Error);
-  CHECK_THROWS_AS(k::spline_forward_cuda(p, 2, p, nullptr, 4, 2, 65, 3.f, p, p, nullptr), ef::Error);
-  CHECK_THROWS_AS(k::spline_forward_cuda(p, 1, p, nullptr, 4, 2, 8, 3.f, p, p, nullptr), ef::Error);
-  CHECK_THROWS_AS(k::spline_backward_cuda(p, 2, p, nullptr, p, p, 4, 2, 8, 0.f, p, p, nullptr), ef::Error);
-  CHECK_THROWS_AS(k::spline_inverse_cuda(nullptr, p, nullptr, 4, 2, 8, 3.f, p, nullptr), ef::Error);
+  CHECK_THROWS_AS(k::spline_forward_cuda(p, 2, p, nullptr, 2, 4, 2, 1, 3.f, p, p, nullptr), ef::Error);
+  CHECK_THROWS_AS(k::spline_forward_cuda(p, 2, p, nullptr, 2, 4, 2, 65, 3.f, p, p, nullptr), ef::Error);
+  CHECK_THROWS_AS(k::spline_forward_cuda(p, 1, p, nullptr, 2, 4, 2, 8, 3.f, p, p, nullptr), ef::Error);
+  CHECK_THROWS_AS(k::spline_forward_cuda(p, 2, p, nullptr, 1, 4, 2, 8, 3.f, p, p, nullptr), ef::Error);
+  CHECK_THROWS_AS(k::spline_backward_cuda(p, 2, p, nullptr, 2, p, p, 4, 2, 8, 0.f, p, p, nullptr), ef::Error);
+  CHECK_THROWS_AS(k::spline_inverse_cuda(nullptr, p, reinterpret_cast<const int*>(p), 1, 4, 2, 8, 3.f, p, nullptr), ef::Error);
   CHECK_THROWS_AS(k::spline_inverse_step_cuda(p, p, 4, 2, 2, 8, 3.f, p, 2, nullptr), ef::Error);
 }

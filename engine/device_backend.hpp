@@ -1,0 +1,233 @@
+// DeviceBackend<Exec>: the TabularModel (engine/tabular_model.hpp) run on "a device" through an
+// executor, behind the same Backend interface and ParamLayout as the CPU reference.
+//
+// The executor owns memory and runs three kinds of work (engine/host_exec.hpp,
+// kernels/cuda_exec.cuh):
+//   for_each(n, op)   op(i) for i < n; op is a functor of kernels/ops/ (one CUDA kernel launch,
+//                     or a host loop calling the very same EF_HD body)
+//   gemm, colsum_add  cuBLAS / the CPU reference's BLAS
+//   run_graph         capture once and replay (CUDA graphs), or run again (host)
+// DeviceBackend<HostExec> is compiled in every build and tested against the CPU backend
+// (tests/unit/test_device_backend.cpp); DeviceBackend<CudaExec> is the CUDA backend
+// (engine/cuda_backend.cu), tested the same way on a GPU (tests/gpu/test_cuda_backend.cpp).
+//
+// Memory: one flat buffer each for params, grads and both Adam moments (the model's
+// ParamLayout), plus per-layer activations for `capacity` rows, allocated once and regrown only
+// when a bigger batch arrives. Forward keeps every layer's input and conditioner activations
+// for backward, like the CPU's caches.
+//
+// Host-side work (documented, not per step): init_params and init_from_data run the CPU model on
+// a downloaded copy of the parameters; sampling with --given values (enumeration / importance
+// resampling) runs the CPU model's sampler on the device's parameters. Everything per step or per
+// row (forward, backward, Adam, score, ancestral sampling, shuffling, batch gathers) runs on the
+// executor.
+//
+// Resident training (DESIGN section 4): upload_dataset once, shuffle_epoch on the device,
+// resident_step gathers a batch by index and runs forward + backward + Adam, optionally as one
+// captured graph replayed every step; losses go to a device ring read back every K steps.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../kernels/ops/cat_ops.hpp"
+#include "../kernels/ops/data_ops.hpp"
+#include "../kernels/ops/flow_ops.hpp"
+#include "../kernels/ops/mlp_ops.hpp"
+#include "backend.hpp"
+#include "coupling_split.hpp"
+#include "error.hpp"
+#include "flow.hpp"
+#include "resident_schedule.hpp"
+#include "spline_math.hpp"
+
+namespace ef {
+
+template <class Exec>
+class DeviceBackend final : public Backend, public DeviceTraining {
+ public:
+  explicit DeviceBackend(const TabularSpec& spec);
+  ~DeviceBackend() override;
+  DeviceBackend(const DeviceBackend&) = delete;
+  DeviceBackend& operator=(const DeviceBackend&) = delete;
+
+  std::string name() const override { return Exec::name(); }
+  const TabularSpec& spec() const override { return model_.spec(); }
+  size_t num_params() const override { return n_; }
+  double flops_per_row() const override { return model_.flops_per_row(); }
+
+  void init_params() override;
+  void init_from_data(const int* codes, const float* u, int N) override;
+  std::vector<float> get_params() const override { return download_vec(params_, n_); }
+  void set_params(const std::vector<float>& p) override;
+  std::vector<float> get_grads() const override { return download_vec(grads_, n_); }
+
+  double forward(const int* codes, const float* u, int B) override;
+  void backward() override;
+  void adam_step(const AdamConfig& cfg) override;
+  void reset_optimizer() override;
+  void score(const int* codes, const float* u, int B, float* logp) override;
+  void sample(int n, uint64_t seed, uint64_t row_offset, const Given<float>* given, int* codes,
+              float* u, SampleInfo* info) override;
+
+  DeviceTraining* device_training() override { return this; }
+  void poison_scratch() override;
+
+  // ---- Resident training (the host scheduler's device half) ----
+  // Copies N encoded rows to the device once (replacing any earlier upload).
+  void upload_dataset(const int* codes, const float* u, int N) override;
+  int resident_rows() const { return n_rows_; }
+  // The epoch's batch order: a permutation of the resident rows computed on the device
+  // (shuffle_permutation in engine/resident_schedule.hpp is the same on the host). Batches then
+  // start from row 0 of the permutation.
+  void shuffle_epoch(uint64_t seed, uint64_t epoch);
+  // One training step on the next B rows of the permutation: gather, forward, backward, Adam.
+  // use_graph: the whole step is captured once as a graph (per B and Adam betas) and replayed.
+  // The step's mean log p goes to slot (step % K) of a device ring (K = loss_ring).
+  void resident_step(int B, const AdamConfig& cfg, bool use_graph);
+  // The mean log p of every step since the last call (at most loss_ring of them): the only
+  // device-to-host copy of a resident epoch, made every K steps.
+  std::vector<double> read_losses();
+  void set_loss_ring(int K) override;
+  int loss_ring() const { return ring_K_; }
+  // One epoch of the scheduler: shuffle on the device, then plan_epoch(rows, batch_size) steps,
+  // reading the losses back every loss_ring() steps and after the last. Returns every step's
+  // mean log p.
+  std::vector<double> resident_epoch(uint64_t seed, uint64_t epoch, int batch_size,
+                                     const AdamConfig& cfg, bool use_graph) override;
+  // Current permutation (for tests).
+  std::vector<int> permutation() const override;
+
+ private:
+  struct Mlp {
+    std::vector<int> sizes;
+    std::vector<size_t> w_off, b_off;
+    std::vector<const float*> mask;  // device; null = all ones (nothing to mask)
+    ops::Act act = ops::Act::ReLU;
+    std::vector<float*> h;  // h[l] (cap, sizes[l]) for 0 < l < L: hidden activations
+    int L() const { return int(sizes.size()) - 1; }
+  };
+  enum class Kind { MAF, Coupling, SplineCoupling, SplineAR, ActNorm, Perm };
+  struct LayerDev {
+    Kind kind = Kind::Perm;
+    int D = 0, C = 0;
+    int nt = 0, nP = 0;  // couplings: transformed / pass-through dims
+    int W = 0, nout = 0;  // conditioner input and output widths
+    const int* tr = nullptr;
+    const int* pass = nullptr;
+    const int* perm = nullptr;
+    float clamp = 0, bound = 0;
+    int K = 0;
+    size_t logs = 0, bias = 0;  // ActNorm parameter offsets
+    bool has_mlp = false;
+    Mlp mlp;
+    float* in = nullptr;   // (cap, W) conditioner input, kept for backward
+    float* out = nullptr;  // (cap, nout) conditioner output (splines: softmax cached in place)
+  };
+  struct PartDev {
+    int Gp = 0, Wp = 0, Dp = 0, go = 0, dof = 0, fo = 0;
+    bool has_cat = false;
+    Mlp cat_mlp;
+    std::vector<int> off, lev;  // host copies (per group)
+    const int* d_off = nullptr;
+    const int* d_lev = nullptr;
+    const int* d_grp = nullptr;  // (Wp) global group of one-hot column j
+    const int* d_lvl = nullptr;  // (Wp) level of one-hot column j
+    float* cat_in = nullptr;     // (cap, Wp + fo)
+    float* logits = nullptr;     // (cap, Wp)
+    bool has_flow = false;
+    std::vector<LayerDev> layers;
+    std::vector<float*> acts;  // acts[0] = x, acts[l + 1] = output of layer l (cap, Dp)
+    float* logdet = nullptr;   // (cap)
+  };
+
+  using Pool = std::vector<std::pair<void*, size_t>>;  // allocations and their bytes
+  template <class T>
+  T* alloc(Pool& pool, size_t n) {
+    T* p = exec_.template alloc<T>(n);
+    pool.push_back({p, std::max<size_t>(n, 1) * sizeof(T)});
+    return p;
+  }
+  template <class T>
+  const T* upload_fixed(const std::vector<T>& v) {
+    T* p = alloc<T>(fixed_, v.size());
+    exec_.upload(p, v.data(), v.size() * sizeof(T));
+    return p;
+  }
+  std::vector<float> download_vec(const float* p, size_t n) const {
+    std::vector<float> v(n);
+    exec_.download(v.data(), p, n * sizeof(float));
+    return v;
+  }
+  template <class T>
+  void fill(T* p, size_t n, T v) {
+    exec_.for_each(n, ops::Fill<T>{p, v});
+  }
+
+  Mlp make_mlp(const MaskedMLP<float>& m, Activation act);
+  void build_part(int p);
+  size_t find_tensor(const std::string& name) const;
+  void reserve(int cap);  // activations for cap rows (frees the old ones; invalidates graphs)
+  void ensure(int B) {
+    if (B > cap_) reserve(B);
+  }
+
+  void mlp_forward(const Mlp& m, const float* X, int B, float* Y);
+  void mlp_backward(const Mlp& m, const float* X, const float* dY, int B, float* dX);
+  void write_features(int B, int j0, int n);
+  void forward_device(int B);  // logp_ (B) and the batch mean in loss_ (device)
+  void backward_device(int B);
+  void adam_device(const AdamConfig& cfg);
+  void upload_lr(float lr);
+  void layer_forward(LayerDev& L, const float* x, int B, float* z, float* logdet);
+  void layer_backward(LayerDev& L, const float* x, const float* dz, const float* dlogdet, int B,
+                      float* dx);
+  void layer_inverse(LayerDev& L, const float* z, int B, float* x);
+  void sample_device(int B, uint64_t seed, uint64_t row_offset);
+
+  mutable Exec exec_;
+  TabularModel<float> model_;  // metadata, and the host-side init / conditional sampling
+  TabularWorkspace<float> host_ws_;
+  size_t n_ = 0;
+  int G_ = 0, D_ = 0, Fw_ = 0;
+  std::vector<PartDev> parts_;
+  Pool fixed_, acts_, data_;  // allocation pools: model, per capacity, dataset
+  float *params_ = nullptr, *grads_ = nullptr, *m_ = nullptr, *v_ = nullptr;
+  ops::AdamState* adam_ = nullptr;
+  double* loss_ = nullptr;  // (1) mean log p of the last forward
+  const int* feat_grp_ = nullptr;
+  const int* feat_val_ = nullptr;
+  int max_n_ = 1, max_in_ = 1, max_out_ = 1, max_D_ = 1;
+  // Per-capacity buffers.
+  int cap_ = 0;
+  int* codes_ = nullptr;  // (cap, G)
+  float *u_ = nullptr, *F_ = nullptr, *logp_ = nullptr, *dlogp_ = nullptr;
+  float *s0_ = nullptr, *s1_ = nullptr, *dout_ = nullptr, *din_ = nullptr;
+  float *dcur_ = nullptr, *dnext_ = nullptr, *dlogdet_ = nullptr, *zbuf_ = nullptr,
+        *xbuf_ = nullptr;
+  int last_B_ = 0;
+  long step_ = 0;
+  float lr_on_device_ = NAN;
+  // Resident data and scheduler state.
+  int n_rows_ = 0;
+  int* data_codes_ = nullptr;
+  float* data_u_ = nullptr;
+  uint64_t *keys_ = nullptr, *keys_sorted_ = nullptr;
+  int *vals_ = nullptr, *perm_ = nullptr;
+  int* start_ = nullptr;    // (1) first permutation row of the next batch
+  int* counter_ = nullptr;  // (1) resident steps taken
+  double* ring_ = nullptr;  // (K) loss ring
+  int ring_K_ = 16;
+  long steps_read_ = 0, steps_run_ = 0;
+  int host_start_ = 0;
+  typename Exec::Graph graph_;
+  int graph_B_ = 0;
+  AdamConfig graph_cfg_;
+};
+
+}  // namespace ef
+
+#include "device_backend_impl.hpp"

@@ -1,0 +1,719 @@
+// DeviceBackend<Exec> member definitions (included by device_backend.hpp; instantiated in
+// engine/device_backend_host.cpp and engine/cuda_backend.cu). Each layer's forward, backward
+// and inverse below mirrors its CPU reference file step by step (engine/maf_layer.cpp,
+// coupling_layer.cpp, spline_*_layer.cpp, actnorm_layer.cpp, permutation_layer.cpp, flow.cpp,
+// categorical_made.cpp, tabular_model.cpp); the per-element math is kernels/ops/.
+#pragma once
+
+namespace ef {
+
+namespace device_detail {
+inline ops::Act to_act(Activation a) {
+  return a == Activation::ReLU ? ops::Act::ReLU : ops::Act::Tanh;
+}
+constexpr int kChunkRows = 65536;  // score / sample in chunks of at most this many rows
+}  // namespace device_detail
+
+template <class Exec>
+DeviceBackend<Exec>::DeviceBackend(const TabularSpec& spec) : model_(spec) {
+  n_ = model_.num_params();
+  G_ = model_.groups();
+  D_ = model_.dims();
+  params_ = alloc<float>(fixed_, n_);
+  grads_ = alloc<float>(fixed_, n_);
+  m_ = alloc<float>(fixed_, n_);
+  v_ = alloc<float>(fixed_, n_);
+  fill(params_, n_, 0.f);
+  fill(grads_, n_, 0.f);
+  adam_ = alloc<ops::AdamState>(fixed_, 1);
+  loss_ = alloc<double>(fixed_, 1);
+  start_ = alloc<int>(fixed_, 1);
+  counter_ = alloc<int>(fixed_, 1);
+  ring_ = alloc<double>(fixed_, size_t(ring_K_));
+  reset_optimizer();
+  // Feature columns: per part, the one-hot of its groups then its continuous dims.
+  std::vector<int> grp, val;
+  int g0 = 0, d0 = 0;
+  for (const PartSpec& ps : spec.parts) {
+    for (size_t g = 0; g < ps.levels.size(); ++g)
+      for (int k = 0; k < ps.levels[g]; ++k) {
+        grp.push_back(g0 + int(g));
+        val.push_back(k);
+      }
+    for (int i = 0; i < ps.dims; ++i) {
+      grp.push_back(-1);
+      val.push_back(d0 + i);
+    }
+    g0 += int(ps.levels.size());
+    d0 += ps.dims;
+  }
+  Fw_ = int(grp.size());
+  feat_grp_ = upload_fixed(grp);
+  feat_val_ = upload_fixed(val);
+  parts_.resize(spec.parts.size());
+  for (int p = 0; p < int(spec.parts.size()); ++p) build_part(p);
+  reserve(256);
+}
+
+template <class Exec>
+DeviceBackend<Exec>::~DeviceBackend() {
+  exec_.reset_graph(graph_);
+  for (auto* pool : {&fixed_, &acts_, &data_})
+    for (auto& a : *pool) exec_.free(a.first);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::poison_scratch() {
+  for (auto& a : acts_) exec_.memset(a.first, 0xFF, a.second);
+}
+
+template <class Exec>
+size_t DeviceBackend<Exec>::find_tensor(const std::string& name) const {
+  for (const ParamTensor& t : model_.layout().tensors())
+    if (t.name == name) return t.offset;
+  EF_THROW("device backend: no parameter tensor named \"", name, "\"");
+}
+
+template <class Exec>
+typename DeviceBackend<Exec>::Mlp DeviceBackend<Exec>::make_mlp(const MaskedMLP<float>& m,
+                                                                Activation act) {
+  Mlp d;
+  d.sizes = m.sizes();
+  d.act = device_detail::to_act(act);
+  for (int l = 0; l < m.num_layers(); ++l) {
+    d.w_off.push_back(m.weight_offset(l));
+    d.b_off.push_back(m.bias_offset(l));
+    const auto& mk = m.mask(l);
+    const bool ones = std::all_of(mk.begin(), mk.end(), [](float v) { return v == 1.f; });
+    d.mask.push_back(ones ? nullptr : upload_fixed(mk));
+  }
+  d.h.assign(size_t(d.L()), nullptr);
+  for (int s : d.sizes) max_n_ = std::max(max_n_, s);
+  max_in_ = std::max(max_in_, d.sizes.front());
+  max_out_ = std::max(max_out_, d.sizes.back());
+  return d;
+}
+
+// The device plan of part p: the same layers, masks, permutations and offsets the CPU model
+// built from the spec (its constructor's loop is walked again, and each layer's name checked).
+template <class Exec>
+void DeviceBackend<Exec>::build_part(int p) {
+  const TabularSpec& spec = model_.spec();
+  PartDev& P = parts_[p];
+  for (int q = 0; q < p; ++q) {
+    P.go += int(spec.parts[q].levels.size());
+    P.dof += spec.parts[q].dims;
+    P.fo += parts_[q].Wp + spec.parts[q].dims;
+  }
+  P.Gp = int(spec.parts[p].levels.size());
+  P.Dp = spec.parts[p].dims;
+  if (const CategoricalMade<float>* cat = model_.cat(p)) {
+    P.has_cat = true;
+    P.Wp = cat->width();
+    P.off = cat->offsets();
+    P.lev = cat->levels();
+    std::vector<int> grp, lvl;
+    for (int g = 0; g < P.Gp; ++g)
+      for (int k = 0; k < P.lev[g]; ++k) {
+        grp.push_back(P.go + g);
+        lvl.push_back(k);
+      }
+    P.d_off = upload_fixed(P.off);
+    P.d_lev = upload_fixed(P.lev);
+    P.d_grp = upload_fixed(grp);
+    P.d_lvl = upload_fixed(lvl);
+    P.cat_mlp = make_mlp(cat->mlp(), spec.flow.activation);
+  }
+  max_D_ = std::max(max_D_, P.Dp);
+  const Flow<float>* flow = model_.flow(p);
+  if (!flow) return;
+  P.has_flow = true;
+  const FlowSpec& fs = flow->spec();
+  const std::string prefix = "part" + std::to_string(p) + ".flow";
+  const int K = fs.bins, Psp = math::spline_num_params(fs.bins);
+  size_t li = 0;
+  auto next = [&](const char* want) -> const Layer<float>& {
+    EF_CHECK(li < flow->num_layers() && flow->layer(li).name() == want,
+             "device backend: layer ", li, " of part ", p, " is not the expected ", want);
+    return flow->layer(li++);
+  };
+  for (int l = 0; l < fs.layers; ++l) {
+    const std::string lp = prefix + ".layer" + std::to_string(l);
+    if (fs.actnorm) {
+      next("actnorm");
+      LayerDev L;
+      L.kind = Kind::ActNorm;
+      L.D = fs.dim;
+      L.logs = find_tensor(lp + ".actnorm.logs");
+      L.bias = find_tensor(lp + ".actnorm.bias");
+      P.layers.push_back(std::move(L));
+    }
+    LayerDev L;
+    L.D = fs.dim;
+    L.C = fs.context;
+    L.clamp = float(fs.clamp);
+    L.K = K;
+    L.bound = float(fs.tail_bound);
+    const Layer<float>* layer = nullptr;
+    if (fs.kind == FlowKind::MAF || fs.kind == FlowKind::NSFAR) {
+      const bool maf = fs.kind == FlowKind::MAF;
+      layer = &next(maf ? "maf" : "nsf-ar");
+      L.kind = maf ? Kind::MAF : Kind::SplineAR;
+      L.W = L.D + L.C;
+      L.nout = maf ? 2 * L.D : L.D * Psp;
+    } else {
+      const bool affine = fs.kind == FlowKind::RealNVP;
+      layer = &next(affine ? "coupling" : "nsf-coupling");
+      L.kind = affine ? Kind::Coupling : Kind::SplineCoupling;
+      const CouplingSplit split(coupling_mask(fs, l), fs.context);
+      L.nt = int(split.trans.size());
+      L.nP = int(split.pass.size());
+      L.W = split.width();
+      L.nout = affine ? 2 * L.nt : L.nt * Psp;
+      if (L.nt) L.tr = upload_fixed(split.trans);
+      if (L.nP) L.pass = upload_fixed(split.pass);
+    }
+    if (const MaskedMLP<float>* m = layer->conditioner()) {
+      EF_CHECK(m->in_size() == L.W && m->out_size() == L.nout,
+               "device backend: conditioner of part ", p, " layer ", l, " has shape ",
+               m->in_size(), " -> ", m->out_size(), ", expected ", L.W, " -> ", L.nout);
+      L.has_mlp = true;
+      L.mlp = make_mlp(*m, fs.activation);
+    }
+    P.layers.push_back(std::move(L));
+    if (l + 1 < fs.layers && fs.permutation != Permutation::None && fs.dim > 1) {
+      next("permutation");
+      LayerDev Lp;
+      Lp.kind = Kind::Perm;
+      Lp.D = fs.dim;
+      Lp.perm = upload_fixed(layer_permutation(fs, l));
+      P.layers.push_back(std::move(Lp));
+    }
+  }
+  EF_CHECK(li == flow->num_layers(), "device backend: part ", p, " has ", flow->num_layers(),
+           " layers, the device plan ", li);
+  P.acts.assign(P.layers.size() + 1, nullptr);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::reserve(int cap) {
+  for (auto& a : acts_) exec_.free(a.first);
+  acts_.clear();
+  exec_.reset_graph(graph_);
+  cap_ = cap;
+  const size_t c = size_t(cap);
+  auto mlp_acts = [&](Mlp& m) {
+    for (int l = 1; l < m.L(); ++l) m.h[l] = alloc<float>(acts_, c * m.sizes[l]);
+  };
+  codes_ = alloc<int>(acts_, c * G_);
+  u_ = alloc<float>(acts_, c * D_);
+  F_ = alloc<float>(acts_, c * Fw_);
+  logp_ = alloc<float>(acts_, c);
+  dlogp_ = alloc<float>(acts_, c);
+  dlogdet_ = alloc<float>(acts_, c);
+  for (PartDev& P : parts_) {
+    if (P.has_cat) {
+      P.cat_in = alloc<float>(acts_, c * (P.Wp + P.fo));
+      P.logits = alloc<float>(acts_, c * P.Wp);
+      mlp_acts(P.cat_mlp);
+      max_in_ = std::max(max_in_, P.Wp + P.fo);
+    }
+    if (!P.has_flow) continue;
+    for (float*& a : P.acts) a = alloc<float>(acts_, c * P.Dp);
+    P.logdet = alloc<float>(acts_, c);
+    for (LayerDev& L : P.layers) {
+      if (!L.has_mlp) continue;
+      L.in = alloc<float>(acts_, c * L.W);
+      L.out = alloc<float>(acts_, c * L.nout);
+      mlp_acts(L.mlp);
+    }
+  }
+  s0_ = alloc<float>(acts_, c * max_n_);
+  s1_ = alloc<float>(acts_, c * max_n_);
+  dout_ = alloc<float>(acts_, c * max_out_);
+  din_ = alloc<float>(acts_, c * max_in_);
+  dcur_ = alloc<float>(acts_, c * max_D_);
+  dnext_ = alloc<float>(acts_, c * max_D_);
+  zbuf_ = alloc<float>(acts_, c * max_D_);
+  xbuf_ = alloc<float>(acts_, c * max_D_);
+  exec_.reserve(cap, max_n_);
+}
+
+// ---- parameters ----
+
+template <class Exec>
+void DeviceBackend<Exec>::init_params() {
+  std::vector<float> P(n_);
+  model_.init(P.data());
+  set_params(P);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::init_from_data(const int* codes, const float* u, int N) {
+  std::vector<float> P = get_params();
+  model_.init_from_data(P.data(), codes, u, N, host_ws_);
+  set_params(P);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::set_params(const std::vector<float>& p) {
+  EF_CHECK(p.size() == n_, "parameter count mismatch: ", p.size(), " vs ", n_);
+  exec_.upload(params_, p.data(), n_ * sizeof(float));
+}
+
+// ---- conditioner MLP (engine/masked_mlp.cpp) ----
+
+template <class Exec>
+void DeviceBackend<Exec>::mlp_forward(const Mlp& m, const float* X, int B, float* Y) {
+  for (int l = 0; l < m.L(); ++l) {
+    const int nin = m.sizes[l], nout = m.sizes[l + 1];
+    const bool last = l == m.L() - 1;
+    const float* in = l == 0 ? X : m.h[l];
+    float* out = last ? Y : m.h[l + 1];
+    exec_.for_each(size_t(B) * nout, ops::BiasRows{out, params_ + m.b_off[l], nout});
+    exec_.gemm(false, true, B, nout, nin, 1.f, in, nin, params_ + m.w_off[l], nin, 1.f, out,
+               nout);
+    if (!last) exec_.for_each(size_t(B) * nout, ops::Activate{out, m.act});
+  }
+}
+
+// grads += dL/dparams; dX (B, in) = dL/dX (null skips). dY is not modified.
+template <class Exec>
+void DeviceBackend<Exec>::mlp_backward(const Mlp& m, const float* X, const float* dY, int B,
+                                       float* dX) {
+  const float* cur = dY;
+  for (int l = m.L() - 1; l >= 0; --l) {
+    const int nin = m.sizes[l], nout = m.sizes[l + 1];
+    const float* in = l == 0 ? X : m.h[l];
+    float* gW = grads_ + m.w_off[l];
+    exec_.gemm(true, false, nout, nin, B, 1.f, cur, nout, in, nin, 1.f, gW, nin);
+    if (m.mask[l]) exec_.for_each(size_t(nout) * nin, ops::MaskMul{gW, m.mask[l]});
+    exec_.colsum_add(cur, B, nout, grads_ + m.b_off[l]);
+    if (l == 0 && !dX) break;
+    float* din = l == 0 ? dX : (cur == s0_ ? s1_ : s0_);
+    exec_.gemm(false, false, B, nin, nout, 1.f, cur, nout, params_ + m.w_off[l], nin, 0.f, din,
+               nin);
+    if (l > 0) exec_.for_each(size_t(B) * nin, ops::ActBackward{din, in, m.act});
+    cur = din;
+  }
+}
+
+// ---- flow layers ----
+
+template <class Exec>
+void DeviceBackend<Exec>::layer_forward(LayerDev& L, const float* x, int B, float* z,
+                                        float* logdet) {
+  const size_t BD = size_t(B) * L.D;
+  switch (L.kind) {
+    case Kind::MAF:
+    case Kind::SplineAR:
+      exec_.for_each(size_t(B) * L.W, ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
+      mlp_forward(L.mlp, L.in, B, L.out);
+      if (L.kind == Kind::MAF)
+        exec_.for_each(size_t(B), ops::MafForward{x, L.out, L.D, L.clamp, z, logdet});
+      else
+        exec_.for_each(size_t(B), ops::SplineForward{x, L.out, nullptr, L.D, L.D, L.K, L.bound,
+                                                     z, logdet});
+      break;
+    case Kind::Coupling:
+    case Kind::SplineCoupling:
+      exec_.copy(z, x, BD * sizeof(float));  // pass-through dims
+      if (!L.nt) break;
+      exec_.for_each(size_t(B) * L.W,
+                     ops::PackInput{x, L.D, L.pass, L.nP, F_, Fw_, L.C, L.in, L.W});
+      mlp_forward(L.mlp, L.in, B, L.out);
+      if (L.kind == Kind::Coupling)
+        exec_.for_each(size_t(B), ops::CouplingForward{x, L.out, L.tr, L.nt, L.D, L.clamp, z,
+                                                       logdet});
+      else
+        exec_.for_each(size_t(B), ops::SplineForward{x, L.out, L.tr, L.nt, L.D, L.K, L.bound,
+                                                     z, logdet});
+      break;
+    case Kind::ActNorm:
+      exec_.for_each(size_t(B), ops::ActNormForward{x, params_ + L.logs, params_ + L.bias, L.D,
+                                                    z, logdet});
+      break;
+    case Kind::Perm:
+      exec_.for_each(BD, ops::Permute{x, L.perm, L.D, z});
+      break;
+  }
+}
+
+// dx (B, D) = dL/dx, overwritten; grads += dL/dparams. x is the layer's forward input.
+template <class Exec>
+void DeviceBackend<Exec>::layer_backward(LayerDev& L, const float* x, const float* dz,
+                                         const float* dlogdet, int B, float* dx) {
+  const size_t BD = size_t(B) * L.D;
+  switch (L.kind) {
+    case Kind::MAF:
+      exec_.for_each(BD, ops::MafBackward{L.in, L.W, L.out, dz, dlogdet, L.D, L.clamp, dout_, dx});
+      mlp_backward(L.mlp, L.in, dout_, B, din_);
+      exec_.for_each(BD, ops::UnpackGrad{din_, L.W, nullptr, L.D, dx, L.D});
+      break;
+    case Kind::SplineAR:
+      exec_.for_each(BD, ops::SplineBackward{x, L.out, nullptr, L.D, L.D, L.K, L.bound, dz,
+                                             dlogdet, dout_, dx});
+      mlp_backward(L.mlp, L.in, dout_, B, din_);
+      exec_.for_each(BD, ops::UnpackGrad{din_, L.W, nullptr, L.D, dx, L.D});
+      break;
+    case Kind::Coupling:
+    case Kind::SplineCoupling:
+      exec_.copy(dx, dz, BD * sizeof(float));  // pass-through dims' direct path
+      if (!L.nt) break;
+      if (L.kind == Kind::Coupling)
+        exec_.for_each(size_t(B) * L.nt, ops::CouplingBackward{x, L.out, L.tr, L.nt, L.D,
+                                                               L.clamp, dz, dlogdet, dout_, dx});
+      else
+        exec_.for_each(size_t(B) * L.nt, ops::SplineBackward{x, L.out, L.tr, L.nt, L.D, L.K,
+                                                             L.bound, dz, dlogdet, dout_, dx});
+      mlp_backward(L.mlp, L.in, dout_, B, din_);
+      if (L.nP)
+        exec_.for_each(size_t(B) * L.nP, ops::UnpackGrad{din_, L.W, L.pass, L.nP, dx, L.D});
+      break;
+    case Kind::ActNorm:
+      exec_.for_each(size_t(L.D), ops::ActNormBackwardParams{x, dz, dlogdet, params_ + L.logs,
+                                                             B, L.D, grads_ + L.logs,
+                                                             grads_ + L.bias});
+      exec_.for_each(BD, ops::ActNormBackwardX{dz, params_ + L.logs, L.D, dx});
+      break;
+    case Kind::Perm:
+      exec_.for_each(BD, ops::Unpermute{dz, L.perm, L.D, dx});
+      break;
+  }
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, float* x) {
+  const size_t BD = size_t(B) * L.D;
+  switch (L.kind) {
+    case Kind::MAF:
+    case Kind::SplineAR:
+      // After pass i every x_j of degree <= i + 1 is exact: it only reads x_<j.
+      fill(x, BD, 0.f);
+      for (int i = 0; i < L.D; ++i) {
+        exec_.for_each(size_t(B) * L.W,
+                       ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
+        mlp_forward(L.mlp, L.in, B, L.out);
+        if (L.kind == Kind::MAF)
+          exec_.for_each(size_t(B), ops::MafInverseStep{z, L.out, L.D, i, L.clamp, x});
+        else
+          exec_.for_each(size_t(B), ops::SplineInverseStep{z, L.out, L.D, i, L.K, L.bound, x});
+      }
+      break;
+    case Kind::Coupling:
+    case Kind::SplineCoupling:
+      exec_.copy(x, z, BD * sizeof(float));
+      if (!L.nt) break;
+      // The conditioner reads the pass-through half, which z carries unchanged.
+      exec_.for_each(size_t(B) * L.W,
+                     ops::PackInput{z, L.D, L.pass, L.nP, F_, Fw_, L.C, L.in, L.W});
+      mlp_forward(L.mlp, L.in, B, L.out);
+      if (L.kind == Kind::Coupling)
+        exec_.for_each(size_t(B) * L.nt,
+                       ops::CouplingInverse{z, L.out, L.tr, L.nt, L.D, L.clamp, x});
+      else
+        exec_.for_each(size_t(B) * L.nt,
+                       ops::SplineInverse{z, L.out, L.tr, L.nt, L.D, L.K, L.bound, x});
+      break;
+    case Kind::ActNorm:
+      exec_.for_each(BD, ops::ActNormInverse{z, params_ + L.logs, params_ + L.bias, L.D, x});
+      break;
+    case Kind::Perm:
+      exec_.for_each(BD, ops::Unpermute{z, L.perm, L.D, x});
+      break;
+  }
+}
+
+// ---- the model (engine/tabular_model.cpp) ----
+
+template <class Exec>
+void DeviceBackend<Exec>::write_features(int B, int j0, int n) {
+  if (n > 0)
+    exec_.for_each(size_t(B) * n, ops::WriteFeatures{codes_, G_, u_, D_, feat_grp_, feat_val_,
+                                                     F_, Fw_, j0, n});
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::forward_device(int B) {
+  write_features(B, 0, Fw_);
+  fill(logp_, size_t(B), 0.f);
+  for (PartDev& P : parts_) {
+    if (P.has_cat) {
+      exec_.for_each(size_t(B) * (P.Wp + P.fo), ops::CatPack{codes_, G_, P.d_grp, P.d_lvl, P.Wp,
+                                                             F_, Fw_, P.fo, P.cat_in});
+      mlp_forward(P.cat_mlp, P.cat_in, B, P.logits);
+      exec_.for_each(size_t(B), ops::CatLogProb{P.logits, P.Wp, P.d_off, P.d_lev, P.Gp, codes_,
+                                                G_, P.go, logp_});
+    }
+    if (P.has_flow) {
+      exec_.for_each(size_t(B) * P.Dp,
+                     ops::PackInput{u_ + P.dof, D_, nullptr, P.Dp, nullptr, 0, 0, P.acts[0], P.Dp});
+      fill(P.logdet, size_t(B), 0.f);
+      for (size_t i = 0; i < P.layers.size(); ++i)
+        layer_forward(P.layers[i], P.acts[i], B, P.acts[i + 1], P.logdet);
+      exec_.for_each(size_t(B), ops::BaseLogProb{P.acts.back(), P.logdet, P.Dp, logp_});
+    }
+  }
+  exec_.mean(logp_, B, loss_);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::backward_device(int B) {
+  fill(grads_, n_, 0.f);
+  fill(dlogp_, size_t(B), -1.f / float(B));  // loss = -mean log p
+  for (PartDev& P : parts_) {
+    if (P.has_cat) {
+      exec_.for_each(size_t(B), ops::CatBackward{P.logits, P.Wp, P.d_off, P.d_lev, P.Gp,
+                                                 P.cat_in, P.Wp + P.fo, dlogp_, dout_});
+      mlp_backward(P.cat_mlp, P.cat_in, dout_, B, nullptr);
+    }
+    if (P.has_flow) {
+      // Base: d log N(z)/dz = -z; every layer's log-det enters log p with weight 1.
+      exec_.for_each(size_t(B) * P.Dp, ops::BaseBackward{P.acts.back(), dlogp_, P.Dp, dcur_});
+      exec_.copy(dlogdet_, dlogp_, size_t(B) * sizeof(float));
+      float *cur = dcur_, *nxt = dnext_;
+      for (size_t k = P.layers.size(); k-- > 0;) {
+        layer_backward(P.layers[k], P.acts[k], cur, dlogdet_, B, nxt);
+        std::swap(cur, nxt);
+      }
+    }
+  }
+}
+
+template <class Exec>
+double DeviceBackend<Exec>::forward(const int* codes, const float* u, int B) {
+  EF_CHECK(B >= 1, "forward needs at least one row (got ", B, ")");
+  ensure(B);
+  exec_.upload(codes_, codes, size_t(B) * G_ * sizeof(int));
+  exec_.upload(u_, u, size_t(B) * D_ * sizeof(float));
+  forward_device(B);
+  last_B_ = B;
+  double mean = 0;
+  exec_.download(&mean, loss_, sizeof(double));
+  return mean;
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::backward() {
+  EF_CHECK(last_B_ > 0, "backward without forward");
+  backward_device(last_B_);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::upload_lr(float lr) {
+  if (lr == lr_on_device_) return;
+  exec_.upload(&adam_->lr, &lr, sizeof(float));  // address arithmetic only, no dereference
+  lr_on_device_ = lr;
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::adam_device(const AdamConfig& cfg) {
+  exec_.for_each(1, ops::AdamAdvance{adam_, cfg.beta1, cfg.beta2});
+  exec_.for_each(n_, ops::AdamUpdate{params_, grads_, m_, v_, adam_, float(cfg.beta1),
+                                     float(cfg.beta2), float(cfg.eps), float(cfg.weight_decay)});
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::adam_step(const AdamConfig& cfg) {
+  upload_lr(float(cfg.lr));
+  adam_device(cfg);
+  ++step_;
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::reset_optimizer() {
+  fill(m_, n_, 0.f);
+  fill(v_, n_, 0.f);
+  const ops::AdamState s{0.0, 0.f, 1.f, 1.f};
+  exec_.upload(adam_, &s, sizeof(s));
+  lr_on_device_ = 0.f;
+  step_ = 0;
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::score(const int* codes, const float* u, int B, float* logp) {
+  const int chunk = std::min(B, device_detail::kChunkRows);
+  if (chunk > 0) ensure(chunk);
+  for (int s = 0; s < B; s += chunk) {
+    const int b = std::min(chunk, B - s);
+    exec_.upload(codes_, codes + size_t(s) * G_, size_t(b) * G_ * sizeof(int));
+    exec_.upload(u_, u + size_t(s) * D_, size_t(b) * D_ * sizeof(float));
+    forward_device(b);
+    exec_.download(logp + s, logp_, size_t(b) * sizeof(float));
+  }
+  last_B_ = 0;  // the activations are the score's now: a backward needs a new forward
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::sample_device(int B, uint64_t seed, uint64_t row_offset) {
+  fill(codes_, size_t(B) * G_, -1);
+  fill(u_, size_t(B) * D_, 0.f);
+  fill(F_, size_t(B) * Fw_, 0.f);
+  for (int p = 0; p < int(parts_.size()); ++p) {
+    PartDev& P = parts_[p];
+    if (P.has_cat) {
+      // One group at a time: group g's logits read the one-hot of the groups drawn before it.
+      for (int g = 0; g < P.Gp; ++g) {
+        exec_.for_each(size_t(B) * (P.Wp + P.fo), ops::CatPack{codes_, G_, P.d_grp, P.d_lvl,
+                                                               P.Wp, F_, Fw_, P.fo, P.cat_in});
+        mlp_forward(P.cat_mlp, P.cat_in, B, P.logits);
+        exec_.for_each(size_t(B), ops::CatSampleGroup{P.logits, P.Wp, P.off[g], P.lev[g], codes_,
+                                                      G_, P.go, P.Gp, g, seed,
+                                                      100 + uint64_t(p), row_offset});
+      }
+    }
+    write_features(B, P.fo, P.Wp + P.Dp);
+    if (!P.has_flow) continue;
+    exec_.for_each(size_t(B) * P.Dp,
+                   ops::FillNormal{zbuf_, seed, 200 + uint64_t(p), row_offset * uint64_t(P.Dp)});
+    float *cur = zbuf_, *nxt = xbuf_;
+    for (size_t k = P.layers.size(); k-- > 0;) {
+      layer_inverse(P.layers[k], cur, B, nxt);
+      std::swap(cur, nxt);
+    }
+    exec_.for_each(size_t(B) * P.Dp, ops::ScatterCols{cur, P.Dp, u_, D_, P.dof, P.Dp});
+    write_features(B, P.fo, P.Wp + P.Dp);
+  }
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::sample(int n, uint64_t seed, uint64_t row_offset,
+                                 const Given<float>* given, int* codes, float* u,
+                                 SampleInfo* info) {
+  bool any_given = false;
+  for (int p = 0; given && p < model_.spec().c_parts; ++p) any_given |= given->fixed[p] != 0;
+  if (any_given) {
+    // Conditional sampling (enumeration / importance resampling over combinations) runs the
+    // CPU model on the device's parameters: it is a one-off per request, not a training cost.
+    const std::vector<float> P = get_params();
+    model_.sample(P.data(), n, seed, row_offset, given, codes, u, host_ws_, info);
+    return;
+  }
+  if (info) *info = SampleInfo();
+  const int chunk = std::min(n, device_detail::kChunkRows);
+  if (chunk > 0) ensure(chunk);
+  for (int s = 0; s < n; s += chunk) {
+    const int b = std::min(chunk, n - s);
+    // Row r of this chunk is row row_offset + s + r of the whole draw: the same counters.
+    sample_device(b, seed, row_offset + uint64_t(s));
+    exec_.download(codes + size_t(s) * G_, codes_, size_t(b) * G_ * sizeof(int));
+    exec_.download(u + size_t(s) * D_, u_, size_t(b) * D_ * sizeof(float));
+  }
+  last_B_ = 0;
+}
+
+// ---- resident training ----
+
+template <class Exec>
+void DeviceBackend<Exec>::upload_dataset(const int* codes, const float* u, int N) {
+  EF_CHECK(N >= 1, "upload_dataset needs at least one row (got ", N, ")");
+  for (auto& a : data_) exec_.free(a.first);
+  data_.clear();
+  exec_.reset_graph(graph_);
+  n_rows_ = N;
+  data_codes_ = alloc<int>(data_, size_t(N) * G_);
+  data_u_ = alloc<float>(data_, size_t(N) * D_);
+  exec_.upload(data_codes_, codes, size_t(N) * G_ * sizeof(int));
+  exec_.upload(data_u_, u, size_t(N) * D_ * sizeof(float));
+  keys_ = alloc<uint64_t>(data_, size_t(N));
+  keys_sorted_ = alloc<uint64_t>(data_, size_t(N));
+  vals_ = alloc<int>(data_, size_t(N));
+  perm_ = alloc<int>(data_, size_t(N));
+  exec_.for_each(size_t(N), ops::ShuffleKeys{keys_, perm_, 0, 0});  // identity order
+  const int zero = 0;
+  exec_.upload(start_, &zero, sizeof(int));
+  host_start_ = 0;
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::shuffle_epoch(uint64_t seed, uint64_t epoch) {
+  EF_CHECK(n_rows_ > 0, "shuffle_epoch before upload_dataset");
+  exec_.for_each(size_t(n_rows_), ops::ShuffleKeys{keys_, vals_, seed, kShuffleStreamBase + epoch});
+  exec_.sort_pairs(keys_, vals_, keys_sorted_, perm_, n_rows_);
+  const int zero = 0;
+  exec_.upload(start_, &zero, sizeof(int));
+  host_start_ = 0;
+}
+
+template <class Exec>
+std::vector<int> DeviceBackend<Exec>::permutation() const {
+  std::vector<int> p(static_cast<size_t>(n_rows_));
+  exec_.download(p.data(), perm_, p.size() * sizeof(int));
+  return p;
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::set_loss_ring(int K) {
+  EF_CHECK(K >= 1, "loss ring needs at least one slot (got ", K, ")");
+  EF_CHECK(steps_run_ == steps_read_, "set_loss_ring with unread losses");
+  ring_K_ = K;
+  ring_ = alloc<double>(fixed_, size_t(K));  // the old ring stays in the pool until teardown
+  exec_.reset_graph(graph_);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::resident_step(int B, const AdamConfig& cfg, bool use_graph) {
+  EF_CHECK(n_rows_ > 0, "resident_step before upload_dataset");
+  EF_CHECK(B >= 1 && host_start_ + B <= n_rows_, "resident_step: batch [", host_start_, ", ",
+           host_start_ + B, ") is outside the ", n_rows_, " resident rows");
+  EF_CHECK(steps_run_ - steps_read_ < ring_K_, "resident_step: ", ring_K_,
+           " losses unread; call read_losses every K steps");
+  ensure(B);  // before any capture: a graph holds the buffers' addresses
+  const bool same_cfg = cfg.beta1 == graph_cfg_.beta1 && cfg.beta2 == graph_cfg_.beta2 &&
+                        cfg.eps == graph_cfg_.eps && cfg.weight_decay == graph_cfg_.weight_decay;
+  if (B != graph_B_ || !same_cfg) exec_.reset_graph(graph_);
+  graph_B_ = B;
+  graph_cfg_ = cfg;
+  upload_lr(float(cfg.lr));  // outside the graph: the step reads it from device memory
+  const auto body = [this, B, cfg]() {
+    if (G_)
+      exec_.for_each(size_t(B) * G_,
+                     ops::GatherBatch<int>{data_codes_, G_, perm_, start_, codes_});
+    if (D_)
+      exec_.for_each(size_t(B) * D_, ops::GatherBatch<float>{data_u_, D_, perm_, start_, u_});
+    forward_device(B);
+    backward_device(B);
+    adam_device(cfg);
+    exec_.for_each(1, ops::RecordStep{loss_, ring_, ring_K_, start_, counter_, B});
+  };
+  if (steps_run_ == 0) {
+    const int zero = 0;
+    exec_.upload(counter_, &zero, sizeof(int));
+  }
+  if (use_graph)
+    exec_.run_graph(graph_, body);
+  else
+    body();
+  last_B_ = B;
+  host_start_ += B;
+  ++step_;
+  ++steps_run_;
+}
+
+template <class Exec>
+std::vector<double> DeviceBackend<Exec>::read_losses() {
+  std::vector<double> ring(static_cast<size_t>(ring_K_)), out;
+  exec_.download(ring.data(), ring_, ring.size() * sizeof(double));
+  for (long s = steps_read_; s < steps_run_; ++s) out.push_back(ring[size_t(s % ring_K_)]);
+  steps_read_ = steps_run_;
+  return out;
+}
+
+template <class Exec>
+std::vector<double> DeviceBackend<Exec>::resident_epoch(uint64_t seed, uint64_t epoch,
+                                                        int batch_size, const AdamConfig& cfg,
+                                                        bool use_graph) {
+  const EpochPlan plan = plan_epoch(n_rows_, batch_size);
+  shuffle_epoch(seed, epoch);
+  std::vector<double> losses;
+  for (int s = 0; s < plan.batches; ++s) {
+    resident_step(plan.batch, cfg, use_graph);
+    if (read_losses_after(s, plan.batches, ring_K_)) {
+      const std::vector<double> l = read_losses();
+      losses.insert(losses.end(), l.begin(), l.end());
+    }
+  }
+  return losses;
+}
+
+}  // namespace ef

@@ -1,0 +1,89 @@
+// HostExec: the executor of DeviceBackend<HostExec> (engine/device_backend.hpp) on the CPU.
+// "Device" memory is host memory, a launch is a loop over the flat index calling the same
+// functor the CUDA kernel calls (kernels/ops/), GEMMs are the CPU reference's gemm_par, and a
+// "graph" is the recorded step run again. So every line of the device backend above the
+// executor runs, and is tested, on machines without a GPU.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "blas.hpp"
+#include "error.hpp"
+#include "parallel.hpp"
+
+namespace ef {
+
+class HostExec {
+ public:
+  static const char* name() { return "host-emulated device"; }
+
+  // New buffers are filled with 0xFF bytes (NaN floats, -1 ints), as on the device, so a read
+  // of anything never written shows up in the tests.
+  template <class T>
+  T* alloc(size_t n) {
+    void* p = std::malloc(std::max<size_t>(n, 1) * sizeof(T));
+    EF_CHECK(p, "HostExec: out of memory allocating ", n * sizeof(T), " bytes");
+    std::memset(p, 0xFF, std::max<size_t>(n, 1) * sizeof(T));
+    return static_cast<T*>(p);
+  }
+  void free(void* p) { std::free(p); }
+  void upload(void* dst, const void* src, size_t bytes) { copy(dst, src, bytes); }
+  void download(void* dst, const void* src, size_t bytes) { copy(dst, src, bytes); }
+  void copy(void* dst, const void* src, size_t bytes) {
+    if (bytes) std::memmove(dst, src, bytes);
+  }
+  void memset(void* dst, int byte, size_t bytes) { std::memset(dst, byte, bytes); }
+  void sync() {}
+  // Scratch for rows x cols reductions (the CUDA executor's column sums need some).
+  void reserve(int /*rows*/, int /*cols*/) {}
+
+  template <class F>
+  void for_each(size_t n, const F& f) {
+#pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
+    for (size_t i = 0; i < n; ++i) f(i);
+  }
+  // Row-major C = alpha op(A) op(B) + beta C.
+  void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda,
+            const float* B, int ldb, float beta, float* C, int ldc) {
+    gemm_par(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
+  // out (cols) += column sums of A (rows, cols), rows in order (the CPU's bias-gradient loop).
+  void colsum_add(const float* A, int rows, int cols, float* out) {
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < cols; ++j) out[j] += A[size_t(r) * cols + j];
+  }
+  // *out = sum(v[0..n)) / n, summed in double in row order (the CPU backend's loss).
+  void mean(const float* v, int n, double* out) {
+    double s = 0;
+    for (int i = 0; i < n; ++i) s += v[i];
+    *out = s / n;
+  }
+  // Stable sort of (key, value) pairs by key: the permutation of a device shuffle.
+  void sort_pairs(const uint64_t* keys, const int* vals, uint64_t* keys_out, int* vals_out,
+                  int n) {
+    std::vector<int> o(static_cast<size_t>(n));
+    std::iota(o.begin(), o.end(), 0);
+    std::stable_sort(o.begin(), o.end(), [&](int a, int b) { return keys[a] < keys[b]; });
+    for (int i = 0; i < n; ++i) {
+      keys_out[i] = keys[o[i]];
+      vals_out[i] = vals[o[i]];
+    }
+  }
+
+  // Graphs: the host has nothing to capture; a replay runs the step again.
+  struct Graph {
+    bool ready = false;
+  };
+  template <class Body>
+  void run_graph(Graph& g, const Body& body) {
+    g.ready = true;
+    body();
+  }
+  void reset_graph(Graph& g) { g.ready = false; }
+};
+
+}  // namespace ef

@@ -1,0 +1,49 @@
+// The host half of resident training (DESIGN section 4: data that fits is uploaded once and
+// shuffled on the device each epoch): which rows each step reads. Plain host functions, so the
+// batching and shuffling rules are tested on the CPU; DeviceBackend computes the same
+// permutation on the device (ShuffleKeys + a stable key sort, kernels/ops/data_ops.hpp).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "flow_math.hpp"
+
+namespace ef {
+
+// Random stream of epoch e's shuffle keys.
+constexpr uint64_t kShuffleStreamBase = 3000;
+
+// The batch order of an epoch: rows sorted (stably) by the 64-bit key rand_u64(seed, 3000 + e,
+// row). A key sort, not Fisher-Yates, because a device sorts in parallel.
+inline std::vector<int> shuffle_permutation(int n, uint64_t seed, uint64_t epoch) {
+  std::vector<int> p(static_cast<size_t>(n));
+  std::iota(p.begin(), p.end(), 0);
+  std::stable_sort(p.begin(), p.end(), [&](int a, int b) {
+    return math::rand_u64(seed, kShuffleStreamBase + epoch, uint64_t(a)) <
+           math::rand_u64(seed, kShuffleStreamBase + epoch, uint64_t(b));
+  });
+  return p;
+}
+
+// Batches of an epoch, like ef::train: B = min(batch_size, rows); the ragged last batch is
+// dropped when a full one exists, so batch k reads permutation rows [k B, (k + 1) B).
+struct EpochPlan {
+  int batch = 0;
+  int batches = 0;
+};
+inline EpochPlan plan_epoch(int rows, int batch_size) {
+  EpochPlan e;
+  if (rows <= 0 || batch_size <= 0) return e;
+  e.batch = std::min(batch_size, rows);
+  e.batches = rows / e.batch;
+  return e;
+}
+
+// Steps after which the losses are read back: every K steps and after the epoch's last one.
+inline bool read_losses_after(int step_in_epoch, int batches, int K) {
+  return (step_in_epoch + 1) % K == 0 || step_in_epoch + 1 == batches;
+}
+
+}  // namespace ef

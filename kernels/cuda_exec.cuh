@@ -1,0 +1,111 @@
+// CudaExec: the executor of the CUDA backend, DeviceBackend<CudaExec> (engine/device_backend.hpp,
+// engine/cuda_backend.cu). One stream, one cuBLAS handle bound to it, device memory from
+// cudaMalloc (filled with 0xFF bytes: NaN floats, so a read of anything never written shows),
+// and one generic kernel: for_each(n, op) runs op(i) for i < n, op being a functor of
+// kernels/ops/ whose body the host executor (engine/host_exec.hpp) runs in its loops. GEMMs are
+// cuBLAS (full fp32: the default math mode, no TF32), column sums the deterministic two-pass
+// kernel of masked_linear.cu, the shuffle sort CUB's radix sort (stable, like the host's).
+// run_graph captures the body once on the stream and replays the graph afterwards.
+// nvcc only: the kernel template is instantiated for each functor by the code that launches it.
+#pragma once
+#if !defined(__CUDACC__)
+#error "kernels/cuda_exec.cuh is device code: include it from .cu files only"
+#endif
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cuda_check.cuh"
+
+namespace ef {
+namespace kernels {
+
+// Grid-stride loop over [0, n): consecutive threads take consecutive indices, so element-wise
+// ops read and write coalesced.
+template <class F>
+__global__ void for_each_kernel(size_t n, F f) {
+  for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x)
+    f(i);
+}
+
+}  // namespace kernels
+
+class CudaExec {
+ public:
+  CudaExec();
+  ~CudaExec();
+  CudaExec(const CudaExec&) = delete;
+  CudaExec& operator=(const CudaExec&) = delete;
+  static const char* name() { return "cuda"; }
+  cudaStream_t stream() const { return stream_; }
+
+  template <class T>
+  T* alloc(size_t n) {
+    const size_t bytes = (n ? n : 1) * sizeof(T);
+    void* p = nullptr;
+    EF_CUDA_CHECK(cudaMalloc(&p, bytes));
+    EF_CUDA_CHECK(cudaMemsetAsync(p, 0xFF, bytes, stream_));
+    return static_cast<T*>(p);
+  }
+  void free(void* p);
+  void upload(void* dst, const void* src, size_t bytes);
+  void download(void* dst, const void* src, size_t bytes);  // waits for the stream
+  void copy(void* dst, const void* src, size_t bytes);      // device to device, on the stream
+  void memset(void* dst, int byte, size_t bytes);  // on the stream
+  void sync();
+  void reserve(int rows, int cols);  // column-sum scratch for rows x cols
+
+  template <class F>
+  void for_each(size_t n, const F& f) {
+    if (n == 0) return;
+    constexpr int kThreads = 256;
+    kernels::for_each_kernel<<<kernels::grid_for(n, kThreads), kThreads, 0, stream_>>>(n, f);
+    EF_CUDA_LAUNCH_CHECK();
+  }
+  void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda,
+            const float* B, int ldb, float beta, float* C, int ldc);
+  void colsum_add(const float* A, int rows, int cols, float* out);
+  void mean(const float* v, int n, double* out);
+  void sort_pairs(const uint64_t* keys, const int* vals, uint64_t* keys_out, int* vals_out,
+                  int n);
+
+  struct Graph {
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+  };
+  // First call: capture body() on the stream into g, then launch it; later calls only launch.
+  template <class Body>
+  void run_graph(Graph& g, const Body& body) {
+    if (!g.exec) {
+      begin_capture();
+      try {
+        body();
+      } catch (...) {
+        abort_capture();
+        throw;
+      }
+      end_capture(g);
+    }
+    launch(g);
+  }
+  void reset_graph(Graph& g);
+
+ private:
+  void begin_capture();
+  void end_capture(Graph& g);
+  void abort_capture();
+  void launch(Graph& g);
+
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  void* blas_ws_ = nullptr;  // cuBLAS workspace, set once so captured GEMMs never allocate
+  float* colsum_ws_ = nullptr;
+  size_t colsum_ws_n_ = 0;
+  void* sort_tmp_ = nullptr;
+  size_t sort_tmp_bytes_ = 0;
+};
+
+}  // namespace ef

@@ -1,0 +1,52 @@
+// Per-element work of the conditioner MLPs (engine/masked_mlp.cpp) around the GEMMs, shared by
+// the CUDA kernels and the host executor (see data_ops.hpp). A dense layer is
+//   out = bias rows (BiasRows), out += in W^T (GEMM, beta = 1), activation (Activate),
+// exactly the CPU reference's order; backward masks the weight gradient (MaskMul) and takes the
+// activation's derivative from its output (ActBackward).
+#pragma once
+#include <cstddef>
+
+#include "../../engine/flow_math.hpp"
+
+namespace ef::ops {
+
+enum class Act : int { Identity = 0, ReLU = 1, Tanh = 2 };
+
+// out[r, j] = b[j] (elements (B, n)).
+struct BiasRows {
+  float* out;
+  const float* b;
+  int n;
+  EF_HD void operator()(size_t k) const { out[k] = b[k % size_t(n)]; }
+};
+
+struct Activate {
+  float* h;
+  Act act;
+  EF_HD void operator()(size_t k) const {
+    const float v = h[k];
+    h[k] = act == Act::ReLU ? (v > 0.f ? v : 0.f) : (act == Act::Tanh ? math::tanh(v) : v);
+  }
+};
+
+// d *= act'(h), h the activation's output (ReLU: h > 0; tanh: 1 - h^2).
+struct ActBackward {
+  float* d;
+  const float* h;
+  Act act;
+  EF_HD void operator()(size_t k) const {
+    if (act == Act::ReLU)
+      d[k] = h[k] > 0.f ? d[k] : 0.f;
+    else if (act == Act::Tanh)
+      d[k] *= 1.f - h[k] * h[k];
+  }
+};
+
+// g *= m: masked weights keep exactly zero gradient.
+struct MaskMul {
+  float* g;
+  const float* m;
+  EF_HD void operator()(size_t k) const { g[k] *= m[k]; }
+};
+
+}  // namespace ef::ops

@@ -1,0 +1,111 @@
+// Test cases shared by the device backend's host tests (tests/unit/test_device_backend.cpp)
+// and GPU tests (tests/gpu/test_cuda_backend.cpp): model specs covering every flow kind and
+// layer, random tables, identical random parameters on two backends, and a float comparison.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "backend.hpp"
+#include "flow_math.hpp"
+
+namespace efd {
+
+struct Named {
+  std::string name;
+  ef::TabularSpec spec;
+};
+
+inline ef::TabularSpec make_spec(ef::FlowKind kind, std::vector<ef::PartSpec> parts, int c_parts,
+                          bool actnorm, ef::Activation act, uint64_t seed) {
+  ef::TabularSpec s;
+  s.flow.kind = kind;
+  s.flow.layers = 3;
+  s.flow.hidden = {16, 12};
+  s.flow.activation = act;
+  s.flow.actnorm = actnorm;
+  s.flow.permutation = ef::default_permutation(kind);
+  s.flow.bins = 5;
+  s.flow.seed = seed;
+  s.parts = std::move(parts);
+  s.c_parts = c_parts;
+  return s;
+}
+
+// Every flow kind, with and without context, block-C parts, ActNorm, both activations, random
+// masks and degrees, identity coupling layers (one dim), and a table without continuous columns.
+inline std::vector<Named> specs() {
+  using ef::Activation;
+  using ef::FlowKind;
+  std::vector<Named> v;
+  v.push_back({"maf, two parts, actnorm", make_spec(FlowKind::MAF, {{{3}, 1}, {{2, 4}, 3}}, 1,
+                                                     true, Activation::ReLU, 11)});
+  auto rnvp = make_spec(FlowKind::RealNVP, {{{3}, 4}}, 0, true, Activation::Tanh, 12);
+  rnvp.flow.masks = ef::CouplingMask::Random;
+  rnvp.flow.permutation = ef::Permutation::Random;
+  v.push_back({"realnvp, random masks", rnvp});
+  v.push_back({"realnvp, one dim", make_spec(FlowKind::RealNVP, {{{}, 1}}, 0, false,
+                                              Activation::ReLU, 13)});
+  v.push_back({"nsf-coupling", make_spec(FlowKind::NSFCoupling, {{{2}, 3}}, 0, false,
+                                         Activation::ReLU, 14)});
+  auto ar = make_spec(FlowKind::NSFAR, {{{}, 1}, {{2}, 3}}, 1, true, Activation::Tanh, 15);
+  ar.flow.degrees = ef::Degrees::Random;
+  v.push_back({"nsf-ar, block C", ar});
+  v.push_back({"categorical only", make_spec(FlowKind::MAF, {{{3, 2, 4}, 0}}, 0, false,
+                                             Activation::ReLU, 16)});
+  return v;
+}
+
+struct Rows {
+  std::vector<int> codes;
+  std::vector<float> u;
+};
+
+inline Rows random_rows(const ef::TabularSpec& s, int B, uint64_t seed) {
+  Rows r;
+  for (int b = 0; b < B; ++b)
+    for (const auto& p : s.parts)
+      for (int k : p.levels)
+        r.codes.push_back(int(ef::math::rand_u64(seed, 1, r.codes.size()) % uint64_t(k)));
+  const int D = s.dims();
+  for (size_t i = 0; i < size_t(B) * D; ++i)
+    r.u.push_back(float(1.5 * ef::math::rand_normal(seed, 2, i)));  // some in the spline tails
+  return r;
+}
+
+// Both backends with the same random parameters (and ActNorm initialized from the data).
+inline void same_params(ef::Backend& cpu, ef::Backend& dev, const Rows& rows, int B, uint64_t seed) {
+  cpu.init_params();
+  cpu.init_from_data(rows.codes.data(), rows.u.data(), B);
+  std::vector<float> P = cpu.get_params();
+  for (size_t i = 0; i < P.size(); ++i)
+    P[i] += float(0.2 * ef::math::rand_normal(seed, 4, i));
+  cpu.set_params(P);
+  dev.set_params(P);
+}
+
+// Every element within atol + rtol |ref| with atol = atol_frac max|ref|; NaN fails.
+inline void check_close(const std::vector<float>& got, const std::vector<float>& ref,
+                 const std::string& what, double rtol = 1e-4, double atol_frac = 1e-5) {
+  REQUIRE(got.size() == ref.size());
+  double scale = 0;
+  for (float r : ref) scale = std::fmax(scale, std::fabs(double(r)));
+  size_t bad = 0, worst = 0;
+  double worst_err = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - ref[i]);
+    const double tol = atol_frac * scale + rtol * std::fabs(double(ref[i])) + 1e-30;
+    if (!(err <= tol)) ++bad;
+    if (!(err <= worst_err)) {
+      worst_err = err;
+      worst = i;
+    }
+  }
+  INFO(what, ": ", bad, " of ", ref.size(), " outside tolerance; worst at ", worst, ": got ",
+       got[worst], " ref ", ref[worst]);
+  CHECK(bad == 0);
+}
+
+}  // namespace efd
