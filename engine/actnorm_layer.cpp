@@ -2,6 +2,7 @@
 // Data-dependent init makes the layer's output zero-mean, unit-variance on the training data.
 #include <cmath>
 
+#include "flow_math.hpp"
 #include "layer.hpp"
 #include "parallel.hpp"
 
@@ -42,7 +43,7 @@ class ActNormLayer final : public Layer<T> {
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       for (int i = 0; i < D_; ++i)
-        z[size_t(r) * D_ + i] = x[size_t(r) * D_ + i] * std::exp(P[logs_ + i]) + P[bias_ + i];
+        z[size_t(r) * D_ + i] = x[size_t(r) * D_ + i] * math::exp(P[logs_ + i]) + P[bias_ + i];
       logdet[r] += ld;
     }
   }
@@ -50,7 +51,7 @@ class ActNormLayer final : public Layer<T> {
                 LayerCache<T>& c) const override {
     const T* x = c.in.data();
     for (int i = 0; i < D_; ++i) {
-      const T e = std::exp(P[logs_ + i]);
+      const T e = math::exp(P[logs_ + i]);
       T gl = 0, gb = 0;
       for (int r = 0; r < B; ++r) {
         const T g = dz[size_t(r) * D_ + i];
@@ -66,7 +67,7 @@ class ActNormLayer final : public Layer<T> {
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r)
       for (int i = 0; i < D_; ++i)
-        x[size_t(r) * D_ + i] = (z[size_t(r) * D_ + i] - P[bias_ + i]) * std::exp(-P[logs_ + i]);
+        x[size_t(r) * D_ + i] = (z[size_t(r) * D_ + i] - P[bias_ + i]) * math::exp(-P[logs_ + i]);
   }
 
  private:

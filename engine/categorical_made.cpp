@@ -76,9 +76,9 @@ void CategoricalMade<T>::forward(const T* P, const int* codes, const T* ctx, int
       const T* hg = h + off_[g];
       const T mx = *std::max_element(hg, hg + levels_[g]);
       T s = 0;
-      for (int k = 0; k < levels_[g]; ++k) s += std::exp(hg[k] - mx);
+      for (int k = 0; k < levels_[g]; ++k) s += math::exp(hg[k] - mx);
       const int k = codes[size_t(r) * G + g];
-      lp += hg[k] - mx - std::log(s);
+      lp += hg[k] - mx - math::log(s);
     }
     logp[r] += lp;
   }
@@ -98,10 +98,10 @@ void CategoricalMade<T>::backward(const T* P, const T* dlogp, int B, T* grads, T
       const T* hg = h + off_[g];
       const T mx = *std::max_element(hg, hg + levels_[g]);
       T s = 0;
-      for (int k = 0; k < levels_[g]; ++k) s += std::exp(hg[k] - mx);
+      for (int k = 0; k < levels_[g]; ++k) s += math::exp(hg[k] - mx);
       // d log softmax_k* / d h_k = 1[k = k*] - softmax_k; the one-hot input row holds 1[k = k*].
       for (int k = 0; k < levels_[g]; ++k)
-        d[off_[g] + k] = dlogp[r] * (in[off_[g] + k] - std::exp(hg[k] - mx) / s);
+        d[off_[g] + k] = dlogp[r] * (in[off_[g] + k] - math::exp(hg[k] - mx) / s);
     }
   }
   c.din.resize(size_t(B) * S);

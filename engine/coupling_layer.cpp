@@ -45,14 +45,16 @@ class CouplingLayer final : public Layer<T> {
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
     c.x.resize(size_t(B) * nt);  // backward needs the transformed inputs
     const int* tr = split_.trans.data();
+    const T cl = clamp_;
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * nt;
       T ld = 0;
+      EF_SIMD_REDUCTION(+ : ld)
       for (int k = 0; k < nt; ++k) {
         const size_t e = size_t(r) * D + tr[k];
         c.x[size_t(r) * nt + k] = x[e];
-        const T s = math::soft_clamp(h[nt + k], clamp_);
+        const T s = math::soft_clamp(h[nt + k], cl);
         z[e] = math::coupling_forward(x[e], s, h[k]);
         ld += s;
       }
@@ -72,13 +74,18 @@ class CouplingLayer final : public Layer<T> {
       const T* h = c.out.data() + size_t(r) * 2 * nt;
       const T* xt = c.x.data() + size_t(r) * nt;
       T* g = c.dout.data() + size_t(r) * 2 * nt;
+      const T dl = dlogdet[r], cl = clamp_;
+      EF_SIMD
       for (int k = 0; k < nt; ++k) {
         const size_t e = size_t(r) * D + tr[k];
         const T gz = dz[e];
-        const T s = math::soft_clamp(h[nt + k], clamp_);
-        const T ex = std::exp(s);
-        g[k] = gz;                                                             // dL/dt
-        g[nt + k] = (gz * xt[k] * ex + dlogdet[r]) * math::soft_clamp_grad(h[nt + k], clamp_);
+        // One tanh for the clamp and its derivative (1 - tanh^2).
+        const T th = cl > T(0) ? math::tanh(h[nt + k] / cl) : T(0);
+        const T s = cl > T(0) ? cl * th : h[nt + k];
+        const T ds = cl > T(0) ? T(1) - th * th : T(1);
+        const T ex = math::exp(s);
+        g[k] = gz;                                  // dL/dt
+        g[nt + k] = (gz * xt[k] * ex + dl) * ds;    // dL/ds_raw
         dx[e] = gz * ex;
       }
     }

@@ -29,6 +29,10 @@ std::vector<std::vector<T>> made_masks_general(const std::vector<int>& in_deg,
         d[k] = prev_min + std::min(int(u * (hi - prev_min + 1)), hi - prev_min);
       }
     }
+    // Hidden units in ascending degree order: a permutation of the units, so the same network
+    // family, but every mask becomes block-triangular (unit k sees a prefix of the layer below),
+    // which MaskedMLP turns into GEMMs over column prefixes that skip most masked zeros.
+    std::sort(d.begin(), d.end());
     degs.push_back(d);
   }
   std::vector<std::vector<T>> masks;

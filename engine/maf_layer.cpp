@@ -49,10 +49,13 @@ class MafLayer final : public Layer<T> {
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
+      const T* xr = x + size_t(r) * D;
+      T* zr = z + size_t(r) * D;
       T ld = 0;
+      EF_SIMD_REDUCTION(+ : ld)
       for (int i = 0; i < D; ++i) {
-        T alpha = math::soft_clamp(h[D + i], cl);
-        z[size_t(r) * D + i] = math::maf_forward(x[size_t(r) * D + i], h[i], alpha);
+        const T alpha = math::soft_clamp(h[D + i], cl);
+        zr[i] = math::maf_forward(xr[i], h[i], alpha);
         ld -= alpha;
       }
       logdet[r] += ld;
@@ -69,15 +72,22 @@ class MafLayer final : public Layer<T> {
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       const T* xr = c.in.data() + size_t(r) * W;
+      const T* dzr = dz + size_t(r) * D;
+      T* dxr = dx + size_t(r) * D;
       T* g = c.dout.data() + size_t(r) * 2 * D;
+      const T dl = dlogdet[r];
+      EF_SIMD
       for (int i = 0; i < D; ++i) {
-        T alpha = math::soft_clamp(h[D + i], cl);
-        T e = std::exp(-alpha);
-        T zi = (xr[i] - h[i]) * e;
-        T gz = dz[size_t(r) * D + i];
-        g[i] = -gz * e;                                                        // dL/dmu
-        g[D + i] = (-gz * zi - dlogdet[r]) * math::soft_clamp_grad(h[D + i], cl);  // dL/da
-        dx[size_t(r) * D + i] = gz * e;                                         // direct path
+        // One tanh for the clamp and its derivative (1 - tanh^2).
+        const T th = cl > T(0) ? math::tanh(h[D + i] / cl) : T(0);
+        const T alpha = cl > T(0) ? cl * th : h[D + i];
+        const T dalpha = cl > T(0) ? T(1) - th * th : T(1);
+        const T e = math::exp(-alpha);
+        const T zi = (xr[i] - h[i]) * e;
+        const T gz = dzr[i];
+        g[i] = -gz * e;                       // dL/dmu
+        g[D + i] = (-gz * zi - dl) * dalpha;  // dL/da
+        dxr[i] = gz * e;                      // direct path
       }
     }
     mlp_.backward(P, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);

@@ -102,13 +102,16 @@ EF_HD void rq_bin_knots(const T* u, const RqAxis<T>& a, int K, T B, int k, T& lo
 template <class T>
 EF_HD void rq_softmax_axis(const T* u, int K, T* sm) {
   T mx = u[0];
+  EF_SIMD_REDUCTION(max : mx)
   for (int i = 1; i < K; ++i) mx = u[i] > mx ? u[i] : mx;
   T sum = T(0);
+  EF_SIMD_REDUCTION(+ : sum)
   for (int i = 0; i < K; ++i) {
     sm[i] = exp(u[i] - mx);
     sum += sm[i];
   }
   const T inv_sum = T(1) / sum;
+  EF_SIMD
   for (int i = 0; i < K; ++i) sm[i] *= inv_sum;
 }
 

@@ -1,7 +1,6 @@
 // The .efm model file, version 2 (all integers little-endian):
 //   offset 0   8 bytes   magic "EFMODEL\0"
-//          8   u32       format version (2; version 1 had full-width coupling conditioners,
-//                        its MAF and nsf-ar models are read unchanged)
+//          8   u32       format version (2)
 //         12   u32       H = header length in bytes
 //         16   H bytes   JSON header (UTF-8): columns and encoders, conditional columns, block
 //                        sizes, flow spec, parameter count and layout, training summary, config
@@ -10,9 +9,10 @@
 //  24 + H + 4P u32       CRC-32 (zlib) of every preceding byte
 // Written to a temporary file and renamed. Readers reject a bad magic, an unknown version, a
 // size that does not match, or a CRC mismatch, naming the file.
-// Version 2: coupling layers (realnvp, nsf-coupling) read only the pass-through
-// dims and write only the transformed ones (engine/coupling_split.hpp), so their parameter count
-// changed; a version-1 file of such a model is refused with a message saying to retrain.
+// Format 2 (engine 0.2): coupling layers (realnvp, nsf-coupling) read only the pass-through dims
+// and write only the transformed ones (engine/coupling_split.hpp), and MADE hidden units are in
+// ascending degree order (engine/made_masks.cpp). Format-1 parameters do not fit either, so a
+// format-1 file is refused with a message saying to retrain.
 #include <zlib.h>
 
 #include <cstring>
@@ -62,8 +62,11 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     EF_THROW(path, ": not an EchoFlow model file (bad magic)");
   pos = 8;
   const uint32_t version = take<uint32_t>(bytes, pos, path, "version");
-  if (version != kVersion && version != 1)
-    EF_THROW(path, ": model format version ", version, " is not supported (this build reads 1 and ", kVersion, ")");
+  if (version == 1)
+    EF_THROW(path, ": model format version 1 was written by echoflow 0.1; its layers changed in format ",
+             kVersion, " (compact coupling conditioners, sorted MADE degrees): retrain the model with this build");
+  if (version != kVersion)
+    EF_THROW(path, ": model format version ", version, " is not supported (this build reads ", kVersion, ")");
   const uint32_t hlen = take<uint32_t>(bytes, pos, path, "header length");
   if (pos + hlen > bytes.size()) EF_THROW(path, ": truncated model file (header)");
   const std::string header = bytes.substr(pos, hlen);
@@ -111,12 +114,6 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
   }
   // Rebuild the layout from the spec: the count must match exactly.
   const ef::TabularModel<float> jm(impl->spec);
-  const ef::FlowKind kind = impl->spec.flow.kind;
-  if (version == 1 && jm.num_params() != P &&
-      (kind == ef::FlowKind::RealNVP || kind == ef::FlowKind::NSFCoupling))
-    EF_THROW(path, ": model format version 1 stores ", ef::to_string(kind),
-             " layers with full-width conditioners; this build's are compact (format 2): retrain "
-             "the model with this build");
   if (jm.num_params() != P)
     EF_THROW(path, ": the header describes ", jm.num_params(), " parameters but the file holds ", P);
   impl->params.resize(size_t(P));

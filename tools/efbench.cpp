@@ -3,20 +3,22 @@
 // median / min / max, to DIR/results.json, plus markdown tables to DIR/results.md (printed last).
 //
 //   efbench --suite throughput|quality|all [--device cpu|cuda] [--quick] [--out DIR]
-//           [--threads N] [--repeats N] [--seconds S] [--datasets DIR]
+//           [--threads N] [--repeats N] [--seconds S] [--datasets DIR] [--flows F...]
 //
-// throughput: train (forward + backward + Adam), score and sample rows/s of MAF and RealNVP over
+// throughput: train (forward + backward + Adam), score and sample rows/s of MAF, RealNVP and the
+//   neural spline flows nsf-ar and nsf-coupling (K = 8 bins, tail bound 3; --flows picks) over
 //   D in {2, 8, 16, 64}, hidden {64, 128, 256} x 2, 5 layers, batch {256, 1024, 4096}; a warm-up,
 //   then the median of `repeats` timed runs of at least `seconds` each (bench/bench_throughput.cpp's
 //   method). FLOPs per row (the model's forward GEMM count; training = 3x: forward plus the dX and
 //   dW products of backward), the GFLOP/s they imply, and the sgemm GFLOP/s at the matching shape
 //   (batch x hidden x hidden, through the engine's own ef::gemm_par on the same threads) measured
 //   in the same run.
-// quality: SDGym's Gaussian mixtures grid / gridr / ring and the spiral demo (generated here with a
+// quality: SDGym's Gaussian mixtures grid / gridr / ring (every --flows flow) and the spiral demo (generated here with a
 //   fixed seed; exact densities), and the Bayesian networks asia / alarm / child / insurance
 //   (../shared/datasets/bn/*.bif, parsed and sampled here): held-out log-likelihood of the model
 //   next to the true one, L_syn, L_test (SDGym's definitions), with the published anchors; adult
-//   ML efficacy through bench/tabular/adult_efficacy.py when bench/.venv/bin/python exists.
+//   ML efficacy, column-shape and column-pair scores through bench/tabular/adult_efficacy.py when
+//   bench/.venv/bin/python exists.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -77,7 +79,16 @@ struct Settings {
   double seconds = 0.25;  // minimum length of one timed run
   double budget = 8.0;    // seconds one measurement should take at most (fewer runs, never < 3)
   bool quick = false;
+  // Flows of the throughput suite and of the 2-D quality workloads (the spiral: realnvp only).
+  std::vector<ef::FlowKind> flows{ef::FlowKind::MAF, ef::FlowKind::RealNVP, ef::FlowKind::NSFAR,
+                                  ef::FlowKind::NSFCoupling};
 };
+
+// Autoregressive flows (MAF, nsf-ar) reverse the order between layers; coupling flows alternate
+// their masks instead (what bench_throughput, the peers and the published setups do).
+ef::Permutation permutation_for(ef::FlowKind k) {
+  return k == ef::FlowKind::MAF || k == ef::FlowKind::NSFAR ? ef::Permutation::Reverse : ef::Permutation::None;
+}
 
 struct Report {
   Settings set;
@@ -161,7 +172,7 @@ void run_throughput(Report& rep) {
      << "| flow | D | H | batch | train rows/s | score rows/s | sample rows/s | fwd FLOP/row | "
         "train GFLOP/s | score GFLOP/s | sgemm GFLOP/s (batch x H x H) | train % of sgemm |\n"
      << "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-  for (ef::FlowKind kind : {ef::FlowKind::MAF, ef::FlowKind::RealNVP}) {
+  for (ef::FlowKind kind : s.flows) {
     for (int D : dims) {
       for (int H : hiddens) {
         for (int batch : batches) {
@@ -173,8 +184,7 @@ void run_throughput(Report& rep) {
           spec.flow.kind = kind;
           spec.flow.layers = layers;
           spec.flow.hidden = {H, H};
-          spec.flow.permutation =
-              kind == ef::FlowKind::MAF ? ef::Permutation::Reverse : ef::Permutation::None;
+          spec.flow.permutation = permutation_for(kind);
           auto be = ef::make_backend(s.device, spec);
           be->init_params();
           std::vector<float> u(size_t(batch) * D), lp(batch), out(size_t(batch) * D);
@@ -331,7 +341,7 @@ echoflow::FitOptions fit_options(const Settings& s, ef::FlowKind kind, const Flo
   o.flow.kind = kind;
   o.flow.layers = c.layers;
   o.flow.hidden = c.hidden;
-  o.flow.permutation = kind == ef::FlowKind::MAF ? ef::Permutation::Reverse : ef::Permutation::None;
+  o.flow.permutation = permutation_for(kind);
   o.flow.seed = 0;
   o.train.epochs = c.epochs;
   o.train.batch_size = c.batch;
@@ -549,13 +559,14 @@ void run_adult(Report& rep, const fs::path& repo, const fs::path& out, const std
   }
   md << "\n## adult ML efficacy (bench/tabular/adult_efficacy.py, " << fmt("%.0f", dt)
      << " s; classifiers trained on synthetic rows, F1 on adult_test.csv)\n\n"
-     << "| model | F1 mean | F1 DT / Ada / LR / MLP | shape score | anchors |\n|---|---:|---|---:|---|\n";
+     << "| model | F1 mean | F1 DT / Ada / LR / MLP | shape score | pair score | anchors |\n|---|---:|---|---:|---:|---|\n";
   std::string line;
   int found = 0;
   while (std::getline(f, line)) {
     if (line.rfind("| adult |", 0) != 0) continue;
-    const auto c = split_cells(line);  // dataset, model, F1 mean, F1 x4, shape, shape parts, wall
-    if (c.size() < 7) continue;
+    // dataset, model, F1 mean, F1 x4, shape score, pair score, shape parts, wall (adult_efficacy.row)
+    const auto c = split_cells(line);
+    if (c.size() < 8) continue;
     const std::string model = c[1].rfind("real", 0) == 0 ? "real (adult.csv)" : "echoflow (eftrain)";
     const json params = {{"dataset", "adult"}, {"model", model}, {"config", c[1]}, {"script", "bench/tabular/adult_efficacy.py"},
                          {"eftrain_threads", 2}};
@@ -563,13 +574,14 @@ void run_adult(Report& rep, const fs::path& repo, const fs::path& out, const std
     std::stringstream ss(c[3]);
     std::string tok;
     while (std::getline(ss, tok, '/')) f1.push_back(std::atof(tok.c_str()));
-    const double f1m = std::atof(c[2].c_str()), shape = std::atof(c[4].c_str());
+    const double f1m = std::atof(c[2].c_str()), shape = std::atof(c[4].c_str()), pair = std::atof(c[5].c_str());
     rep.add("quality", "adult / " + model, params, "f1_mean", "F1", single(f1m));
     const char* names[] = {"f1_decision_tree", "f1_adaboost", "f1_logistic_regression", "f1_mlp"};
     for (size_t k = 0; k < f1.size() && k < 4; ++k) rep.add("quality", "adult / " + model, params, names[k], "F1", single(f1[k]));
     rep.add("quality", "adult / " + model, params, "shape_score", "score", single(shape));
-    md << "| " << model << " | " << fmt("%.3f", f1m) << " | " << c[3] << " | " << fmt("%.3f", shape)
-       << " | real 0.669, TVAE 0.626, CTGAN 0.601 (F1) |\n";
+    rep.add("quality", "adult / " + model, params, "pair_score", "score", single(pair));
+    md << "| " << model << " | " << fmt("%.3f", f1m) << " | " << c[3] << " | " << fmt("%.3f", shape) << " | "
+       << fmt("%.3f", pair) << " | real 0.669, TVAE 0.626, CTGAN 0.601 (F1) |\n";
     ++found;
   }
   if (found == 0) rep.skip("quality", "adult", "no result rows in " + (dir / "results.md").string());
@@ -599,7 +611,7 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
       s.quick ? std::vector<std::string>{"ring"} : std::vector<std::string>{"grid", "gridr", "ring"};
   for (const std::string& k : mixtures) {
     const auto ds = efbench::make_mixture(k, rows, 0);
-    run_2d(rep, ds, {ef::FlowKind::MAF, ef::FlowKind::RealNVP}, mix, k == "ring" ? 10 : 30,
+    run_2d(rep, ds, s.flows, mix, k == "ring" ? 10 : 30,
            anchors.count(k) ? anchors.at(k) : "none published", md);
   }
   FlowCfg spiral;  // examples/spiral.json, the demo's config
@@ -693,6 +705,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--seconds", seconds, "minimum seconds per timed run (default 0.25; 0.02 in --quick)");
   app.add_option("--datasets", datasets, "shared datasets folder (default <repo>/../shared/datasets)");
+  std::vector<std::string> flow_names;
+  app.add_option("--flows", flow_names,
+                 "flows of the throughput suite and the 2-D quality rows (default: maf realnvp nsf-ar nsf-coupling)")
+      ->check(CLI::IsMember({"maf", "realnvp", "nsf-ar", "nsf-coupling"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -705,6 +721,10 @@ int main(int argc, char** argv) {
     s.budget = 1.0;
   }
   if (seconds > 0) s.seconds = seconds;
+  if (!flow_names.empty()) {
+    s.flows.clear();
+    for (const std::string& f : flow_names) s.flows.push_back(ef::flow_kind_from(f));
+  }
 
   if (s.device == "cuda") {
     const ef::CudaInfo& ci = ef::cuda_info();

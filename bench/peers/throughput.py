@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CPU throughput of the PyTorch peers (zuko, nflows): MAF and RealNVP of eftrain's benchmark sizes.
+"""CPU throughput of the PyTorch peers (zuko, nflows): MAF, RealNVP and NSF of eftrain's benchmark sizes.
 
     bash bench/peers/setup_venv.sh
     bench/peers/.venv/bin/python bench/peers/throughput.py [--dims 2,8,16,64] [--threads 2]
@@ -41,6 +41,14 @@ How each model is built (standard constructors of each library; sizes as eftrain
                  nflows.nn.nets.MLP((i,), (o,), hidden_sizes=[H, H])), masks alternating as in
                  SimpleRealNVP (mask[::2] = -1, flipped each layer), base StandardNormal([D]).
                  (Affine coupling scale = sigmoid(s + 2) + 1e-3, as SimpleRealNVP.)
+  zuko NSF:      zuko.flows.NSF(D, bins=8, transforms=5, hidden_features=(H, H)) = MAF's structure
+                 with MonotonicRQSTransform (K = 8 bins on [-5, 5], zuko's fixed default bound; linear
+                 tails); nsf-coupling: the same with passes=2 (zuko's coupling form: a half-masked MADE).
+  nflows NSF:    nsf-ar: 5 x MaskedPiecewiseRationalQuadraticAutoregressiveTransform(D, H, num_bins=8,
+                 tails="linear", tail_bound=3, num_blocks=1, use_residual_blocks=False) (MADE
+                 D -> H -> H -> D(3K-1)) with ReversePermutation between; nsf-coupling: 5 x
+                 PiecewiseRationalQuadraticCouplingTransform(mask, MLP [H, H], num_bins=8,
+                 tails="linear", tail_bound=3), masks as the RealNVP above.
   eftrain (bench/bench_throughput): MAF with a reverse permutation between layers, RealNVP with
                  alternating masks, hidden [H, H] ReLU, soft clamp of the log-scales, no ActNorm.
 """
@@ -83,14 +91,23 @@ def summary(r):
     return {"median": statistics.median(r), "min": r[0], "max": r[-1], "runs": r}
 
 
+BINS, BOUND = 8, 3.0  # eftrain's spline defaults (model.bins, model.tail_bound)
+
+
 def build(lib, flow, D, H, layers):
     """(module, log_prob(x), sample(n)) for one peer model."""
     if lib == "zuko":
         import zuko
         if flow == "maf":
             m = zuko.flows.MAF(D, transforms=layers, hidden_features=(H, H))
-        else:
+        elif flow == "realnvp":
             m = zuko.flows.RealNVP(D, transforms=layers, hidden_features=(H, H))
+        elif flow == "nsf-ar":
+            m = zuko.flows.NSF(D, bins=BINS, transforms=layers, hidden_features=(H, H))
+        elif flow == "nsf-coupling":
+            m = zuko.flows.NSF(D, bins=BINS, transforms=layers, hidden_features=(H, H), passes=2)
+        else:
+            raise ValueError(flow)
         return m, (lambda x: m().log_prob(x)), (lambda n: m().sample((n,)))
     if lib == "nflows":
         from nflows.distributions.normal import StandardNormal
@@ -102,18 +119,33 @@ def build(lib, flow, D, H, layers):
         if flow == "maf":
             m = MaskedAutoregressiveFlow(D, hidden_features=H, num_layers=layers, num_blocks_per_layer=1,
                                          use_residual_blocks=False)
+        elif flow == "nsf-ar":
+            from nflows.transforms.autoregressive import (
+                MaskedPiecewiseRationalQuadraticAutoregressiveTransform as RQAR)
+            from nflows.transforms.permutations import ReversePermutation
+            ts = []
+            for _ in range(layers):
+                ts += [RQAR(D, hidden_features=H, num_bins=BINS, tails="linear", tail_bound=BOUND,
+                            num_blocks=1, use_residual_blocks=False), ReversePermutation(D)]
+            m = Flow(CompositeTransform(ts[:-1]), StandardNormal([D]))
         else:
             class Net(MLP):  # nflows' MLP; coupling transforms call net(inputs, context)
                 def forward(self, inputs, context=None):
                     return super().forward(inputs)
 
+            from nflows.transforms.coupling import PiecewiseRationalQuadraticCouplingTransform as RQC
             ts = []
             mask = torch.ones(D)
             mask[::2] = -1  # as nflows.flows.realnvp.SimpleRealNVP: alternate, flip per layer
             for _ in range(layers):
-                ts.append(AffineCouplingTransform(
-                    mask=mask.clone(),
-                    transform_net_create_fn=lambda i, o: Net((i,), (o,), hidden_sizes=[H, H])))
+                net = lambda i, o: Net((i,), (o,), hidden_sizes=[H, H])  # noqa: E731
+                if flow == "realnvp":
+                    ts.append(AffineCouplingTransform(mask=mask.clone(), transform_net_create_fn=net))
+                elif flow == "nsf-coupling":
+                    ts.append(RQC(mask=mask.clone(), transform_net_create_fn=net, num_bins=BINS,
+                                  tails="linear", tail_bound=BOUND))
+                else:
+                    raise ValueError(flow)
                 mask *= -1
             m = Flow(CompositeTransform(ts), StandardNormal([D]))
         return m, (lambda x: m.log_prob(x)), (lambda n: m.sample(n))
@@ -155,7 +187,7 @@ def ints(s):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--libs", default="zuko,nflows")
-    ap.add_argument("--flows", default="maf,realnvp")
+    ap.add_argument("--flows", default="maf,realnvp", help="maf,realnvp,nsf-ar,nsf-coupling")
     ap.add_argument("--dims", type=ints, default=[2, 8, 16, 64])
     ap.add_argument("--hidden", type=ints, default=None, help="default 128 (64,128,256 with --full)")
     ap.add_argument("--batch", type=ints, default=None, help="default 512 (256,512,1024,4096 with --full)")

@@ -6,8 +6,8 @@
 Every figure must have its workload, device, threads, run count, median, min and max; values
 finite, min <= median <= max; rows/s, GFLOP/s and FLOP/row > 0; log-likelihoods < 0. The
 expected figures of `efbench --suite all --quick` must all be there: the throughput grid of
---quick (maf/realnvp x D 2, 8, hidden 64, batch 256) and the quality rows (ring: real, maf,
-realnvp; asia: real, echoflow), unless asia is listed as skipped with a reason (no datasets).
+--quick (maf/realnvp/nsf-ar/nsf-coupling x D 2, 8, hidden 64, batch 256) and the quality rows
+(ring: real and the four flows; asia: real, echoflow), unless asia is listed as skipped with a reason (no datasets).
 results.md must hold the tables.
 """
 import json
@@ -72,7 +72,7 @@ def main():
 
     suite = res.get("suite", "all")
     if quick and suite in ("throughput", "all"):
-        for flow in ["maf", "realnvp"]:
+        for flow in ["maf", "realnvp", "nsf-ar", "nsf-coupling"]:
             for d in [2, 8]:
                 w = f"{flow} D={d} hidden=64x2 layers=5 batch=256"
                 got = have.get(("throughput", w), set())
@@ -83,6 +83,9 @@ def main():
         need = {"ring / real (train rows)": ["heldout_ll_true", "l_syn", "l_test"],
                 "ring / maf": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test", "train_seconds"],
                 "ring / realnvp": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test", "train_seconds"],
+                "ring / nsf-ar": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test", "train_seconds"],
+                "ring / nsf-coupling": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test",
+                                        "train_seconds"],
                 "asia / real (train rows)": ["heldout_ll_true", "l_syn", "l_test"],
                 "asia / echoflow (cat-MADE)": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test"]}
         for w, ms in need.items():
