@@ -21,6 +21,13 @@
    scikit-learn 1.6).
 3. Column shapes (SDMetrics-style): per continuous column 1 - KS statistic, per categorical
    column 1 - total variation distance, synthetic vs adult.csv; mean over the 15 columns.
+4. Column-pair trends (SDMetrics-style, numpy only; `pairs`): for each of the 105 column pairs,
+   continuous/continuous: 1 - |corr_real - corr_syn| / 2 (Pearson; SDMetrics' CorrelationSimilarity);
+   any pair with a categorical column: 1 - total variation distance between the normalized joint
+   contingency tables (SDMetrics' ContingencySimilarity), a continuous column binned into 10
+   quantile bins of the real column (duplicate edges merged: capital-gain and capital-loss are
+   mostly 0, so they get 2-3 bins; synthetic values outside the real range fall in the end bins);
+   mean over all pairs.
 The "real data" row trains the classifiers on adult.csv itself.
 
 Usage: bench/.venv/bin/python bench/tabular/adult_efficacy.py --eftrain build/eftrain --out OUT [--quick]
@@ -176,13 +183,51 @@ def shapes(syn, real, header):
     return scores
 
 
-def row(name, f1, sh, wall):
+PAIR_BINS = 10
+
+
+def _codes(real_col, syn_col, continuous):
+    """Integer codes of a real and a synthetic column over a shared alphabet (continuous: quantile
+    bins of the real column), and the alphabet's size."""
+    if continuous:
+        edges = np.unique(np.quantile(real_col, np.linspace(0, 1, PAIR_BINS + 1)))[1:-1]
+        return np.digitize(real_col, edges), np.digitize(syn_col, edges), len(edges) + 1
+    cats = {k: i for i, k in enumerate(sorted(set(real_col) | set(syn_col)))}
+    return (np.array([cats[v] for v in real_col]), np.array([cats[v] for v in syn_col]), len(cats))
+
+
+def pairs(syn, real, header, continuous=CONTINUOUS):
+    """Column-pair trends, {(a, b): score} over all pairs of header (see the docstring, item 4)."""
+    codes = {c: _codes(real[c], syn[c], c in continuous) for c in header}
+    scores = {}
+    for i, a in enumerate(header):
+        for b in header[i + 1:]:
+            if a in continuous and b in continuous:
+                cr = np.corrcoef(real[a], real[b])[0, 1]
+                cs = np.corrcoef(syn[a], syn[b])[0, 1] if np.std(syn[a]) > 0 and np.std(syn[b]) > 0 else 0.0
+                scores[(a, b)] = 1 - abs(cr - cs) / 2
+            else:
+                (ra, sa, ka), (rb, sb, kb) = codes[a], codes[b]
+                p = np.bincount(ra * kb + rb, minlength=ka * kb) / len(ra)
+                q = np.bincount(sa * kb + sb, minlength=ka * kb) / len(sa)
+                scores[(a, b)] = 1 - 0.5 * np.abs(p - q).sum()
+    return scores
+
+
+def row(name, f1, sh, pr, wall):
+    """A table row: name cells, F1 mean, the 4 F1s, shape score, pair score, shape parts, wall time.
+    tools/efbench.cpp (run_adult) parses these cells by position."""
     cont = np.mean([v for c, v in sh.items() if c in CONTINUOUS])
     cat = np.mean([v for c, v in sh.items() if c not in CONTINUOUS])
     return name + [f"**{np.mean(list(f1.values())):.3f}**",
             " / ".join(f"{f1[k]:.3f}" for k in ["DecisionTreeClassifier", "AdaBoostClassifier",
                                                  "LogisticRegression", "MLPClassifier"]),
-            f"**{np.mean(list(sh.values())):.3f}**", f"{cont:.3f} / {cat:.3f}", wall]
+            f"**{np.mean(list(sh.values())):.3f}**", f"**{np.mean(list(pr.values())):.3f}**",
+            f"{cont:.3f} / {cat:.3f}", wall]
+
+
+TABLE_HEADER = ["dataset", "model / config", "F1 mean", "F1 DT / Ada / LR / MLP", "shape score",
+                "pair score", "shape cont. (KS) / cat. (TV)", "wall time"]
 
 
 def main():
@@ -214,7 +259,8 @@ def main():
     table = []
     t0 = time.time()
     table.append(row(["adult", "real data (adult.csv)"], efficacy(real, test, real, header),
-                     shapes(real, real, header), f"{time.time() - t0:.0f} s (classifiers)"))
+                     shapes(real, real, header), pairs(real, real, header),
+                     f"{time.time() - t0:.0f} s (classifiers)"))
 
     cfg = make_config({}, train_csv, os.path.join(out, "model.efm"), args.quick)
     t_train, val, ep = ef.train(cfg, os.path.join(out, "config.json"), "adult_train")
@@ -224,16 +270,17 @@ def main():
     t0 = time.time()
     f1 = efficacy(syn, test, real, header)
     sh = shapes(syn, real, header)
-    table.append(row(["adult", f"eftrain: {describe(cfg)} ({ep} epochs run, val NLL {val:.3f})"], f1, sh,
+    pr = pairs(syn, real, header)
+    table.append(row(["adult", f"eftrain: {describe(cfg)} ({ep} epochs run, val NLL {val:.3f})"], f1, sh, pr,
                      f"train {t_train:.0f} s, sample {t_sample:.0f} s, eval {time.time() - t0:.0f} s"))
     per_col = " ".join(f"{c} {v:.3f};" for c, v in sh.items())
+    worst = " ".join(f"{a}/{b} {v:.3f};" for (a, b), v in sorted(pr.items(), key=lambda kv: kv[1])[:5])
 
-    hdr = ["dataset", "model / config", "F1 mean", "F1 DT / Ada / LR / MLP", "shape score",
-           "shape cont. (KS) / cat. (TV)", "wall time"]
-    text = ("## adult: machine-learning efficacy (test: adult_test.csv) and column shapes\n\n"
-            + markdown_table(hdr, table)
+    text = ("## adult: machine-learning efficacy (test: adult_test.csv), column shapes, column pairs\n\n"
+            + markdown_table(TABLE_HEADER, table)
             + f"\n\nAnchors: {ANCHORS}. Synthetic rows: {len(real[LABEL])}, sample seed 7."
             + f"\n\neftrain per-column shape scores: {per_col}"
+            + f"\n\neftrain's 5 lowest column-pair scores: {worst}"
             + ("\n\nQUICK MODE (1 epoch): not a result." if args.quick else ""))
     write_results(out, text)
 
