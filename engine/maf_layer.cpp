@@ -1,6 +1,7 @@
 // MAF layer (Papamakarios et al. 2017): h = MADE([x | ctx]) gives mu_i, a_i from x_<i;
 // alpha_i = c tanh(a_i / c); z_i = (x_i - mu_i) exp(-alpha_i); log|det| = -sum_i alpha_i.
-// The inverse needs D sequential passes: pass k fixes x at degree k.
+// The inverse needs D sequential passes: pass k fixes x at degree k; each pass evaluates only
+// the units the new dimension needs (engine/made_incremental.hpp), one network's worth in all.
 #include <algorithm>
 #include <cstring>
 
@@ -8,6 +9,7 @@
 #include "flow_math.hpp"
 #include "conditioner_io.hpp"
 #include "layer.hpp"
+#include "made_incremental.hpp"
 #include "parallel.hpp"
 
 namespace ef {
@@ -31,9 +33,13 @@ class MafLayer final : public Layer<T> {
     std::vector<int> sizes{D + C};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
     sizes.push_back(2 * D);
-    mlp_ = MaskedMLP<T>(sizes, made_masks<T>(D, C, hidden, deg, seed, nullptr), act, layout,
+    std::vector<std::vector<int>> degrees;
+    mlp_ = MaskedMLP<T>(sizes, made_masks<T>(D, C, hidden, deg, seed, &degrees), act, layout,
                         prefix + ".made");
+    inc_ = MadeIncremental<T>(&mlp_, degrees, D, act);
   }
+  MafLayer(const MafLayer&) = delete;  // inc_ points at mlp_
+  MafLayer& operator=(const MafLayer&) = delete;
   std::string name() const override { return "maf"; }
   const MaskedMLP<T>* conditioner() const override { return &mlp_; }
   double flops_per_row() const override { return mlp_.flops_per_row(); }
@@ -96,19 +102,21 @@ class MafLayer final : public Layer<T> {
 
   void inverse(const T* P, const T* z, const T* ctx, int B, T* x,
                LayerCache<T>& c) const override {
-    const int D = D_;
+    const int D = D_, W = D_ + C_;
     std::fill(x, x + size_t(B) * D, T(0));
+    pack_input(x, ctx, B, D_, C_, c.in);  // x columns are filled in pass by pass
     c.out.resize(size_t(B) * 2 * D);
-    // After pass k every x_i of degree <= k is exact, since it only reads x_<i.
-    for (int pass = 0; pass < D; ++pass) {
-      pack_input(x, ctx, B, D_, C_, c.in);
-      mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
-      const int i = pass;  // degree pass+1 is exactly dimension i = pass
+    // Pass g computes mu and a of dimension g-1 from the final x_<g-1.
+    for (int g = 1; g <= D; ++g) {
+      inc_.step(P, c.in.data(), B, g, c.mlp.h, c.out.data());
+      const int i = g - 1;
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
       for (int r = 0; r < B; ++r) {
         const T* h = c.out.data() + size_t(r) * 2 * D;
-        x[size_t(r) * D + i] =
+        const T xi =
             math::maf_inverse(z[size_t(r) * D + i], h[i], math::soft_clamp(h[D + i], clamp_));
+        x[size_t(r) * D + i] = xi;
+        c.in[size_t(r) * W + i] = xi;
       }
     }
   }
@@ -118,6 +126,7 @@ class MafLayer final : public Layer<T> {
   T clamp_;
   uint64_t seed_;
   MaskedMLP<T> mlp_;
+  MadeIncremental<T> inc_;
 };
 
 }  // namespace

@@ -3,7 +3,8 @@
 // parameters h[i*P .. (i+1)*P) = [widths (K) | heights (K) | interior derivatives (K-1)] that
 // depend on x_<i only (all P outputs of dimension i have degree i+1);
 // z_i = RQ(x_i; h_i), log|det| = sum_i log RQ'(x_i; h_i) (engine/spline_math.hpp, identity
-// outside [-B, B]). The inverse needs D sequential passes: pass k fixes x at degree k.
+// outside [-B, B]). The inverse needs D sequential passes: pass k fixes x at degree k; each pass
+// evaluates only the units the new dimension needs (engine/made_incremental.hpp).
 // forward leaves the widths/heights softmax in c.out in place of the raw [uw | uh] of every
 // element inside [-B, B] (rq_forward_cache), so backward computes no softmax again.
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "conditioner_io.hpp"
 #include "error.hpp"
 #include "layer.hpp"
+#include "made_incremental.hpp"
 #include "parallel.hpp"
 #include "spline_math.hpp"
 
@@ -32,10 +34,14 @@ class SplineArLayer final : public Layer<T> {
     std::vector<int> d_in(D + C, 0), d_out(size_t(D) * P);
     for (int i = 0; i < D; ++i) d_in[i] = i + 1;
     for (int o = 0; o < D * P; ++o) d_out[o] = o / P + 1;
+    std::vector<std::vector<int>> degrees;
     mlp_ = MaskedMLP<T>(sizes,
-                        made_masks_general<T>(d_in, d_out, D, C > 0, hidden, deg, seed, nullptr),
+                        made_masks_general<T>(d_in, d_out, D, C > 0, hidden, deg, seed, &degrees),
                         act, layout, prefix + ".made");
+    inc_ = MadeIncremental<T>(&mlp_, degrees, D, act);
   }
+  SplineArLayer(const SplineArLayer&) = delete;  // inc_ points at mlp_
+  SplineArLayer& operator=(const SplineArLayer&) = delete;
   std::string name() const override { return "nsf-ar"; }
   const MaskedMLP<T>* conditioner() const override { return &mlp_; }
   double flops_per_row() const override { return mlp_.flops_per_row(); }
@@ -84,19 +90,22 @@ class SplineArLayer final : public Layer<T> {
 
   void inverse(const T* Pm, const T* z, const T* ctx, int B, T* x,
                LayerCache<T>& c) const override {
-    const int D = D_, P = P_, K = K_;
+    const int D = D_, P = P_, K = K_, W = D_ + C_;
     const T bound = bound_;
     std::fill(x, x + size_t(B) * D, T(0));
+    pack_input(x, ctx, B, D_, C_, c.in);  // x columns are filled in pass by pass
     c.out.resize(size_t(B) * D * P);
-    // After pass k every x_i of degree <= k is exact, since it only reads x_<i.
-    for (int pass = 0; pass < D; ++pass) {
-      pack_input(x, ctx, B, D_, C_, c.in);
-      mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
-      const int i = pass;  // degree pass+1 is exactly dimension i = pass
+    // Pass g computes the spline of dimension g-1 from the final x_<g-1.
+    for (int g = 1; g <= D; ++g) {
+      inc_.step(Pm, c.in.data(), B, g, c.mlp.h, c.out.data());
+      const int i = g - 1;
 #pragma omp parallel for schedule(static) if (B >= ef::kSplineOmpMinElems)
-      for (int r = 0; r < B; ++r)
-        x[size_t(r) * D + i] = math::rq_inverse(
-            z[size_t(r) * D + i], c.out.data() + size_t(r) * D * P + size_t(i) * P, K, bound);
+      for (int r = 0; r < B; ++r) {
+        const T xi = math::rq_inverse(z[size_t(r) * D + i],
+                                      c.out.data() + size_t(r) * D * P + size_t(i) * P, K, bound);
+        x[size_t(r) * D + i] = xi;
+        c.in[size_t(r) * W + i] = xi;
+      }
     }
   }
 
@@ -105,6 +114,7 @@ class SplineArLayer final : public Layer<T> {
   T bound_;
   uint64_t seed_;
   MaskedMLP<T> mlp_;
+  MadeIncremental<T> inc_;
 };
 
 }  // namespace

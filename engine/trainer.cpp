@@ -11,6 +11,22 @@
 
 namespace ef {
 
+void validation_split(int N, const TrainOptions& opt, std::vector<int>& train_idx,
+                      std::vector<int>& val_idx) {
+  EF_CHECK(opt.validation_fraction >= 0 && opt.validation_fraction < 1,
+           "validation_fraction must be in [0, 1) (got ", opt.validation_fraction, ")");
+  std::vector<int> order(N);
+  std::iota(order.begin(), order.end(), 0);
+  for (int i = N - 1; i > 0; --i)
+    std::swap(order[i], order[math::rand_u64(opt.seed, 11, i) % uint64_t(i + 1)]);
+  int n_val = int(std::floor(opt.validation_fraction * N));
+  if (opt.validation_fraction > 0 && n_val == 0 && N >= 2) n_val = 1;
+  const int n_train = N - n_val;
+  EF_CHECK(n_train >= 1, "no training rows left after the validation split (", N, " rows)");
+  train_idx.assign(order.begin(), order.begin() + n_train);
+  val_idx.assign(order.begin() + n_train, order.end());
+}
+
 TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOptions& opt,
                   const std::function<void(const EpochReport&)>& on_epoch) {
   EF_CHECK(opt.epochs >= 1, "epochs must be positive (got ", opt.epochs, ")");
@@ -20,17 +36,9 @@ TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOpti
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
 
-  // Split once, by a seeded shuffle: the validation rows never train.
-  std::vector<int> order(N);
-  std::iota(order.begin(), order.end(), 0);
-  for (int i = N - 1; i > 0; --i)
-    std::swap(order[i], order[math::rand_u64(opt.seed, 11, i) % uint64_t(i + 1)]);
-  int n_val = int(std::floor(opt.validation_fraction * N));
-  if (opt.validation_fraction > 0 && n_val == 0 && N >= 2) n_val = 1;
-  const int n_train = N - n_val;
-  EF_CHECK(n_train >= 1, "no training rows left after the validation split (", N, " rows)");
-  std::vector<int> train_idx(order.begin(), order.begin() + n_train);
-  std::vector<int> val_idx(order.begin() + n_train, order.end());
+  std::vector<int> train_idx, val_idx;
+  validation_split(N, opt, train_idx, val_idx);
+  const int n_train = int(train_idx.size()), n_val = int(val_idx.size());
 
   // ActNorm layers initialize from (up to 4096) training rows.
   {

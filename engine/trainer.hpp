@@ -19,6 +19,12 @@ struct TrainOptions {
   uint64_t seed = 0;
 };
 
+// The split train() uses, by a seeded shuffle of the N rows (validation rows never train, and
+// Model::fit fits the column encoders on the training rows only, so early stopping sees rows
+// that nothing was fitted on).
+void validation_split(int N, const TrainOptions& opt, std::vector<int>& train_idx,
+                      std::vector<int>& val_idx);
+
 // One encoded batch. logj_sum = sum over its rows of the terms the encoders add to the model's
 // log-density to give log p in original units (log-Jacobians minus the log-density of fill
 // noise), so NLL (original units) = -(sum log p_model + logj_sum) / B.

@@ -132,6 +132,12 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   auto impl = std::make_shared<Impl>();
   for (auto& kv : opt.columns)
     EF_CHECK(data.find(kv.first) >= 0, "data.columns: \"", kv.first, "\" is not a column of ", src);
+  std::vector<char> is_train(N, 0);
+  {
+    std::vector<int> tr, va;
+    ef::validation_split(int(N), opt.train, tr, va);
+    for (int r : tr) is_train[size_t(r)] = 1;
+  }
   for (auto& col : data.columns) {
     EF_CHECK(col.size() == N, src, ": column \"", col.name, "\" has ", col.size(), " values, expected ", N);
     EF_CHECK(col.missing.empty() || col.missing.size() == N, src, ": column \"", col.name, "\": bad missing flags");
@@ -142,20 +148,30 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
       impl->enc.push_back(ef::ColumnEncoder::fit_categorical(col.name, col.labels, col.missing, col.missing_token));
       continue;
     }
-    std::vector<double> present;
+    // The encoder (its quantile knots, atoms, scale) is fitted on the training rows only: a
+    // quantile map through the validation rows' own values would score them too well, and
+    // early stopping would then pick an epoch by rows the model has in effect memorized.
+    // Whether the column has missing values at all is a property of the whole table.
+    std::vector<double> present, present_all;
     size_t n_missing = 0;
     for (size_t r = 0; r < N; ++r) {
-      if (col.is_missing(r)) { ++n_missing; continue; }
+      if (col.is_missing(r)) {
+        ++n_missing;
+        continue;
+      }
       const double v = col.values[r];
       EF_CHECK(std::isfinite(v), src, ": row ", r + 1, ", column \"", col.name, "\": not a finite number");
       if (copt.has_min && v < copt.min)
         EF_THROW(src, ": row ", r + 1, ", column \"", col.name, "\": ", v, " is below the declared min ", copt.min);
       if (copt.has_max && v > copt.max)
         EF_THROW(src, ": row ", r + 1, ", column \"", col.name, "\": ", v, " is above the declared max ", copt.max);
-      present.push_back(v);
+      if (is_train[r]) present.push_back(v);
+      present_all.push_back(v);
     }
-    impl->enc.push_back(ef::ColumnEncoder::fit_numeric(col.name, col.type, present, n_missing,
-                                                       col.missing_token, copt));
+    // A column whose training rows are all missing still needs a value range.
+    const bool use_all = present.empty();
+    impl->enc.push_back(ef::ColumnEncoder::fit_numeric(
+        col.name, col.type, use_all ? present_all : present, n_missing, col.missing_token, copt));
   }
   for (auto& c : opt.conditional) {
     EF_CHECK(data.find(c) >= 0, "conditional column \"", c, "\" is not a column of ", src);

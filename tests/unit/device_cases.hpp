@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "flow.hpp"
+#include "tabular_model.hpp"
 #include "flow_math.hpp"
 
 namespace efd {
@@ -76,12 +78,33 @@ inline Rows random_rows(const ef::TabularSpec& s, int B, uint64_t seed) {
 }
 
 // Both backends with the same random parameters (and ActNorm initialized from the data).
+// 1 for every parameter that is a structural zero (a masked MADE weight) of the model.
+inline std::vector<char> masked_params(const ef::TabularSpec& spec) {
+  const ef::TabularModel<float> m(spec);
+  std::vector<char> z(m.num_params(), 0);
+  auto mark = [&](const ef::MaskedMLP<float>& mlp) {
+    for (int l = 0; l < mlp.num_layers(); ++l)
+      for (size_t i = 0; i < mlp.mask(l).size(); ++i)
+        if (mlp.mask(l)[i] == 0.f) z[mlp.weight_offset(l) + i] = 1;
+  };
+  for (size_t p = 0; p < spec.parts.size(); ++p) {
+    if (m.cat(int(p))) mark(m.cat(int(p))->mlp());
+    if (const ef::Flow<float>* f = m.flow(int(p)))
+      for (size_t k = 0; k < f->num_layers(); ++k)
+        if (const ef::MaskedMLP<float>* c = f->layer(k).conditioner()) mark(*c);
+  }
+  return z;
+}
+
+// Random parameters around the data-initialized ones; masked weights stay zero, as training
+// keeps them (a nonzero one would break the autoregressive structure every inverse relies on).
 inline void same_params(ef::Backend& cpu, ef::Backend& dev, const Rows& rows, int B, uint64_t seed) {
   cpu.init_params();
   cpu.init_from_data(rows.codes.data(), rows.u.data(), B);
   std::vector<float> P = cpu.get_params();
+  const std::vector<char> masked = masked_params(cpu.spec());
   for (size_t i = 0; i < P.size(); ++i)
-    P[i] += float(0.2 * ef::math::rand_normal(seed, 4, i));
+    if (!masked[i]) P[i] += float(0.2 * ef::math::rand_normal(seed, 4, i));
   cpu.set_params(P);
   dev.set_params(P);
 }
