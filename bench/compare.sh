@@ -2,13 +2,20 @@
 # eftrain next to its peers, in one run on this machine: CPU throughput against zuko and nflows
 # (MAF and RealNVP, D in {8, 16, 64}, hidden [128, 128], 5 layers, batch 512), ours and theirs
 # alternating A B A B (2 rounds), then sample quality against SDV's GaussianCopula, CTGAN, TVAE and
-# the original echoflow 0.0.2 (grid, ring, spiral), then figure (a). Writes
-# bench/results/LATEST.md (side-by-side tables, ratio ours/peer) and bench/results/spiral_peers.png.
+# the original echoflow 0.0.2 (grid, ring, spiral), then figure (a), then the tabular workloads with
+# the same peers (bench/peers/tabular.py: the Bayesian networks asia / alarm / child / insurance,
+# L_syn / L_test; adult, ML-efficacy F1, column-shape and column-pair scores). Writes
+# bench/results/LATEST.md (side-by-side tables, ours vs peer) and bench/results/spiral_peers.png.
 #   bash bench/peers/setup_venv.sh      # once: bench/peers/.venv
-#   bash bench/compare.sh               # ~20-25 min on 2 busy cores
+#   bash bench/compare.sh               # ~20-25 min on 2 busy cores, plus ~30-40 min for TABULAR
+# Tabular budgets (tabular.py's defaults; SDV's default 300 epochs would take hours here): CTGAN
+#   100 epochs per BN and 30 on adult, TVAE 100 / 50, echoflow 0.0.2 30 / 20; GaussianCopula SDV
+#   defaults; eftrain bench/tabular's tuned configs.
 # Environment: BUILD (default build-peer, else build; built with -DEF_CUDA=OFF if missing),
-#   THREADS (2), ROUNDS (2), RUN_SECONDS (0.5 per timed run), REPEATS (5), QUALITY=0 skips quality,
+#   THREADS (2), ROUNDS (2; 0 skips throughput), RUN_SECONDS (0.5 per timed run), REPEATS (5),
+#   QUALITY=0 skips grid/ring/spiral, TABULAR=0 skips the BN and adult part,
 #   QUICK=1 for a smoke run (short timings, tiny quality budgets: the figures mean nothing).
+#   e.g. ROUNDS=0 QUALITY=0 bash bench/compare.sh   # the tabular part alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
@@ -16,6 +23,7 @@ ROUNDS=${ROUNDS:-2}
 SECONDS_PER_RUN=${RUN_SECONDS:-0.5}  # not $SECONDS: bash keeps its uptime there
 REPEATS=${REPEATS:-5}
 QUALITY=${QUALITY:-1}
+TABULAR=${TABULAR:-1}
 QUICK=${QUICK:-0}
 PY=bench/peers/.venv/bin/python
 [ -x "$PY" ] || { echo "compare.sh: $PY missing; run bash bench/peers/setup_venv.sh" >&2; exit 1; }
@@ -31,6 +39,8 @@ for t in eftrain make_spiral bench_throughput; do
 done
 # eftrain's binaries set OMP_WAIT_POLICY=passive themselves (host/omp_env.cpp); the peers get it too.
 export OMP_WAIT_POLICY=passive
+# echoflow 0.0.2 orders categories by set() iteration, i.e. by the string hash seed (tabular.py).
+export PYTHONHASHSEED=0
 RUN=bench/peers/out/run-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RUN" bench/results
 QARGS=()
@@ -57,6 +67,10 @@ if [ "$QUALITY" = 1 ]; then
   step quality.md "$PY" bench/peers/quality.py --eftrain "$BUILD/eftrain" --make-spiral "$BUILD/make_spiral" \
     --threads "$THREADS" --out "$RUN/quality" "${QARGS[@]}"
   step plot.txt "$PY" bench/peers/plot_spiral.py "$RUN/quality/spiral" bench/results/spiral_peers.png
+fi
+if [ "$TABULAR" = 1 ]; then
+  step tabular.md "$PY" bench/peers/tabular.py --eftrain "$BUILD/eftrain" \
+    --threads "$THREADS" --out "$RUN/tabular" "${QARGS[@]}"
 fi
 "$PY" bench/peers/report.py "$RUN" > "$RUN/LATEST.md"
 cp "$RUN/LATEST.md" bench/results/LATEST.md

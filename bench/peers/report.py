@@ -5,7 +5,10 @@ SDV / echoflow 0.0.2 (quality), with the ratio ours/peer for each workload.
     bench/peers/.venv/bin/python bench/peers/report.py RUN_DIR > bench/results/LATEST.md
 
 RUN_DIR holds ours_r{1,2}.json (bench_throughput --json), peers_r{1,2}.json (throughput.py --json),
-quality/results.json (quality.py), machine.txt and commands.txt (written by compare.sh).
+quality/results.json (quality.py), tabular/results.json (tabular.py: Bayesian networks and adult),
+machine.txt and commands.txt (written by compare.sh).
+    bench/peers/.venv/bin/python bench/peers/report.py --tabular-only TABULAR_OUT
+prints only the tabular sections of one tabular.py run (TABULAR_OUT holds its results.json).
 Throughput: per round the median of `repeats` runs; the figure is the median over rounds (with 2
 rounds, their mean) and the range is the smallest and largest single run of all rounds.
 """
@@ -53,7 +56,93 @@ def f0(v):
     return f"{v:,.0f}"
 
 
+def num(v, spec=".3f"):
+    return "n/a" if v is None else format(v, spec)
+
+
+def tabular(path):
+    """Markdown lines for tabular.py's results.json: the BN and adult tables, eftrain vs each peer."""
+    q = json.load(open(path))
+    b, res = q["budgets"], q["results"]
+    out = []
+    p = out.append
+    peers = ("GaussianCopula", "CTGAN", "TVAE", "echoflow")
+    p(f"## Tabular quality: Bayesian networks and adult (bench/peers/tabular.py, {q.get('wall_s', 0) / 60:.0f} min)\n")
+    if b.get("quick"):
+        p("**QUICK smoke run: 1-2 epochs everywhere; these figures mean nothing.**\n")
+    p("Same data, same row counts for every model; data, eftrain configs and metrics are "
+      "bench/tabular's (bn_quality.py, adult_efficacy.py, imported). Budgets: eftrain = bench/tabular's "
+      "tuned configs (BN: categorical MADE, <= 60 epochs, patience 8; adult: realnvp 8 layers [128, 128], "
+      f"<= 40 epochs, patience 6); CTGAN {b['ctgan_bn_epochs']} epochs on each BN and "
+      f"{b['ctgan_adult_epochs']} on adult, TVAE {b['tvae_bn_epochs']} / {b['tvae_adult_epochs']}, "
+      f"echoflow 0.0.2 {b['echoflow_bn_epochs']} / {b['echoflow_adult_epochs']} (SDV's default is 300 "
+      "epochs, echoflow's 1000: cut to fit the 2 shared cores; the peers' figures may improve with "
+      "more); GaussianCopula SDV defaults; all on the CPU, "
+      f"{b['threads']} threads. echoflow encodes categorical columns itself (one-hot plus N(0, 0.1^2) "
+      "noise, argmax to decode); adult's integer columns are given to it as floats and its samples "
+      "rounded. Train seconds are wall time on shared cores (noisy).\n")
+    bn = [r for r in res if r["workload"] == "bn"]
+    if bn:
+        p("### Bayesian networks: L_syn / L_test (nats per row, higher is better)\n")
+        p("10,000 train / 10,000 test / 10,000 synthetic rows sampled from asia, alarm, child, "
+          "insurance (../shared/datasets/bn). L_syn: the synthetic rows under the true network; L_test: "
+          "the test rows under the network's structure with CPTs refit to the synthetic rows; both SDGym's "
+          "definitions (mean log(P + 1e-8), pseudocount 0). d = eftrain minus model (> 0: eftrain ahead; "
+          "a difference of mean log-likelihoods is the log of a ratio of geometric-mean likelihoods). An "
+          "L_syn above the real row's means samples piled onto the likeliest rows (mode collapse), which "
+          "L_test then penalizes.\n")
+        p("| network | model | budget | train s | L_syn | L_test | d L_syn | d L_test |")
+        p("|---|---|---|---:|---:|---:|---:|---:|")
+        verdict = []
+        for ds in dict.fromkeys(r["dataset"] for r in bn):
+            rows = [r for r in bn if r["dataset"] == ds]
+            ef = next((r for r in rows if r["model"] == "eftrain"), None)
+            for r in rows:
+                dl = dt = None
+                if ef and r is not ef and r["l_syn"] is not None and ef["l_syn"] is not None:
+                    dl, dt = ef["l_syn"] - r["l_syn"], ef["l_test"] - r["l_test"]
+                    if r["model"] in peers:
+                        verdict.append((ds, r["model"], dl, dt))
+                p(f"| {ds} | {r['model']} | {r['budget']} | {num(r['train_s'], '.0f')} | {num(r['l_syn'])} | "
+                  f"{num(r['l_test'])} | {num(dl, '+.3f')} | {num(dt, '+.3f')} |")
+        ahead_t = sum(v[3] > 0 for v in verdict)
+        p(f"\neftrain's L_test is above the peer's in {ahead_t} of {len(verdict)} (network, peer) pairs"
+          + ("" if ahead_t == len(verdict) else "; below: " + ", ".join(
+              f"{ds} {m} ({dt:+.3f})" for ds, m, dl, dt in verdict if dt <= 0)) + ". ")
+        hi = [f"{ds} {m} ({dl:+.3f})" for ds, m, dl, dt in verdict if dl < 0]
+        p("Peers with a higher L_syn than eftrain: " + (", ".join(hi) if hi else "none") + ".\n")
+    ad = [r for r in res if r["workload"] == "adult"]
+    if ad:
+        p("### adult: ML efficacy, column shapes, column pairs (higher is better)\n")
+        p("Each model trains on adult.csv (32,561 rows) and draws 32,561 rows. F1: SDGym's four "
+          "classifiers (decision tree, AdaBoost, logistic regression, MLP) trained on the synthetic rows, "
+          "binary F1 on adult_test.csv (>50K positive), and their mean; shape: mean over the 15 columns of "
+          "1 - KS (continuous) or 1 - TV distance (categorical); pair: mean over the 105 column pairs of "
+          "1 - |corr diff| / 2 (continuous pairs) or 1 - TV distance of the joint contingency tables "
+          "(10 quantile bins for a continuous column). Ratio columns: eftrain / model.\n")
+        p("| model | budget | train s | F1 mean | F1 DT / Ada / LR / MLP | shape | pair | "
+          "F1 ratio | shape ratio | pair ratio |")
+        p("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
+        ef = next((r for r in ad if r["model"] == "eftrain"), None)
+        behind = []
+        for r in ad:
+            rat = ["", "", ""]
+            if ef and r is not ef and r.get("f1_mean") is not None:
+                rat = [f"{ef[k] / r[k]:.2f}x" if r[k] else "n/a" for k in ("f1_mean", "shape", "pair")]
+                if r["model"] in peers:
+                    behind += [f"{r['model']} {k} ({r[k]:.3f} vs {ef[k]:.3f})"
+                               for k in ("f1_mean", "shape", "pair") if r[k] >= ef[k]]
+            f1 = " / ".join(f"{v:.3f}" for v in r["f1"].values()) if r.get("f1") else "n/a"
+            p(f"| {r['model']} | {r['budget']} | {num(r['train_s'], '.0f')} | {num(r.get('f1_mean'))} | {f1} | "
+              f"{num(r.get('shape'))} | {num(r.get('pair'))} | {rat[0]} | {rat[1]} | {rat[2]} |")
+        p("\nPeers at or above eftrain on adult: " + (", ".join(behind) if behind else "none") + ".\n")
+    return out
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--tabular-only":
+        print("\n".join(tabular(os.path.join(sys.argv[2], "results.json"))))
+        return
     run = sys.argv[1]
     ours, peers, meta, rounds = throughput(run)
     out = []
@@ -64,40 +153,41 @@ def main():
     p(machine + "\n")
     p("Commands (in the order run; ours and the peers alternate, A B A B):\n")
     p("```\n" + commands + "\n```\n")
-    p(f"Peers: torch {meta.get('torch')}, zuko {meta.get('zuko')}, nflows {meta.get('nflows')}; "
-      f"{meta.get('threads')} threads (torch.set_num_threads), OMP_WAIT_POLICY=passive for every "
-      f"process (eftrain's binaries set it themselves). Each figure: per round the median of "
-      f"{meta.get('repeats')} runs of >= {meta.get('seconds')} s after a warm-up; the median over "
-      f"{rounds} rounds, [min - max] of all single runs.\n")
-    p("## Throughput (rows/s): MAF and RealNVP, 5 layers, hidden [128, 128], batch 512\n")
-    p("| flow | D | workload | eftrain | zuko | nflows | eftrain/zuko | eftrain/nflows | target vs zuko |")
-    p("|---|---:|---|---:|---:|---:|---:|---:|---|")
-    verdicts = []
-    for flow in ("maf", "realnvp"):
-        for D in DIMS:
-            for k in KINDS:
-                o = ours.get((flow, D, k))
-                z = peers.get(("zuko", flow, D, k))
-                n = peers.get(("nflows", flow, D, k))
-                if not o:
-                    continue
-                rz = o[0] / z[0] if z else None
-                rn = o[0] / n[0] if n else None
-                tgt = TARGETS.get((flow, k))
-                tcell = ""
-                if tgt and rz is not None:
-                    ok = rz >= tgt
-                    tcell = f">= {tgt}x: {'met' if ok else 'NOT met'}"
-                    verdicts.append((flow, D, k, tgt, rz, ok))
+    if rounds:  # ROUNDS=0: no throughput part
+        p(f"Peers: torch {meta.get('torch')}, zuko {meta.get('zuko')}, nflows {meta.get('nflows')}; "
+          f"{meta.get('threads')} threads (torch.set_num_threads), OMP_WAIT_POLICY=passive for every "
+          f"process (eftrain's binaries set it themselves). Each figure: per round the median of "
+          f"{meta.get('repeats')} runs of >= {meta.get('seconds')} s after a warm-up; the median over "
+          f"{rounds} rounds, [min - max] of all single runs.\n")
+        p("## Throughput (rows/s): MAF and RealNVP, 5 layers, hidden [128, 128], batch 512\n")
+        p("| flow | D | workload | eftrain | zuko | nflows | eftrain/zuko | eftrain/nflows | target vs zuko |")
+        p("|---|---:|---|---:|---:|---:|---:|---:|---|")
+        verdicts = []
+        for flow in ("maf", "realnvp"):
+            for D in DIMS:
+                for k in KINDS:
+                    o = ours.get((flow, D, k))
+                    z = peers.get(("zuko", flow, D, k))
+                    n = peers.get(("nflows", flow, D, k))
+                    if not o:
+                        continue
+                    rz = o[0] / z[0] if z else None
+                    rn = o[0] / n[0] if n else None
+                    tgt = TARGETS.get((flow, k))
+                    tcell = ""
+                    if tgt and rz is not None:
+                        ok = rz >= tgt
+                        tcell = f">= {tgt}x: {'met' if ok else 'NOT met'}"
+                        verdicts.append((flow, D, k, tgt, rz, ok))
 
-                def cell(v):
-                    return "n/a" if v is None else f"{f0(v[0])} [{f0(v[1])} - {f0(v[2])}]"
-                p(f"| {flow} | {D} | {k} | {cell(o)} | {cell(z)} | {cell(n)} | "
-                  f"{'n/a' if rz is None else f'{rz:.2f}x'} | {'n/a' if rn is None else f'{rn:.2f}x'} | {tcell} |")
-    met = sum(v[5] for v in verdicts)
-    p(f"\nThroughput targets met: {met} of {len(verdicts)}"
-      + ("" if met == len(verdicts) else "; not met: " + ", ".join(
-          f"{fl} {k} D={D} ({r:.2f}x < {t}x)" for fl, D, k, t, r, ok in verdicts if not ok)) + ".\n")
+                    def cell(v):
+                        return "n/a" if v is None else f"{f0(v[0])} [{f0(v[1])} - {f0(v[2])}]"
+                    p(f"| {flow} | {D} | {k} | {cell(o)} | {cell(z)} | {cell(n)} | "
+                      f"{'n/a' if rz is None else f'{rz:.2f}x'} | {'n/a' if rn is None else f'{rn:.2f}x'} | {tcell} |")
+        met = sum(v[5] for v in verdicts)
+        p(f"\nThroughput targets met: {met} of {len(verdicts)}"
+          + ("" if met == len(verdicts) else "; not met: " + ", ".join(
+              f"{fl} {k} D={D} ({r:.2f}x < {t}x)" for fl, D, k, t, r, ok in verdicts if not ok)) + ".\n")
 
     qpath = os.path.join(run, "quality", "results.json")
     if os.path.exists(qpath):
@@ -153,6 +243,9 @@ def main():
         p(f"\neftrain ahead on both metrics in {ahead} of {total} (dataset, flow, peer) pairs.\n")
     p("Figure (a), the spiral beside 1000 samples from each model: "
       "[spiral_peers.png](spiral_peers.png).\n")
+    tpath = os.path.join(run, "tabular", "results.json")
+    if os.path.exists(tpath):
+        out.extend(tabular(tpath))
     print("\n".join(out))
 
 
