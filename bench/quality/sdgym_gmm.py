@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Density-quality benchmark of eftrain's MAF and RealNVP on SDGym's Gaussian-mixture simulations.
+"""Density-quality benchmark of eftrain's flows (MAF, RealNVP, nsf-ar, nsf-coupling) on SDGym's Gaussian mixtures.
 
     bash bench/quality/setup_venv.sh
     bench/.venv/bin/python bench/quality/sdgym_gmm.py [--eftrain build/eftrain] [--out DIR] [--quick]
@@ -143,7 +143,7 @@ def main():
     ap.add_argument("--eftrain", default="build/eftrain", help="path of the eftrain binary")
     ap.add_argument("--out", default="bench/quality/out", help="output directory")
     ap.add_argument("--datasets", default="grid,gridr,ring")
-    ap.add_argument("--models", default="maf,realnvp")
+    ap.add_argument("--models", default="maf,realnvp,nsf-ar,nsf-coupling")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, help="override train.epochs")
     ap.add_argument("--quick", action="store_true", help="tiny models, 3 epochs: a smoke test")
