@@ -12,7 +12,7 @@
 #   100 epochs per BN and 30 on adult, TVAE 100 / 50, echoflow 0.0.2 30 / 20; GaussianCopula SDV
 #   defaults; eftrain bench/tabular's tuned configs.
 # Environment: BUILD (default build-peer, else build; built with -DEF_CUDA=OFF if missing),
-#   THREADS (2), ROUNDS (2; 0 skips throughput), RUN_SECONDS (0.5 per timed run), REPEATS (5),
+#   FLOWS (maf,realnvp,nsf-ar,nsf-coupling: throughput rows), THREADS (2), ROUNDS (2; 0 skips throughput), RUN_SECONDS (0.5 per timed run), REPEATS (5),
 #   QUALITY=0 skips grid/ring/spiral, TABULAR=0 skips the BN and adult part,
 #   QUICK=1 for a smoke run (short timings, tiny quality budgets: the figures mean nothing).
 #   e.g. ROUNDS=0 QUALITY=0 bash bench/compare.sh   # the tabular part alone
@@ -23,6 +23,7 @@ ROUNDS=${ROUNDS:-2}
 SECONDS_PER_RUN=${RUN_SECONDS:-0.5}  # not $SECONDS: bash keeps its uptime there
 REPEATS=${REPEATS:-5}
 QUALITY=${QUALITY:-1}
+FLOWS=${FLOWS:-maf,realnvp,nsf-ar,nsf-coupling}  # throughput rows (ours and zuko/nflows)
 TABULAR=${TABULAR:-1}
 QUICK=${QUICK:-0}
 PY=bench/peers/.venv/bin/python
@@ -58,9 +59,9 @@ step() {  # step LOG CMD...: record, run, keep the output
   "$@" | tee "$RUN/$log"
 }
 for r in $(seq 1 "$ROUNDS"); do
-  step "ours_r$r.md" "$BUILD/bench_throughput" --dims 8,16,64 --hidden 128 --layers 5 --batch 512 \
+  step "ours_r$r.md" "$BUILD/bench_throughput" --flows "$FLOWS" --dims 8,16,64 --hidden 128 --layers 5 --batch 512 \
     --threads "$THREADS" --seconds "$SECONDS_PER_RUN" --repeats "$REPEATS" --json "$RUN/ours_r$r.json"
-  step "peers_r$r.md" "$PY" bench/peers/throughput.py --dims 8,16,64 --hidden 128 --layers 5 --batch 512 \
+  step "peers_r$r.md" "$PY" bench/peers/throughput.py --flows "$FLOWS" --dims 8,16,64 --hidden 128 --layers 5 --batch 512 \
     --threads "$THREADS" --seconds "$SECONDS_PER_RUN" --repeats "$REPEATS" --json "$RUN/peers_r$r.json"
 done
 if [ "$QUALITY" = 1 ]; then

@@ -6,7 +6,7 @@
         --make-spiral build-peer/make_spiral [--out bench/peers/out/quality] [--quick]
 
 Data and metrics are bench/quality's (imported from bench/quality/sdgym_gmm.py, not copied):
-  * grid, ring: SDGym's Gaussian mixtures (sdgym_gmm.mixture: 10,000 train + 10,000 test rows);
+  * grid, gridr, ring: SDGym's Gaussian mixtures (sdgym_gmm.mixture: 10,000 train + 10,000 test rows);
   * spiral: the examples' generator, `make_spiral train.csv 4000 0` (the demo's table) for training
     and `make_spiral test.csv 10000 1` as held-out rows.
 Every model trains on the train rows and draws 10,000 synthetic rows; then
@@ -25,10 +25,10 @@ and 30 s); echoflow 0.0.2 60 epochs (its default is 1000: ~1.5 s per epoch of 10
 100 on 2 cores, so 1000 epochs would take ~25 minutes per dataset).
 
 Models and budgets (stated in results.json and the table; all on the CPU, `--threads` threads):
-  eftrain maf / realnvp: grid and ring use bench/quality's FULL config (sdgym_gmm.FULL: 8 layers,
+  eftrain maf / realnvp / nsf-ar / nsf-coupling (K = 8 bins): grid, gridr and ring use bench/quality's FULL config (sdgym_gmm.FULL: 8 layers,
       [128, 128], <= 200 epochs, batch 256, patience 30); the spiral uses examples/spiral.json's
       model and train sections (10 layers, [64, 64], <= 300 epochs, batch 128, patience 30) with
-      model.flow set to maf or realnvp.
+      model.flow set to the flow.
   GaussianCopula: SDV defaults (GaussianCopulaSynthesizer(metadata)).
   CTGAN, TVAE: SDV defaults (batch 500, CTGAN generator/discriminator (256, 256), TVAE (128, 128))
       except epochs (--ctgan-epochs, --tvae-epochs) and enable_gpu=False.
@@ -174,8 +174,9 @@ def main():
     ap.add_argument("--eftrain", default="build-peer/eftrain")
     ap.add_argument("--make-spiral", default="build-peer/make_spiral")
     ap.add_argument("--out", default="bench/peers/out/quality")
-    ap.add_argument("--datasets", default="grid,ring,spiral")
-    ap.add_argument("--models", default="eftrain-maf,eftrain-realnvp,GaussianCopula,CTGAN,TVAE,echoflow")
+    ap.add_argument("--datasets", default="grid,gridr,ring,spiral")
+    ap.add_argument("--models", default="eftrain-maf,eftrain-realnvp,eftrain-nsf-ar,eftrain-nsf-coupling,"
+                    "GaussianCopula,CTGAN,TVAE,echoflow")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ctgan-epochs", type=int, default=300)
     ap.add_argument("--tvae-epochs", type=int, default=300)

@@ -21,7 +21,10 @@ import sys
 DIMS = (8, 16, 64)
 KINDS = ("train", "sample", "score")
 # The issue's targets: ours/zuko at D in {8, 16, 64}, hidden 128, batch 512, 2 threads.
-TARGETS = {("maf", "train"): 5, ("realnvp", "train"): 5, ("maf", "sample"): 100, ("realnvp", "sample"): 5}
+# Issue 5 (affine flows) and issue 7 (spline flows: >= 5x zuko's NSF in training).
+TARGETS = {("maf", "train"): 5, ("realnvp", "train"): 5, ("maf", "sample"): 100, ("realnvp", "sample"): 5,
+           ("nsf-ar", "train"): 5, ("nsf-coupling", "train"): 5}
+FLOWS = ("maf", "realnvp", "nsf-ar", "nsf-coupling")
 
 
 def load_rounds(run, prefix):
@@ -159,11 +162,11 @@ def main():
           f"process (eftrain's binaries set it themselves). Each figure: per round the median of "
           f"{meta.get('repeats')} runs of >= {meta.get('seconds')} s after a warm-up; the median over "
           f"{rounds} rounds, [min - max] of all single runs.\n")
-        p("## Throughput (rows/s): MAF and RealNVP, 5 layers, hidden [128, 128], batch 512\n")
+        p("## Throughput (rows/s): MAF, RealNVP and the spline flows (K = 8 bins), 5 layers, hidden [128, 128], batch 512\n")
         p("| flow | D | workload | eftrain | zuko | nflows | eftrain/zuko | eftrain/nflows | target vs zuko |")
         p("|---|---:|---|---:|---:|---:|---:|---:|---|")
         verdicts = []
-        for flow in ("maf", "realnvp"):
+        for flow in FLOWS:
             for D in DIMS:
                 for k in KINDS:
                     o = ours.get((flow, D, k))
@@ -227,7 +230,7 @@ def main():
         ahead, total = 0, 0
         for ds in dict.fromkeys(r["dataset"] for r in res):
             rows = {r["model"]: r for r in res if r["dataset"] == ds}
-            for ours_m in ("eftrain-maf", "eftrain-realnvp"):
+            for ours_m in ("eftrain-maf", "eftrain-realnvp", "eftrain-nsf-ar", "eftrain-nsf-coupling"):
                 if ours_m not in rows:
                     continue
                 o = rows[ours_m]
