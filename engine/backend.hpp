@@ -45,10 +45,21 @@ class Backend {
   virtual DeviceTraining* device_training() { return nullptr; }
 };
 
-// Resident training on a device backend (DESIGN section 4; engine/device_backend.hpp): the
-// encoded rows are uploaded once, shuffled on the device every epoch, and each step gathers its
-// batch by index and runs forward, backward and Adam (optionally one replayed CUDA graph); the
-// losses stay on the device and are read back every K steps.
+// Host memory of one staged chunk of a streamed epoch (pinned on a GPU): rows (rows, G) codes
+// and (rows, D) u, filled by the host in training order.
+struct StreamSlot {
+  int* codes = nullptr;
+  float* u = nullptr;
+  int rows = 0;
+};
+
+// Training on a device backend (DESIGN section 4; engine/device_backend.hpp; driven by
+// engine/device_trainer.hpp). Each step gathers its batch on the device and runs forward,
+// backward and Adam (one replayed CUDA graph); the losses stay in a device ring read back every
+// K steps. Two ways to feed the steps:
+//   resident  the encoded rows are uploaded once and shuffled on the device every epoch;
+//   streamed  the host writes the epoch's batches, in order, into two pinned staging slots; each
+//             chunk is copied on a copy stream while the compute stream trains on the other.
 class DeviceTraining {
  public:
   virtual ~DeviceTraining() = default;
@@ -59,6 +70,29 @@ class DeviceTraining {
   virtual std::vector<double> resident_epoch(uint64_t seed, uint64_t epoch, int batch_size,
                                              const AdamConfig& cfg, bool use_graph) = 0;
   virtual std::vector<int> permutation() const = 0;  // the current epoch's row order
+  // Rows [begin, end) of it (the trainer's accounting of the rows an epoch drops).
+  virtual std::vector<int> permutation_rows(int begin, int end) const = 0;
+  // Device bytes one resident row costs (data, shuffle keys, permutation), and the device
+  // memory still free: the trainer's resident-or-streamed rule.
+  virtual size_t resident_bytes_per_row() const = 0;
+  virtual size_t free_bytes() const = 0;
+
+  // Streaming (engine/stream_schedule.hpp has the index rules): chunks of up to
+  // batches_per_chunk batches of `batch` rows.
+  virtual void begin_stream(int batch, int batches_per_chunk) = 0;
+  // The staging memory of `slot`, once the copy of the chunk staged there before has read it.
+  virtual StreamSlot stage(int slot) = 0;
+  // Copies the staged chunk to the device (copy stream, after the steps that last read the
+  // slot) and enqueues its `batches` steps (compute stream, after the copy). Returns at once.
+  virtual void submit_chunk(int slot, int batches, const AdamConfig& cfg, bool use_graph) = 0;
+  // Step losses not yet returned: all (waits for every step) or, without waiting for the chunk
+  // just submitted, those of the chunks before it.
+  virtual std::vector<double> collect_losses(bool all) = 0;
+  virtual void end_stream() = 0;
+
+  // Conditioner MLPs through the fused tile kernels where the size rule allows (the default) or
+  // always through per-layer GEMMs: the GPU tests and benchmarks compare the two.
+  virtual void set_fused_mlp(bool on) = 0;
   // Fills every activation and scratch buffer with NaN (tests: a value the next call reads
   // without writing it first shows up as NaN).
   virtual void poison_scratch() = 0;
@@ -67,6 +101,7 @@ class DeviceTraining {
 std::unique_ptr<Backend> make_cpu_backend(const TabularSpec& spec);
 // The device backend (engine/device_backend.hpp) on the host executor: the CUDA backend's code
 // with every kernel run as a host loop. For tests and debugging; slower than make_cpu_backend.
+// make_backend("host-device", spec) makes it too, so tests reach it through Model::fit.
 std::unique_ptr<Backend> make_host_device_backend(const TabularSpec& spec);
 
 // CUDA availability, probed once on first use (never during static initialization).

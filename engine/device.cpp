@@ -31,6 +31,9 @@ const CudaInfo& cuda_info() {
 
 std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec) {
   if (device == "cpu") return make_cpu_backend(spec);
+  // The CUDA backend's code on host loops: for tests of the device paths without a GPU (not a
+  // config value; engine/device_backend.hpp).
+  if (device == "host-device") return make_host_device_backend(spec);
   if (device == "auto") {
 #if defined(EF_HAVE_CUDA)
     if (cuda_info().devices > 0) return make_cuda_backend(spec);

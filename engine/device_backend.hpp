@@ -6,6 +6,7 @@
 //   for_each(n, op)   op(i) for i < n; op is a functor of kernels/ops/ (one CUDA kernel launch,
 //                     or a host loop calling the very same EF_HD body)
 //   gemm, colsum_add  cuBLAS / the CPU reference's BLAS
+//   fused_mlp_*       a conditioner MLP's layers in one kernel per tile (kernels/ops/fused_mlp.hpp)
 //   run_graph         capture once and replay (CUDA graphs), or run again (host)
 // DeviceBackend<HostExec> is compiled in every build and tested against the CPU backend
 // (tests/unit/test_device_backend.cpp); DeviceBackend<CudaExec> is the CUDA backend
@@ -25,6 +26,8 @@
 // Resident training (DESIGN section 4): upload_dataset once, shuffle_epoch on the device,
 // resident_step gathers a batch by index and runs forward + backward + Adam, optionally as one
 // captured graph replayed every step; losses go to a device ring read back every K steps.
+// Streamed training (engine/stream_schedule.hpp): the host stages chunks of batches in two
+// pinned slots; each is copied on the copy stream while the compute stream trains on the other.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -36,12 +39,14 @@
 #include "../kernels/ops/cat_ops.hpp"
 #include "../kernels/ops/data_ops.hpp"
 #include "../kernels/ops/flow_ops.hpp"
+#include "../kernels/ops/fused_mlp.hpp"
 #include "../kernels/ops/mlp_ops.hpp"
 #include "backend.hpp"
 #include "coupling_split.hpp"
 #include "error.hpp"
 #include "flow.hpp"
 #include "resident_schedule.hpp"
+#include "stream_schedule.hpp"
 #include "spline_math.hpp"
 
 namespace ef {
@@ -75,6 +80,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
 
   DeviceTraining* device_training() override { return this; }
   void poison_scratch() override;
+  void set_fused_mlp(bool on) override { fused_on_ = on; }
 
   // ---- Resident training (the host scheduler's device half) ----
   // Copies N encoded rows to the device once (replacing any earlier upload).
@@ -100,6 +106,19 @@ class DeviceBackend final : public Backend, public DeviceTraining {
                                      const AdamConfig& cfg, bool use_graph) override;
   // Current permutation (for tests).
   std::vector<int> permutation() const override;
+  std::vector<int> permutation_rows(int begin, int end) const override;
+  size_t resident_bytes_per_row() const override {
+    return size_t(G_) * sizeof(int) + size_t(D_) * sizeof(float) + 2 * sizeof(uint64_t) +
+           2 * sizeof(int);
+  }
+  size_t free_bytes() const override { return exec_.free_bytes(); }
+
+  // ---- Streamed training (engine/device_backend_stream.hpp) ----
+  void begin_stream(int batch, int batches_per_chunk) override;
+  StreamSlot stage(int slot) override;
+  void submit_chunk(int slot, int batches, const AdamConfig& cfg, bool use_graph) override;
+  std::vector<double> collect_losses(bool all) override;
+  void end_stream() override;
 
  private:
   struct Mlp {
@@ -175,6 +194,10 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     if (B > cap_) reserve(B);
   }
 
+  // The fused tile kernels (kernels/ops/fused_mlp.hpp) when every width is at most
+  // kFusedMaxWidth (on chip at that size), else bias + GEMM + activation per layer (cuBLAS).
+  bool fusable(const Mlp& m) const;
+  ops::FusedMlp fused_desc(const Mlp& m) const;
   void mlp_forward(const Mlp& m, const float* X, int B, float* Y);
   void mlp_backward(const Mlp& m, const float* X, const float* dY, int B, float* dX);
   void write_features(int B, int j0, int n);
@@ -187,6 +210,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
                       float* dx);
   void layer_inverse(LayerDev& L, const float* z, int B, float* x);
   void sample_device(int B, uint64_t seed, uint64_t row_offset);
+  void free_data();  // the resident dataset or the stream's slots
 
   mutable Exec exec_;
   TabularModel<float> model_;  // metadata, and the host-side init / conditional sampling
@@ -200,7 +224,9 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   double* loss_ = nullptr;  // (1) mean log p of the last forward
   const int* feat_grp_ = nullptr;
   const int* feat_val_ = nullptr;
-  int max_n_ = 1, max_in_ = 1, max_out_ = 1, max_D_ = 1;
+  int max_n_ = 1, max_in_ = 1, max_out_ = 1, max_D_ = 1, max_L_ = 1;
+  bool fused_on_ = true;
+  std::vector<float*> fused_dz_;  // (cap, max_n) per layer but the last: the fused backward's dZ
   // Per-capacity buffers.
   int cap_ = 0;
   int* codes_ = nullptr;  // (cap, G)
@@ -223,6 +249,16 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   int ring_K_ = 16;
   long steps_read_ = 0, steps_run_ = 0;
   int host_start_ = 0;
+  // Streaming: the plan, per slot its staging memory, the event after its copy and the event
+  // after the last step that read it, and the step count at the end of its latest chunk.
+  bool streaming_ = false;
+  StreamPlan stream_;
+  Pool staged_;  // host (pinned) allocations
+  int* stage_codes_[kStreamSlots] = {};
+  float* stage_u_[kStreamSlots] = {};
+  typename Exec::Event copied_[kStreamSlots], consumed_[kStreamSlots];
+  long slot_end_step_[kStreamSlots] = {};
+  int last_slot_ = -1;
   typename Exec::Graph graph_;
   int graph_B_ = 0;
   AdamConfig graph_cfg_;
@@ -231,3 +267,4 @@ class DeviceBackend final : public Backend, public DeviceTraining {
 }  // namespace ef
 
 #include "device_backend_impl.hpp"
+#include "device_backend_stream.hpp"

@@ -57,6 +57,10 @@ DeviceBackend<Exec>::DeviceBackend(const TabularSpec& spec) : model_(spec) {
 
 template <class Exec>
 DeviceBackend<Exec>::~DeviceBackend() {
+  try {
+    free_data();
+  } catch (...) {  // a destructor must not throw; the context may already be gone
+  }
   exec_.reset_graph(graph_);
   for (auto* pool : {&fixed_, &acts_, &data_})
     for (auto& a : *pool) exec_.free(a.first);
@@ -88,6 +92,7 @@ typename DeviceBackend<Exec>::Mlp DeviceBackend<Exec>::make_mlp(const MaskedMLP<
     d.mask.push_back(ones ? nullptr : upload_fixed(mk));
   }
   d.h.assign(size_t(d.L()), nullptr);
+  max_L_ = std::max(max_L_, d.L());
   for (int s : d.sizes) max_n_ = std::max(max_n_, s);
   max_in_ = std::max(max_in_, d.sizes.front());
   max_out_ = std::max(max_out_, d.sizes.back());
@@ -236,6 +241,8 @@ void DeviceBackend<Exec>::reserve(int cap) {
   dnext_ = alloc<float>(acts_, c * max_D_);
   zbuf_ = alloc<float>(acts_, c * max_D_);
   xbuf_ = alloc<float>(acts_, c * max_D_);
+  fused_dz_.assign(size_t(std::max(max_L_ - 1, 0)), nullptr);
+  for (float*& p : fused_dz_) p = alloc<float>(acts_, c * max_n_);
   exec_.reserve(cap, max_n_);
 }
 
@@ -264,7 +271,34 @@ void DeviceBackend<Exec>::set_params(const std::vector<float>& p) {
 // ---- conditioner MLP (engine/masked_mlp.cpp) ----
 
 template <class Exec>
+bool DeviceBackend<Exec>::fusable(const Mlp& m) const {
+  return fused_on_ && m.L() >= 1 && m.L() <= ops::kFusedMaxLayers &&
+         *std::max_element(m.sizes.begin(), m.sizes.end()) <= ops::kFusedMaxWidth;
+}
+
+template <class Exec>
+ops::FusedMlp DeviceBackend<Exec>::fused_desc(const Mlp& m) const {
+  ops::FusedMlp d;
+  d.L = m.L();
+  d.act = m.act;
+  for (int l = 0; l <= d.L; ++l) {
+    d.sizes[l] = m.sizes[size_t(l)];
+    d.max_width = std::max(d.max_width, d.sizes[l]);
+  }
+  for (int l = 0; l < d.L; ++l) {
+    d.W[l] = params_ + m.w_off[size_t(l)];
+    d.b[l] = params_ + m.b_off[size_t(l)];
+    if (l > 0) d.h[l] = m.h[size_t(l)];
+  }
+  return d;
+}
+
+template <class Exec>
 void DeviceBackend<Exec>::mlp_forward(const Mlp& m, const float* X, int B, float* Y) {
+  if (fusable(m)) {
+    exec_.fused_mlp_forward(fused_desc(m), X, B, Y);
+    return;
+  }
   for (int l = 0; l < m.L(); ++l) {
     const int nin = m.sizes[l], nout = m.sizes[l + 1];
     const bool last = l == m.L() - 1;
@@ -281,6 +315,23 @@ void DeviceBackend<Exec>::mlp_forward(const Mlp& m, const float* X, int B, float
 template <class Exec>
 void DeviceBackend<Exec>::mlp_backward(const Mlp& m, const float* X, const float* dY, int B,
                                        float* dX) {
+  if (fusable(m)) {
+    // dZ of every layer and dX in one pass over each tile, then the weight gradients over the
+    // whole batch as GEMMs (a reduction over rows: a tile kernel would need atomics).
+    float* dz[ops::kFusedMaxLayers] = {};
+    for (int l = 0; l + 1 < m.L(); ++l) dz[l] = fused_dz_[size_t(l)];
+    exec_.fused_mlp_backward(fused_desc(m), dY, dz, dX, B);
+    for (int l = m.L() - 1; l >= 0; --l) {
+      const int nin = m.sizes[l], nout = m.sizes[l + 1];
+      const float* d = l == m.L() - 1 ? dY : dz[l];
+      const float* in = l == 0 ? X : m.h[l];
+      float* gW = grads_ + m.w_off[l];
+      exec_.gemm(true, false, nout, nin, B, 1.f, d, nout, in, nin, 1.f, gW, nin);
+      if (m.mask[l]) exec_.for_each(size_t(nout) * nin, ops::MaskMul{gW, m.mask[l]});
+      exec_.colsum_add(d, B, nout, grads_ + m.b_off[l]);
+    }
+    return;
+  }
   const float* cur = dY;
   for (int l = m.L() - 1; l >= 0; --l) {
     const int nin = m.sizes[l], nout = m.sizes[l + 1];
@@ -607,9 +658,7 @@ void DeviceBackend<Exec>::sample(int n, uint64_t seed, uint64_t row_offset,
 template <class Exec>
 void DeviceBackend<Exec>::upload_dataset(const int* codes, const float* u, int N) {
   EF_CHECK(N >= 1, "upload_dataset needs at least one row (got ", N, ")");
-  for (auto& a : data_) exec_.free(a.first);
-  data_.clear();
-  exec_.reset_graph(graph_);
+  free_data();
   n_rows_ = N;
   data_codes_ = alloc<int>(data_, size_t(N) * G_);
   data_u_ = alloc<float>(data_, size_t(N) * D_);
@@ -627,7 +676,7 @@ void DeviceBackend<Exec>::upload_dataset(const int* codes, const float* u, int N
 
 template <class Exec>
 void DeviceBackend<Exec>::shuffle_epoch(uint64_t seed, uint64_t epoch) {
-  EF_CHECK(n_rows_ > 0, "shuffle_epoch before upload_dataset");
+  EF_CHECK(n_rows_ > 0 && !streaming_, "shuffle_epoch without a resident dataset");
   exec_.for_each(size_t(n_rows_), ops::ShuffleKeys{keys_, vals_, seed, kShuffleStreamBase + epoch});
   exec_.sort_pairs(keys_, vals_, keys_sorted_, perm_, n_rows_);
   const int zero = 0;
@@ -639,6 +688,15 @@ template <class Exec>
 std::vector<int> DeviceBackend<Exec>::permutation() const {
   std::vector<int> p(static_cast<size_t>(n_rows_));
   exec_.download(p.data(), perm_, p.size() * sizeof(int));
+  return p;
+}
+
+template <class Exec>
+std::vector<int> DeviceBackend<Exec>::permutation_rows(int begin, int end) const {
+  EF_CHECK(0 <= begin && begin <= end && end <= n_rows_, "permutation_rows: [", begin, ", ", end,
+           ") is outside the ", n_rows_, " resident rows");
+  std::vector<int> p(static_cast<size_t>(end - begin));
+  exec_.download(p.data(), perm_ + begin, p.size() * sizeof(int));
   return p;
 }
 

@@ -5,12 +5,14 @@
 // executor runs, and is tested, on machines without a GPU.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <vector>
 
+#include "../kernels/ops/fused_mlp.hpp"
 #include "blas.hpp"
 #include "error.hpp"
 #include "parallel.hpp"
@@ -62,6 +64,30 @@ class HostExec {
     for (int i = 0; i < n; ++i) s += v[i];
     *out = s / n;
   }
+  // The fused conditioner MLP (kernels/ops/fused_mlp.hpp): each tile's body run by a team of
+  // one, tiles in parallel, with NaN-filled scratch (a read of scratch never written shows).
+  void fused_mlp_forward(const ops::FusedMlp& m, const float* X, int B, float* Y) {
+    const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
+#pragma omp parallel if (tiles > 1)
+    {
+      std::vector<float> s(ops::fused_scratch_floats(m.max_width), NAN);
+#pragma omp for schedule(static)
+      for (int t = 0; t < tiles; ++t)
+        ops::fused_mlp_forward_tile(ops::SerialTeam{}, m, X, B, t, Y, s.data());
+    }
+  }
+  void fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float* const* dZ, float* dX,
+                          int B) {
+    const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
+#pragma omp parallel if (tiles > 1)
+    {
+      std::vector<float> s(ops::fused_scratch_floats(m.max_width), NAN);
+#pragma omp for schedule(static)
+      for (int t = 0; t < tiles; ++t)
+        ops::fused_mlp_backward_tile(ops::SerialTeam{}, m, dY, dZ, dX, B, t, s.data());
+    }
+  }
+
   // Stable sort of (key, value) pairs by key: the permutation of a device shuffle.
   void sort_pairs(const uint64_t* keys, const int* vals, uint64_t* keys_out, int* vals_out,
                   int n) {
@@ -84,6 +110,30 @@ class HostExec {
     body();
   }
   void reset_graph(Graph& g) { g.ready = false; }
+
+  // Streaming (engine/stream_schedule.hpp): staging memory (pinned on the GPU), a copy stream
+  // and events ordering it against the compute stream. Here every copy has finished when it
+  // returns, so events and waits have nothing to do and the order of calls is the order of work.
+  template <class T>
+  T* alloc_host(size_t n) {
+    return alloc<T>(n);
+  }
+  void free_host(void* p) { std::free(p); }
+  struct Event {};
+  void event_init(Event&) {}
+  void event_free(Event&) {}
+  void copy_wait(const Event&) {}  // the copy stream waits for a compute-stream event
+  void upload_on_copy(void* dst, const void* src, size_t bytes) { copy(dst, src, bytes); }
+  void record_copy(Event&) {}
+  void compute_wait(const Event&) {}  // the compute stream waits for a copy-stream event
+  void record_compute(Event&) {}
+  void host_wait(const Event&) {}
+  // Device-to-host copy on the copy stream once `after` has happened; returns when done.
+  void download_after(void* dst, const void* src, size_t bytes, const Event&) {
+    copy(dst, src, bytes);
+  }
+  // No device memory limit on the host: every test table is resident unless a test says not.
+  size_t free_bytes() const { return size_t(1) << 50; }
 };
 
 }  // namespace ef

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "flow_math.hpp"
@@ -16,14 +17,17 @@ namespace ef {
 constexpr uint64_t kShuffleStreamBase = 3000;
 
 // The batch order of an epoch: rows sorted (stably) by the 64-bit key rand_u64(seed, 3000 + e,
-// row). A key sort, not Fisher-Yates, because a device sorts in parallel.
+// row). A key sort, not Fisher-Yates, because a device sorts in parallel. ef::train shuffles
+// with it on every backend, so CPU, resident and streamed training see the same batches.
 inline std::vector<int> shuffle_permutation(int n, uint64_t seed, uint64_t epoch) {
+  // Keys computed once (a comparator hashing on every call costs 2 log n hashes per row);
+  // ties, which a 64-bit key makes vanishingly rare, keep row order as a stable sort does.
+  std::vector<std::pair<uint64_t, int>> k(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i)
+    k[size_t(i)] = {math::rand_u64(seed, kShuffleStreamBase + epoch, uint64_t(i)), i};
+  std::sort(k.begin(), k.end());
   std::vector<int> p(static_cast<size_t>(n));
-  std::iota(p.begin(), p.end(), 0);
-  std::stable_sort(p.begin(), p.end(), [&](int a, int b) {
-    return math::rand_u64(seed, kShuffleStreamBase + epoch, uint64_t(a)) <
-           math::rand_u64(seed, kShuffleStreamBase + epoch, uint64_t(b));
-  });
+  for (int i = 0; i < n; ++i) p[size_t(i)] = k[size_t(i)].second;
   return p;
 }
 

@@ -4,10 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 
+#include "device_trainer.hpp"
 #include "error.hpp"
 #include "flow_math.hpp"
+#include "resident_schedule.hpp"
 
 namespace ef {
 
@@ -27,8 +30,9 @@ void validation_split(int N, const TrainOptions& opt, std::vector<int>& train_id
   val_idx.assign(order.begin() + n_train, order.end());
 }
 
-TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOptions& opt,
+TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOptions& opt,
                   const std::function<void(const EpochReport&)>& on_epoch) {
+  const BatchFn& make_batch = source.make;
   EF_CHECK(opt.epochs >= 1, "epochs must be positive (got ", opt.epochs, ")");
   EF_CHECK(opt.batch_size >= 1, "batch_size must be positive (got ", opt.batch_size, ")");
   EF_CHECK(opt.validation_fraction >= 0 && opt.validation_fraction < 1,
@@ -73,16 +77,29 @@ TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOpti
   std::vector<float> best_params = be.get_params();
   int since_best = 0;
   uint64_t batch_counter = 0;
+  // Device backends run the epochs on the device (engine/device_trainer.hpp), same batches.
+  std::unique_ptr<DeviceEpochs> dev;
+  if (DeviceTraining* dt = be.device_training())
+    dev = std::make_unique<DeviceEpochs>(*dt, train_idx, source, opt);
+  res.schedule = dev ? dev->schedule() : "host batches";
+  std::vector<int> order(size_t(n_train), 0);
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
     const auto te = clock::now();
-    for (int i = n_train - 1; i > 0; --i)
-      std::swap(train_idx[i],
-                train_idx[math::rand_u64(opt.seed, 1000 + uint64_t(epoch), i) % uint64_t(i + 1)]);
     double sum = 0;
     int nb = 0;
+    if (dev) {
+      const EpochSums es = dev->run(epoch, batch_counter);
+      sum = es.sum;
+      nb = es.batches;
+    }
+    // The device's shuffle (a key sort), so every backend sees the same batches.
+    if (!dev) {
+      const std::vector<int> perm = shuffle_permutation(n_train, opt.seed, uint64_t(epoch));
+      for (int i = 0; i < n_train; ++i) order[size_t(i)] = train_idx[size_t(perm[size_t(i)])];
+    }
     // Drop the ragged last batch only when a full one exists, so tiny tables still train.
-    for (int s = 0; s + B <= n_train; s += B) {
-      make_batch(&train_idx[s], B, 1000000 + batch_counter++, batch);
+    for (int s = 0; !dev && s + B <= n_train; s += B) {
+      make_batch(&order[s], B, 1000000 + batch_counter++, batch);
       const double mlp = be.forward(batch.codes.data(), batch.u.data(), B);
       EF_CHECK(std::isfinite(mlp), "training diverged at epoch ", epoch,
                " (non-finite loss); lower the learning rate");

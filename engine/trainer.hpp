@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "backend.hpp"
@@ -17,6 +18,13 @@ struct TrainOptions {
   double validation_fraction = 0.1;
   int patience = 10;          // epochs without improvement before stopping (0 = never stop)
   uint64_t seed = 0;
+  // Device backends (engine/device_trainer.hpp): the step losses are read back every
+  // loss_every steps; training rows whose encoding exceeds max_resident_bytes (-1: half the
+  // device's free memory) stream through pinned double buffers in chunks of
+  // stream_chunk_batches batches (0: about 64 MiB a chunk).
+  int loss_every = 16;
+  int64_t max_resident_bytes = -1;
+  int stream_chunk_batches = 0;
 };
 
 // The split train() uses, by a seeded shuffle of the N rows (validation rows never train, and
@@ -32,9 +40,16 @@ struct Batch {
   std::vector<int> codes;  // (B, G)
   std::vector<float> u;    // (B, D)
   double logj_sum = 0;
+  std::vector<double> row_logj;  // (B) the rows' terms, optional: resident training needs them
 };
 // Fills `out` with rows rows[0..B) encoded with noise stream `stream`.
 using BatchFn = std::function<void(const int* rows, int B, uint64_t stream, Batch& out)>;
+// A BatchFn and whether its rows depend on the stream (dequantization or fill noise). Rows that
+// do not are encoded once and kept on a device backend; noisy ones are re-encoded every epoch.
+struct BatchSource {
+  BatchFn make;
+  bool noisy = true;
+};
 
 struct EpochReport {
   int epoch = 0;              // 1-based
@@ -54,10 +69,17 @@ struct TrainResult {
   bool stopped_early = false;
   int n_train = 0, n_val = 0;
   double seconds = 0;
+  std::string schedule;       // "host batches", "device resident" or "device streamed"
   std::vector<EpochReport> history;
 };
 
-TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOptions& opt,
+// Every backend shuffles with shuffle_permutation (engine/resident_schedule.hpp) of the split's
+// training rows, so a device backend's resident or streamed epochs see the CPU loop's batches.
+TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOptions& opt,
                   const std::function<void(const EpochReport&)>& on_epoch);
+inline TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOptions& opt,
+                         const std::function<void(const EpochReport&)>& on_epoch) {
+  return train(be, N, BatchSource{make_batch, true}, opt, on_epoch);
+}
 
 }  // namespace ef

@@ -270,7 +270,7 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   const json t = root.value("train", json::object());
   const std::string w = "train";
   check_keys(t, {"epochs", "batch_size", "learning_rate", "seed", "validation_fraction", "patience",
-                 "weight_decay", "threads"}, w, name);
+                 "weight_decay", "threads", "loss_every", "max_resident_mb"}, w, name);
   c.train.epochs = get<int>(t, "epochs", 50, w, name);
   EF_CHECK(c.train.epochs >= 1, name, ": train.epochs must be positive (got ", c.train.epochs, ")");
   c.train.batch_size = get<int>(t, "batch_size", 256, w, name);
@@ -288,6 +288,13 @@ Config parse_config(const std::string& text, const std::string& name, const std:
            ": train.validation_fraction must be in [0, 1)");
   c.train.patience = get<int>(t, "patience", 10, w, name);
   EF_CHECK(c.train.patience >= 0, name, ": train.patience must be >= 0");
+  c.train.loss_every = get<int>(t, "loss_every", 16, w, name);
+  EF_CHECK(c.train.loss_every >= 1, name, ": train.loss_every must be positive");
+  if (t.contains("max_resident_mb")) {  // absent: half the device's free memory
+    const double mb = get<double>(t, "max_resident_mb", 0.0, w, name);
+    EF_CHECK(mb >= 0 && mb < 1e9, name, ": train.max_resident_mb must be in [0, 1e9)");
+    c.train.max_resident_bytes = int64_t(mb * 1048576.0);
+  }
   c.threads = get<int>(t, "threads", 0, w, name);
   EF_CHECK(c.threads >= 0, name, ": train.threads must be >= 0");
 

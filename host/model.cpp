@@ -195,10 +195,15 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
              out.codes, out.u, logj, bad);
     out.logj_sum = 0;
     for (int r = 0; r < B; ++r) out.logj_sum += logj[r];
+    out.row_logj.assign(logj.begin(), logj.begin() + B);
   };
+  // Integer dequantization and filled cells draw noise per batch: such rows cannot be encoded
+  // once and kept on a device (engine/device_trainer.hpp streams them instead).
+  bool noisy = false;
+  for (auto& e : impl->enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
   auto be = ef::make_backend(opt.device, impl->spec);
   be->init_params();
-  impl->train = ef::train(*be, int(N), make_batch, opt.train, opt.on_epoch);
+  impl->train = ef::train(*be, int(N), ef::BatchSource{make_batch, noisy}, opt.train, opt.on_epoch);
   impl->params = be->get_params();
   impl->be = std::move(be);
   Model m;

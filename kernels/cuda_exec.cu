@@ -13,6 +13,7 @@ constexpr size_t kBlasWorkspaceBytes = size_t(32) << 20;
 
 CudaExec::CudaExec() {
   EF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  EF_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
   EF_CUBLAS_CHECK(cublasCreate(&blas_));
   EF_CUBLAS_CHECK(cublasSetStream(blas_, stream_));
   EF_CUDA_CHECK(cudaMalloc(&blas_ws_, kBlasWorkspaceBytes));
@@ -22,11 +23,13 @@ CudaExec::CudaExec() {
 CudaExec::~CudaExec() {
   // Destructors must not throw: errors here are ignored (the context may already be gone).
   if (stream_) cudaStreamSynchronize(stream_);
+  if (copy_stream_) cudaStreamSynchronize(copy_stream_);
   if (blas_) cublasDestroy(blas_);
   cudaFree(blas_ws_);
   cudaFree(colsum_ws_);
   cudaFree(sort_tmp_);
   if (stream_) cudaStreamDestroy(stream_);
+  if (copy_stream_) cudaStreamDestroy(copy_stream_);
 }
 
 void CudaExec::free(void* p) {
@@ -116,6 +119,54 @@ void CudaExec::abort_capture() {
 void CudaExec::end_capture(Graph& g) {
   EF_CUDA_CHECK(cudaStreamEndCapture(stream_, &g.graph));
   EF_CUDA_CHECK(cudaGraphInstantiate(&g.exec, g.graph, 0));
+}
+
+void CudaExec::free_host(void* p) {
+  if (!p) return;
+  cudaStreamSynchronize(copy_stream_);  // no copy may still be reading it
+  cudaFreeHost(p);
+}
+
+void CudaExec::event_init(Event& ev) {
+  if (!ev.e) EF_CUDA_CHECK(cudaEventCreateWithFlags(&ev.e, cudaEventDisableTiming));
+}
+
+void CudaExec::event_free(Event& ev) {
+  if (ev.e) cudaEventDestroy(ev.e);
+  ev.e = nullptr;
+}
+
+// Waiting on an event never recorded returns at once: the first use of a slot waits for nothing.
+void CudaExec::copy_wait(const Event& ev) {
+  EF_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, ev.e, 0));
+}
+
+void CudaExec::upload_on_copy(void* dst, const void* src, size_t bytes) {
+  if (bytes)
+    EF_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, copy_stream_));
+}
+
+void CudaExec::record_copy(Event& ev) { EF_CUDA_CHECK(cudaEventRecord(ev.e, copy_stream_)); }
+
+void CudaExec::compute_wait(const Event& ev) {
+  EF_CUDA_CHECK(cudaStreamWaitEvent(stream_, ev.e, 0));
+}
+
+void CudaExec::record_compute(Event& ev) { EF_CUDA_CHECK(cudaEventRecord(ev.e, stream_)); }
+
+void CudaExec::host_wait(const Event& ev) { EF_CUDA_CHECK(cudaEventSynchronize(ev.e)); }
+
+void CudaExec::download_after(void* dst, const void* src, size_t bytes, const Event& after) {
+  EF_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, after.e, 0));
+  if (bytes)
+    EF_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, copy_stream_));
+  EF_CUDA_CHECK(cudaStreamSynchronize(copy_stream_));
+}
+
+size_t CudaExec::free_bytes() const {
+  size_t free = 0, total = 0;
+  EF_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return free;
 }
 
 void CudaExec::launch(Graph& g) { EF_CUDA_CHECK(cudaGraphLaunch(g.exec, stream_)); }

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "cuda_check.cuh"
+#include "ops/fused_mlp.hpp"
 
 namespace ef {
 namespace kernels {
@@ -71,6 +72,11 @@ class CudaExec {
   void mean(const float* v, int n, double* out);
   void sort_pairs(const uint64_t* keys, const int* vals, uint64_t* keys_out, int* vals_out,
                   int n);
+  // The fused conditioner MLP (kernels/ops/fused_mlp.hpp, kernels/fused_mlp.cu): one block of
+  // kFusedThreads per tile of kFusedTileRows rows, the scratch in shared memory.
+  void fused_mlp_forward(const ops::FusedMlp& m, const float* X, int B, float* Y);
+  void fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float* const* dZ, float* dX,
+                          int B);
 
   struct Graph {
     cudaGraph_t graph = nullptr;
@@ -93,6 +99,31 @@ class CudaExec {
   }
   void reset_graph(Graph& g);
 
+  // Streaming (engine/stream_schedule.hpp, engine/host_exec.hpp has the host twin): pinned host
+  // memory, a second stream for copies, and events that order the two streams and the host.
+  template <class T>
+  T* alloc_host(size_t n) {
+    void* p = nullptr;
+    EF_CUDA_CHECK(cudaMallocHost(&p, (n ? n : 1) * sizeof(T)));
+    return static_cast<T*>(p);
+  }
+  void free_host(void* p);
+  struct Event {
+    cudaEvent_t e = nullptr;
+  };
+  void event_init(Event& ev);
+  void event_free(Event& ev);
+  void copy_wait(const Event& ev);  // the copy stream waits for a compute-stream event
+  void upload_on_copy(void* dst, const void* src, size_t bytes);  // async, pinned src
+  void record_copy(Event& ev);
+  void compute_wait(const Event& ev);  // the compute stream waits for a copy-stream event
+  void record_compute(Event& ev);
+  void host_wait(const Event& ev);
+  // Device-to-host copy on the copy stream once `after` has happened (the compute stream keeps
+  // running the steps enqueued since); returns when the copy is done.
+  void download_after(void* dst, const void* src, size_t bytes, const Event& after);
+  size_t free_bytes() const;
+
  private:
   void begin_capture();
   void end_capture(Graph& g);
@@ -100,6 +131,7 @@ class CudaExec {
   void launch(Graph& g);
 
   cudaStream_t stream_ = nullptr;
+  cudaStream_t copy_stream_ = nullptr;  // streamed training's uploads and lagged loss reads
   cublasHandle_t blas_ = nullptr;
   void* blas_ws_ = nullptr;  // cuBLAS workspace, set once so captured GEMMs never allocate
   float* colsum_ws_ = nullptr;

@@ -132,6 +132,12 @@ struct ShuffleKeys {
   }
 };
 
+// p[i] = i: the identity order of a streamed chunk (its rows arrive already shuffled).
+struct Iota {
+  int* p;
+  EF_HD void operator()(size_t i) const { p[i] = int(i); }
+};
+
 // dst (B, width) row r = src row perm[*start + r]: one mini-batch of a resident dataset. The
 // start is read from device memory so one captured graph serves every batch.
 template <class T>

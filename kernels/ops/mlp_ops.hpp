@@ -20,26 +20,29 @@ struct BiasRows {
   EF_HD void operator()(size_t k) const { out[k] = b[k % size_t(n)]; }
 };
 
+EF_HD float activate(float v, Act act) {
+  return act == Act::ReLU ? (v > 0.f ? v : 0.f) : (act == Act::Tanh ? math::tanh(v) : v);
+}
+// d act'(h), h the activation's output (ReLU: h > 0, a select so that d = inf/NaN stays local;
+// tanh: 1 - h^2).
+EF_HD float act_backward(float d, float h, Act act) {
+  if (act == Act::ReLU) return h > 0.f ? d : 0.f;
+  if (act == Act::Tanh) return d * (1.f - h * h);
+  return d;
+}
+
 struct Activate {
   float* h;
   Act act;
-  EF_HD void operator()(size_t k) const {
-    const float v = h[k];
-    h[k] = act == Act::ReLU ? (v > 0.f ? v : 0.f) : (act == Act::Tanh ? math::tanh(v) : v);
-  }
+  EF_HD void operator()(size_t k) const { h[k] = activate(h[k], act); }
 };
 
-// d *= act'(h), h the activation's output (ReLU: h > 0; tanh: 1 - h^2).
+// d *= act'(h), h the activation's output.
 struct ActBackward {
   float* d;
   const float* h;
   Act act;
-  EF_HD void operator()(size_t k) const {
-    if (act == Act::ReLU)
-      d[k] = h[k] > 0.f ? d[k] : 0.f;
-    else if (act == Act::Tanh)
-      d[k] *= 1.f - h[k] * h[k];
-  }
+  EF_HD void operator()(size_t k) const { d[k] = act_backward(d[k], h[k], act); }
 };
 
 // g *= m: masked weights keep exactly zero gradient.
