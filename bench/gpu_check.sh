@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# bench/gpu_check.sh -- one command to validate and time the CUDA kernels on a GPU machine
-# (meant for an H200 with nothing downloadable; about 3-5 minutes, under 8).
+# bench/gpu_check.sh -- one command to validate and time the CUDA backend on a GPU machine
+# (meant for an H200 with nothing downloadable; about 6-7 minutes, under 8).
 #
-#   1. configure a fresh build dir with -DEF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90
-#   2. build ef_gpu_tests and ef_gpu_bench
+#   1. configure a fresh build dir with -DEF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 (sm_90 + PTX)
+#   2. build ef_gpu_tests and the three GPU benchmarks
 #   3. run ef_gpu_tests (exit 77 = "no device" is a FAILURE here: this machine must have one):
-#      every kernel vs the CPU reference, and the CUDA backend (DeviceBackend<CudaExec>) vs the CPU
+#      every kernel vs the CPU reference; the CUDA backend (DeviceBackend<CudaExec>) vs the CPU
 #      backend and the host-executor backend: log p, all gradients, score, a 10-step Adam loss
-#      trajectory, sampling parity, resident epochs with graph replay == eager
-#   4. compute-sanitizer memcheck and racecheck on a small subset of the tests
-#   5. ef_gpu_bench: masked linear forward/backward vs raw cuBLAS sgemm, hidden 128,
-#      batch 512..65536, CUDA events
-#   6. summary table (steps, then the benchmark) printed last
+#      trajectory, sampling parity, resident epochs with graph replay == eager; the fused
+#      conditioner MLPs == cuBLAS; Model::fit on cuda (resident and streamed) vs the CPU
+#      trainer; a table forced to stream == the resident run
+#   4. compute-sanitizer memcheck, racecheck and synccheck on small cases (fused MLP kernels,
+#      a streamed run with the copy stream and events)
+#   5. benchmarks: ef_gpu_bench (masked linear vs sgemm), ef_gpu_fused_bench (fused MLP vs
+#      cuBLAS at batch >= 65536), ef_gpu_train_bench (training D in {8,16,64}, hidden
+#      [128,128], 5 layers, batch 512..4096; MAF/RealNVP sampling) and bench/gpu/zuko_gpu.py
+#      (the same workloads in zuko, eager and torch.compile; zuko vendored in
+#      bench/peers/vendor because nothing can be installed there)
+#   6. summary printed last: each step's status, then one table of the benchmarks
+#      (bench/gpu/summary.py: FLOPs per row, rows/s, TFLOP/s, echoflow/zuko ratios; it fails
+#      when a measurement is missing). Exit status 0 only when every step passed.
 # Everything is also written to bench/results/gpu_check_<date>.txt.
-# PyTorch comparisons are out of scope for now (no downloads on that machine; see bench/ for
-# the peer baselines once they exist).
 #
 # Environment: EF_GPU_BUILD_DIR (default build-gpu-check), EF_GPU_JOBS (default nproc),
-# EF_GPU_BUDGET_S (default 460: total seconds all steps may take).
+# EF_GPU_BUDGET_S (default 470: total seconds all steps may take), EF_GPU_PYTHON (default
+# python3: needs torch with CUDA), EF_GPU_COMPILE_DIMS (default 16: the D values zuko is also
+# timed with torch.compile, tens of seconds each).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,10 +35,15 @@ RESULTS=$ROOT/bench/results
 mkdir -p "$RESULTS"
 OUT=$RESULTS/gpu_check_$(date +%Y%m%d_%H%M%S).txt
 BENCH_OUT=$(mktemp)
-trap 'rm -f "$BENCH_OUT"' EXIT
+RESULTS_OUT=$(mktemp)  # RESULT lines of every benchmark, for bench/gpu/summary.py
+trap 'rm -f "$BENCH_OUT" "$RESULTS_OUT"' EXIT
 exec > >(tee "$OUT") 2>&1
 
-DEADLINE=$((SECONDS + ${EF_GPU_BUDGET_S:-460}))  # every step's timeout is capped to fit
+DEADLINE=$((SECONDS + ${EF_GPU_BUDGET_S:-470}))  # every step's timeout is capped to fit
+PY=${EF_GPU_PYTHON:-python3}
+DIMS=8,16,64
+BATCHES=512,1024,2048,4096
+CDIMS=${EF_GPU_COMPILE_DIMS:-16}
 STEP_NAMES=()
 STEP_STATUS=()
 STEP_SECS=()
@@ -74,14 +87,22 @@ record() {  # record NAME STATUS: a step decided without running a command
 summary() {
   header "SUMMARY ($OUT)"
   local failed=0 i
-  printf '%-14s %-36s %6s\n' step status secs
+  printf '%-16s %-36s %6s\n' step status secs
   for i in "${!STEP_NAMES[@]}"; do
-    printf '%-14s %-36s %6s\n' "${STEP_NAMES[$i]}" "${STEP_STATUS[$i]}" "${STEP_SECS[$i]}"
+    printf '%-16s %-36s %6s\n' "${STEP_NAMES[$i]}" "${STEP_STATUS[$i]}" "${STEP_SECS[$i]}"
     [[ ${STEP_STATUS[$i]} == PASS ]] || failed=1
   done
   if [[ -s $BENCH_OUT ]]; then
     echo
     cat "$BENCH_OUT"
+  fi
+  echo
+  if [[ -s $RESULTS_OUT ]] && "$PY" "$ROOT/bench/gpu/summary.py" "$RESULTS_OUT" --dims "$DIMS" \
+    --batches "$BATCHES" --compile-dims "$CDIMS"; then
+    :
+  else
+    echo "bench tables: INCOMPLETE (see above)"
+    failed=1
   fi
   echo
   if [[ $failed -eq 0 ]]; then echo "gpu_check: ALL PASSED"; else echo "gpu_check: FAILED"; fi
@@ -94,6 +115,9 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
   --format=csv,noheader || echo "nvidia-smi: not found"
 command -v nvcc >/dev/null && nvcc --version | tail -2 || echo "nvcc: not on PATH"
 cmake --version | head -1
+"$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())' ||
+  echo "$PY: no torch (the zuko step will fail)"
+[[ -f $ROOT/bench/peers/vendor/zuko/__init__.py ]] || echo "bench/peers/vendor/zuko: MISSING"
 
 # 1-2. Fresh configure and build. EF_WERROR stays OFF: warnings are policed by the regular
 # builds; here a new host compiler's warning must not hide the GPU results.
@@ -103,17 +127,20 @@ if ! run_step "configure" 120 cmake -S "$ROOT" -B "$BUILD" -DEF_CUDA=ON \
   summary || true
   exit 1
 fi
-if ! run_step "build" 300 cmake --build "$BUILD" -j "$JOBS" --target ef_gpu_tests ef_gpu_bench
+if ! run_step "build" 270 cmake --build "$BUILD" -j "$JOBS" --target ef_gpu_tests ef_gpu_bench \
+  ef_gpu_fused_bench ef_gpu_train_bench
 then
   summary || true
   exit 1
 fi
 TESTS=$BUILD/tests/gpu/ef_gpu_tests
 BENCH=$BUILD/bench/gpu/ef_gpu_bench
+FUSED=$BUILD/bench/gpu/ef_gpu_fused_bench
+TRAIN=$BUILD/bench/gpu/ef_gpu_train_bench
 
 # 3. The kernel tests. 77 means "no usable device": a failure on this machine.
 rc=0
-run_step "ef_gpu_tests" 180 "$TESTS" || rc=$?
+run_step "ef_gpu_tests" 150 "$TESTS" || rc=$?
 if [[ $rc -eq 77 ]]; then
   STEP_STATUS[-1]="FAIL(no GPU: exit 77)"
   echo "ef_gpu_tests found no usable CUDA device on a machine that must have one"
@@ -128,16 +155,30 @@ done
 if [[ -z $SAN ]]; then
   record "memcheck" "FAIL(compute-sanitizer not found)"
   record "racecheck" "FAIL(compute-sanitizer not found)"
+  record "synccheck" "FAIL(compute-sanitizer not found)"
 else
-  run_step "memcheck" 150 "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 \
-    "$TESTS" -tc="masked_linear: MLP*,maf:*,coupling:*,log_prob:*,gather:*,adam:*,cuda backend: log p*" || true
-  run_step "racecheck" 120 "$SAN" --tool racecheck --error-exitcode 86 --print-limit 20 \
-    "$TESTS" -tc="masked_linear: column*,log_prob:*" || true
+  run_step "memcheck" 100 "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 \
+    "$TESTS" -tc="masked_linear: MLP*,maf:*,coupling:*,log_prob:*,gather:*,adam:*,cuda backend: log p*,cuda sanitizer:*" || true
+  run_step "racecheck" 60 "$SAN" --tool racecheck --error-exitcode 86 --print-limit 20 \
+    "$TESTS" -tc="masked_linear: column*,log_prob:*,cuda sanitizer: fused*" || true
+  run_step "synccheck" 30 "$SAN" --tool synccheck --error-exitcode 86 --print-limit 20 \
+    "$TESTS" -tc="cuda sanitizer: fused*" || true
 fi
 
-# 5. Micro-benchmarks (table kept for the summary).
+# 5. Benchmarks. ef_gpu_bench's own table is kept for the summary; every other benchmark prints
+# RESULT lines collected for bench/gpu/summary.py.
 # shellcheck disable=SC2016  # $1/$2 are expanded by the inner bash
-run_step "ef_gpu_bench" 120 bash -c 'set -o pipefail; "$1" --hidden 128 \
-  --batches 512,2048,8192,32768,65536 | tee "$2"' _ "$BENCH" "$BENCH_OUT" || true
+run_step "ef_gpu_bench" 30 bash -c 'set -o pipefail; "$1" --hidden 128 \
+  --batches 512,8192,65536 --iters 100 | tee "$2"' _ "$BENCH" "$BENCH_OUT" || true
+# shellcheck disable=SC2016
+run_step "fused_bench" 40 bash -c 'set -o pipefail; "$1" | tee -a "$2"' _ "$FUSED" \
+  "$RESULTS_OUT" || true
+# shellcheck disable=SC2016
+run_step "train_bench" 80 bash -c 'set -o pipefail; "$1" --dims "$3" --batches "$4" \
+  --seconds 0.3 | tee -a "$2"' _ "$TRAIN" "$RESULTS_OUT" "$DIMS" "$BATCHES" || true
+# shellcheck disable=SC2016
+run_step "zuko_bench" 170 bash -c 'set -o pipefail; "$1" "$2" --dims "$4" --batches "$5" \
+  --compile-dims "$6" --seconds 0.3 | tee -a "$3"' _ "$PY" "$ROOT/bench/gpu/zuko_gpu.py" \
+  "$RESULTS_OUT" "$DIMS" "$BATCHES" "$CDIMS" || true
 
 summary

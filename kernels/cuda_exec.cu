@@ -18,6 +18,7 @@ CudaExec::CudaExec() {
   EF_CUBLAS_CHECK(cublasSetStream(blas_, stream_));
   EF_CUDA_CHECK(cudaMalloc(&blas_ws_, kBlasWorkspaceBytes));
   EF_CUBLAS_CHECK(cublasSetWorkspace(blas_, blas_ws_, kBlasWorkspaceBytes));
+  kernels::fused_mlp_init();
 }
 
 CudaExec::~CudaExec() {

@@ -32,6 +32,8 @@ __global__ void for_each_kernel(size_t n, F f) {
     f(i);
 }
 
+void fused_mlp_init();  // kernels/fused_mlp.cu: shared-memory opt-in of the fused MLP kernels
+
 }  // namespace kernels
 
 class CudaExec {

@@ -48,23 +48,28 @@ __global__ void __launch_bounds__(ops::kFusedThreads)
 }
 
 namespace {
-// Opts the kernels in to more than 48 KiB of dynamic shared memory; the attribute is not a
-// stream operation, so setting it before each launch is also legal during graph capture.
 size_t shared_bytes(const ops::FusedMlp& m) {
-  const size_t bytes = ops::fused_scratch_floats(m.max_width) * sizeof(float);
   EF_CHECK(m.L >= 1 && m.L <= ops::kFusedMaxLayers && m.max_width <= ops::kFusedMaxWidth,
            "fused MLP: ", m.L, " layers of width up to ", m.max_width, " are outside its limits");
-  return bytes;
+  return ops::fused_scratch_floats(m.max_width) * sizeof(float);
 }
 }  // namespace
+
+// Opts both kernels in to the shared memory of the widest fused MLP (over the default 48 KiB).
+// Once, from CudaExec's constructor: not during a graph capture, where it might not be legal.
+void fused_mlp_init() {
+  const int bytes = int(ops::fused_scratch_floats(ops::kFusedMaxWidth) * sizeof(float));
+  EF_CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_forward_kernel,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  EF_CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_backward_kernel,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+}
 
 }  // namespace kernels
 
 void CudaExec::fused_mlp_forward(const ops::FusedMlp& m, const float* X, int B, float* Y) {
   if (B <= 0) return;
   const size_t smem = kernels::shared_bytes(m);
-  EF_CUDA_CHECK(cudaFuncSetAttribute(kernels::fused_mlp_forward_kernel,
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
   kernels::fused_mlp_forward_kernel<<<tiles, ops::kFusedThreads, smem, stream_>>>(m, X, B, Y);
   EF_CUDA_LAUNCH_CHECK();
@@ -74,8 +79,6 @@ void CudaExec::fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float
                                   float* dX, int B) {
   if (B <= 0) return;
   const size_t smem = kernels::shared_bytes(m);
-  EF_CUDA_CHECK(cudaFuncSetAttribute(kernels::fused_mlp_backward_kernel,
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   kernels::DzTable dz{};
   for (int l = 0; l + 1 < m.L; ++l) dz.p[l] = dZ[l];
   const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
