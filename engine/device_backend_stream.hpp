@@ -64,7 +64,8 @@ void DeviceBackend<Exec>::begin_stream(int batch, int batches_per_chunk) {
   }
   last_slot_ = -1;
   streaming_ = true;
-  if (ring_K_ < stream_.ring()) set_loss_ring(stream_.ring());
+  // Exactly two chunks of slots, so a lagged read that falls behind shows as a full ring.
+  if (ring_K_ != stream_.ring()) set_loss_ring(stream_.ring());
 }
 
 template <class Exec>
