@@ -89,6 +89,9 @@ class DeviceTraining {
   // just submitted, those of the chunks before it.
   virtual std::vector<double> collect_losses(bool all) = 0;
   virtual void end_stream() = 0;
+  // Frees the device memory of the training rows (resident upload or stream slots): ef::train
+  // calls it when training is over, so a fitted model does not keep its table on the GPU.
+  virtual void release_data() = 0;
 
   // Conditioner MLPs through the fused tile kernels where the size rule allows (the default) or
   // always through per-layer GEMMs: the GPU tests and benchmarks compare the two.

@@ -119,6 +119,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   void submit_chunk(int slot, int batches, const AdamConfig& cfg, bool use_graph) override;
   std::vector<double> collect_losses(bool all) override;
   void end_stream() override;
+  void release_data() override { free_data(); }
 
  private:
   struct Mlp {

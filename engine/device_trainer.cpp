@@ -59,7 +59,7 @@ DeviceEpochs::DeviceEpochs(DeviceTraining& dt, const std::vector<int>& train_idx
 
 DeviceEpochs::~DeviceEpochs() {
   try {
-    if (!resident_) dt_.end_stream();
+    dt_.release_data();
   } catch (...) {  // a destructor must not throw (it also runs while an error unwinds)
   }
 }

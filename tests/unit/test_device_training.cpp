@@ -92,3 +92,32 @@ TEST_CASE("device training (host executor): a non-finite loss stops training as 
                          doctest::Contains("training diverged at epoch 1"), ef::Error);
   }
 }
+
+TEST_CASE("device training (host executor): the training rows are released when train returns") {
+  ef::TabularSpec spec;
+  spec.flow.kind = ef::FlowKind::RealNVP;
+  spec.flow.layers = 2;
+  spec.flow.hidden = {8};
+  spec.parts = {{{}, 2}};
+  ef::BatchSource src;
+  src.noisy = false;
+  src.make = [](const int* rows, int B, uint64_t, ef::Batch& b) {
+    b.codes.clear();
+    b.u.resize(size_t(B) * 2);
+    b.row_logj.assign(size_t(B), 0.0);
+    b.logj_sum = 0;
+    for (size_t i = 0; i < b.u.size(); ++i)
+      b.u[i] = float(ef::math::rand_normal(2, i % 2, uint64_t(rows[i / 2])));
+  };
+  ef::TrainOptions opt;
+  opt.epochs = 2;
+  opt.batch_size = 16;
+  for (int64_t max_resident : {int64_t(-1), int64_t(0)}) {
+    opt.max_resident_bytes = max_resident;
+    auto be = ef::make_backend("host-device", spec);
+    be->init_params();
+    const ef::TrainResult r = ef::train(*be, 100, src, opt, nullptr);
+    CHECK(r.schedule == (max_resident ? "device resident" : "device streamed"));
+    CHECK_THROWS_AS(be->device_training()->permutation_rows(0, 1), ef::Error);
+  }
+}
