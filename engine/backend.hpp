@@ -54,7 +54,7 @@ struct StreamSlot {
 };
 
 // Training on a device backend (DESIGN section 4; engine/device_backend.hpp; driven by
-// engine/device_trainer.hpp). Each step gathers its batch on the device and runs forward,
+// host/device_trainer.hpp). Each step gathers its batch on the device and runs forward,
 // backward and Adam (one replayed CUDA graph); the losses stay in a device ring read back every
 // K steps. Two ways to feed the steps:
 //   resident  the encoded rows are uploaded once and shuffled on the device every epoch;
@@ -65,7 +65,7 @@ class DeviceTraining {
   virtual ~DeviceTraining() = default;
   virtual void upload_dataset(const int* codes, const float* u, int N) = 0;
   virtual void set_loss_ring(int K) = 0;
-  // One epoch: device shuffle (engine/resident_schedule.hpp), plan_epoch(rows, batch_size)
+  // One epoch: device shuffle (host/resident_schedule.hpp), plan_epoch(rows, batch_size)
   // steps; returns every step's batch-mean log p.
   virtual std::vector<double> resident_epoch(uint64_t seed, uint64_t epoch, int batch_size,
                                              const AdamConfig& cfg, bool use_graph) = 0;
@@ -77,7 +77,7 @@ class DeviceTraining {
   virtual size_t resident_bytes_per_row() const = 0;
   virtual size_t free_bytes() const = 0;
 
-  // Streaming (engine/stream_schedule.hpp has the index rules): chunks of up to
+  // Streaming (host/stream_schedule.hpp has the index rules): chunks of up to
   // batches_per_chunk batches of `batch` rows.
   virtual void begin_stream(int batch, int batches_per_chunk) = 0;
   // The staging memory of `slot`, once the copy of the chunk staged there before has read it.

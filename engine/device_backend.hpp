@@ -26,7 +26,7 @@
 // Resident training (DESIGN section 4): upload_dataset once, shuffle_epoch on the device,
 // resident_step gathers a batch by index and runs forward + backward + Adam, optionally as one
 // captured graph replayed every step; losses go to a device ring read back every K steps.
-// Streamed training (engine/stream_schedule.hpp): the host stages chunks of batches in two
+// Streamed training (host/stream_schedule.hpp): the host stages chunks of batches in two
 // pinned slots; each is copied on the copy stream while the compute stream trains on the other.
 #pragma once
 #include <algorithm>
@@ -87,7 +87,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   void upload_dataset(const int* codes, const float* u, int N) override;
   int resident_rows() const { return n_rows_; }
   // The epoch's batch order: a permutation of the resident rows computed on the device
-  // (shuffle_permutation in engine/resident_schedule.hpp is the same on the host). Batches then
+  // (shuffle_permutation in host/resident_schedule.hpp is the same on the host). Batches then
   // start from row 0 of the permutation.
   void shuffle_epoch(uint64_t seed, uint64_t epoch);
   // One training step on the next B rows of the permutation: gather, forward, backward, Adam.

@@ -1,5 +1,5 @@
 // DeviceBackend<Exec>: streamed training (included by device_backend.hpp). The index rules are
-// engine/stream_schedule.hpp; the executor's copy stream, pinned memory and events are in
+// host/stream_schedule.hpp; the executor's copy stream, pinned memory and events are in
 // kernels/cuda_exec.cuh (engine/host_exec.hpp: the same calls, all synchronous).
 //
 // A chunk's life, for slot s (chunk g of the run, s = g % 2):

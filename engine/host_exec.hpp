@@ -111,7 +111,7 @@ class HostExec {
   }
   void reset_graph(Graph& g) { g.ready = false; }
 
-  // Streaming (engine/stream_schedule.hpp): staging memory (pinned on the GPU), a copy stream
+  // Streaming (host/stream_schedule.hpp): staging memory (pinned on the GPU), a copy stream
   // and events ordering it against the compute stream. Here every copy has finished when it
   // returns, so events and waits have nothing to do and the order of calls is the order of work.
   template <class T>

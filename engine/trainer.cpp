@@ -77,7 +77,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   std::vector<float> best_params = be.get_params();
   int since_best = 0;
   uint64_t batch_counter = 0;
-  // Device backends run the epochs on the device (engine/device_trainer.hpp), same batches.
+  // Device backends run the epochs on the device (host/device_trainer.hpp), same batches.
   std::unique_ptr<DeviceEpochs> dev;
   if (DeviceTraining* dt = be.device_training())
     dev = std::make_unique<DeviceEpochs>(*dt, train_idx, source, opt);

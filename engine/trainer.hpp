@@ -18,7 +18,7 @@ struct TrainOptions {
   double validation_fraction = 0.1;
   int patience = 10;          // epochs without improvement before stopping (0 = never stop)
   uint64_t seed = 0;
-  // Device backends (engine/device_trainer.hpp): the step losses are read back every
+  // Device backends (host/device_trainer.hpp): the step losses are read back every
   // loss_every steps; training rows whose encoding exceeds max_resident_bytes (-1: half the
   // device's free memory) stream through pinned double buffers in chunks of
   // stream_chunk_batches batches (0: about 64 MiB a chunk).
@@ -73,7 +73,7 @@ struct TrainResult {
   std::vector<EpochReport> history;
 };
 
-// Every backend shuffles with shuffle_permutation (engine/resident_schedule.hpp) of the split's
+// Every backend shuffles with shuffle_permutation (host/resident_schedule.hpp) of the split's
 // training rows, so a device backend's resident or streamed epochs see the CPU loop's batches.
 TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOptions& opt,
                   const std::function<void(const EpochReport&)>& on_epoch);

@@ -198,7 +198,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
     out.row_logj.assign(logj.begin(), logj.begin() + B);
   };
   // Integer dequantization and filled cells draw noise per batch: such rows cannot be encoded
-  // once and kept on a device (engine/device_trainer.hpp streams them instead).
+  // once and kept on a device (host/device_trainer.hpp streams them instead).
   bool noisy = false;
   for (auto& e : impl->enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
   auto be = ef::make_backend(opt.device, impl->spec);

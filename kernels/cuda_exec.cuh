@@ -101,7 +101,7 @@ class CudaExec {
   }
   void reset_graph(Graph& g);
 
-  // Streaming (engine/stream_schedule.hpp, engine/host_exec.hpp has the host twin): pinned host
+  // Streaming (host/stream_schedule.hpp, engine/host_exec.hpp has the host twin): pinned host
   // memory, a second stream for copies, and events that order the two streams and the host.
   template <class T>
   T* alloc_host(size_t n) {

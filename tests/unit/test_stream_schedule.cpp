@@ -1,4 +1,4 @@
-// The host rules of streamed training (engine/stream_schedule.hpp): chunks of an epoch, slot
+// The host rules of streamed training (host/stream_schedule.hpp): chunks of an epoch, slot
 // alternation across epochs, device rows of a slot, loss ring size, the resident rule.
 #include <doctest/doctest.h>
 
