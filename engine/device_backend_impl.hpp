@@ -160,14 +160,15 @@ void DeviceBackend<Exec>::build_part(int p) {
     L.K = K;
     L.bound = float(fs.tail_bound);
     const Layer<float>* layer = nullptr;
-    if (fs.kind == FlowKind::MAF || fs.kind == FlowKind::NSFAR) {
-      const bool maf = fs.kind == FlowKind::MAF;
+    const FlowKind kind = layer_kind(fs, l);
+    if (kind == FlowKind::MAF || kind == FlowKind::NSFAR) {
+      const bool maf = kind == FlowKind::MAF;
       layer = &next(maf ? "maf" : "nsf-ar");
       L.kind = maf ? Kind::MAF : Kind::SplineAR;
       L.W = L.D + L.C;
       L.nout = maf ? 2 * L.D : L.D * Psp;
     } else {
-      const bool affine = fs.kind == FlowKind::RealNVP;
+      const bool affine = kind == FlowKind::RealNVP;
       layer = &next(affine ? "coupling" : "nsf-coupling");
       L.kind = affine ? Kind::Coupling : Kind::SplineCoupling;
       const CouplingSplit split(coupling_mask(fs, l), fs.context);

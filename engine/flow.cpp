@@ -51,7 +51,7 @@ Flow<T>::Flow(const FlowSpec& spec, ParamLayout& layout, const std::string& pref
     const std::string p = prefix + ".layer" + std::to_string(l);
     if (spec.actnorm) layers_.push_back(make_actnorm_layer<T>(spec.dim, layout, p + ".actnorm"));
     const uint64_t seed = math::mix64(spec.seed * 1315423911ULL + uint64_t(l));
-    switch (spec.kind) {
+    switch (layer_kind(spec, l)) {
       case FlowKind::MAF:
         layers_.push_back(make_maf_layer<T>(spec.dim, spec.context, spec.hidden, spec.activation,
                                             spec.degrees, spec.clamp, seed, layout, p));

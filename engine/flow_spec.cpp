@@ -8,6 +8,29 @@ bool is_autoregressive(FlowKind k) { return k == FlowKind::MAF || k == FlowKind:
 Permutation default_permutation(FlowKind k) {
   return is_autoregressive(k) ? Permutation::Reverse : Permutation::None;
 }
+FlowKind layer_kind(const FlowSpec& s, int l) {
+  return s.mix.empty() ? s.kind : s.mix[size_t(l) % s.mix.size()];
+}
+bool has_splines(const FlowSpec& s) {
+  const int n = s.mix.empty() ? 1 : int(s.mix.size());
+  for (int l = 0; l < n; ++l) {
+    const FlowKind k = layer_kind(s, l);
+    if (k == FlowKind::NSFCoupling || k == FlowKind::NSFAR) return true;
+  }
+  return false;
+}
+Permutation default_permutation(const FlowSpec& s) {
+  const int n = s.mix.empty() ? 1 : int(s.mix.size());
+  for (int l = 0; l < n; ++l)
+    if (is_autoregressive(layer_kind(s, l))) return Permutation::Reverse;
+  return Permutation::None;
+}
+std::string flow_name(const FlowSpec& s) {
+  if (s.mix.empty()) return to_string(s.kind);
+  std::string r;
+  for (FlowKind k : s.mix) r += (r.empty() ? "" : "+") + std::string(to_string(k));
+  return r;
+}
 const char* to_string(FlowKind k) {
   switch (k) {
     case FlowKind::MAF: return "maf";

@@ -16,7 +16,10 @@ enum class Permutation { Reverse, Random, None };  // between flow layers
 enum class CouplingMask { Alternating, Random };   // RealNVP masks
 
 struct FlowSpec {
-  FlowKind kind = FlowKind::MAF;
+  FlowKind kind = FlowKind::MAF;   // every layer's kind, unless mix is set
+  // Mixed flows ("flow": ["nsf-coupling", "realnvp"] in the config): layer l is
+  // mix[l % mix.size()]; kind is then mix[0]. Empty: all layers are `kind`.
+  std::vector<FlowKind> mix;
   int dim = 2;                     // D: dimensions transformed
   int context = 0;                 // C: context inputs fed to every conditioner
   int layers = 5;                  // flow layers (MAF or coupling)
@@ -36,6 +39,11 @@ struct FlowSpec {
 // kinds to none (their alternating masks already mix).
 bool is_autoregressive(FlowKind k);
 Permutation default_permutation(FlowKind k);
+FlowKind layer_kind(const FlowSpec& s, int l);  // the kind of flow layer l
+bool has_splines(const FlowSpec& s);            // any nsf-coupling / nsf-ar layer
+// Reverse when any layer is autoregressive (MAF, nsf-ar), else none (couplings alternate).
+Permutation default_permutation(const FlowSpec& s);
+std::string flow_name(const FlowSpec& s);  // "maf", or "nsf-coupling+realnvp" for a mix
 const char* to_string(FlowKind k);
 const char* to_string(Activation a);
 const char* to_string(Degrees d);

@@ -102,12 +102,17 @@ void apply_override(json& root, const std::string& kv, const std::string& name) 
 static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name);
 
 json flow_spec_to_json(const FlowSpec& s) {
-  json j = {{"flow", to_string(s.kind)},           {"layers", s.layers},
+  json flow = to_string(s.kind);
+  if (!s.mix.empty()) {
+    flow = json::array();
+    for (FlowKind k : s.mix) flow.push_back(to_string(k));
+  }
+  json j = {{"flow", flow},                        {"layers", s.layers},
             {"hidden", s.hidden},                  {"activation", to_string(s.activation)},
             {"degrees", to_string(s.degrees)},     {"permutation", to_string(s.permutation)},
             {"masks", to_string(s.masks)},         {"actnorm", s.actnorm},
             {"clamp", s.clamp}};
-  if (s.kind == FlowKind::NSFCoupling || s.kind == FlowKind::NSFAR) {  // spline flows only
+  if (has_splines(s)) {  // flows with spline layers only
     j["bins"] = s.bins;
     j["tail_bound"] = s.tail_bound;
   }
@@ -128,7 +133,23 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
   const std::string w = "model";
   check_keys(m, {"flow", "layers", "hidden", "activation", "degrees", "permutation", "masks",
                  "actnorm", "clamp", "bins", "tail_bound"}, w, name);
-  s.kind = flow_kind_from(get<std::string>(m, "flow", "maf", w, name));
+  // "flow": one kind for every layer, or an array of kinds that the layers cycle through
+  // (["nsf-coupling", "realnvp"]: spline and affine couplings alternate).
+  s.mix.clear();
+  if (m.contains("flow") && m.at("flow").is_array()) {
+    const json& a = m.at("flow");
+    EF_CHECK(!a.empty() && a.size() <= 64, name,
+             ": model.flow as an array must list 1 to 64 layer kinds (got ", a.size(), ")");
+    for (const json& v : a) {
+      if (!v.is_string())
+        EF_THROW(name, ": model.flow entries must be strings, got ", type_name(v));
+      s.mix.push_back(flow_kind_from(v.get<std::string>()));
+    }
+    s.kind = s.mix[0];
+    if (s.mix.size() == 1) s.mix.clear();
+  } else {
+    s.kind = flow_kind_from(get<std::string>(m, "flow", "maf", w, name));
+  }
   s.layers = get<int>(m, "layers", 5, w, name);
   EF_CHECK(s.layers >= 1 && s.layers <= 1000, name, ": model.layers must be in [1, 1000] (got ", s.layers, ")");
   if (m.contains("hidden")) {
@@ -150,7 +171,7 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
   // Default: MAF reverses the order between layers; RealNVP's alternating masks already mix,
   // and a reversal on top would hand the same half to two consecutive layers.
   s.permutation = permutation_from(
-      get<std::string>(m, "permutation", to_string(default_permutation(s.kind)), w, name));
+      get<std::string>(m, "permutation", to_string(default_permutation(s)), w, name));
   s.masks = coupling_mask_from(get<std::string>(m, "masks", "alternating", w, name));
   s.actnorm = get<bool>(m, "actnorm", false, w, name);
   s.clamp = get<double>(m, "clamp", 3.0, w, name);

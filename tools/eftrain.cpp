@@ -39,7 +39,7 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   echoflow::FitOptions opt = ef::fit_options(cfg);
   std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s\n",
                cfg.data_path.c_str(), table.rows(), table.columns.size(),
-               ef::to_string(cfg.flow.kind), cfg.flow.layers, cfg.device.c_str());
+               ef::flow_name(cfg.flow).c_str(), cfg.flow.layers, cfg.device.c_str());
   opt.on_epoch = [](const ef::EpochReport& r) {
     std::fprintf(stderr, "epoch %*d/%d  train NLL %9.4f  val NLL %9.4f%s  %10.0f rows/s  ETA %s\n",
                  int(std::to_string(r.epochs).size()), r.epoch, r.epochs, r.train_nll, r.val_nll,

@@ -155,10 +155,12 @@ def _header(path: str) -> dict:
 class EchoFlow:
     """A normalizing flow fitted to a DataFrame.
 
-    flow: "maf" (default, as eftrain), "realnvp", "nsf-ar" or "nsf-coupling"; layers, hidden: flow steps and conditioner
+    flow: "maf" (default, as eftrain), "realnvp", "nsf-ar" or "nsf-coupling", or a list of them
+    that the layers cycle through (["nsf-coupling", "realnvp"] alternates spline and affine
+    couplings); layers, hidden: flow steps and conditioner
     widths; epochs, batch_size, lr, validation_fraction, patience: training (early stopping on
-    the validation NLL, best parameters restored); device: "auto" | "cpu" | "cuda" (the CUDA
-    training backend is not wired yet: "auto" trains on the CPU); seed: masks, weights, split,
+    the validation NLL, best parameters restored); device: "auto" | "cpu" | "cuda" ("auto" uses
+    a GPU when one is usable, else the CPU); seed: masks, weights, split,
     shuffling; threads: OpenMP threads (0 = all cores); verbose: print one line per epoch to
     stderr like `eftrain train`. activation ("relu" | "tanh"), actnorm, clamp and weight_decay
     are the eftrain config's model.activation, model.actnorm, model.clamp, train.weight_decay.
@@ -172,9 +174,10 @@ class EchoFlow:
                  seed: int = 0, validation_fraction: float = 0.1, patience: int = 10,
                  threads: int = 0, verbose: bool = False, activation: str = "relu",
                  actnorm: bool = False, clamp: float = 3.0, weight_decay: float = 0.0):
-        if flow not in _FLOWS:
-            raise ValueError(f"flow must be one of {_FLOWS} (got {flow!r})")
-        self.flow = flow
+        kinds = [flow] if isinstance(flow, str) else list(flow)
+        if not kinds or any(not isinstance(k, str) or k not in _FLOWS for k in kinds):
+            raise ValueError(f"flow must be one of {_FLOWS} or a list of them (got {flow!r})")
+        self.flow = flow if isinstance(flow, str) else kinds
         self.layers = int(layers)
         self.hidden = tuple(int(h) for h in hidden)
         self.epochs = int(epochs)
@@ -338,7 +341,7 @@ class EchoFlow:
         if col_opts:
             config["data"] = {"columns": col_opts}
         self._model = _core.Model.fit(
-            table, self.flow, self.layers, list(self.hidden), self.activation, self.actnorm,
+            table, [self.flow] if isinstance(self.flow, str) else list(self.flow), self.layers, list(self.hidden), self.activation, self.actnorm,
             self.clamp, self.epochs, self.batch_size, self.lr, self.weight_decay, self.seed,
             self.validation_fraction, self.patience, self.device, self.threads, conditional,
             col_opts, json.dumps(config), self.verbose)

@@ -181,18 +181,22 @@ nb::dict report_dict(const ef::EpochReport& r) {
   return d;
 }
 
-Model fit(const Table& t, const std::string& flow, int layers, const std::vector<int>& hidden,
+Model fit(const Table& t, const std::vector<std::string>& flow, int layers, const std::vector<int>& hidden,
           const std::string& activation, bool actnorm, double clamp, int epochs, int batch_size,
           double lr, double weight_decay, uint64_t seed, double validation_fraction, int patience,
           const std::string& device, int threads, const std::vector<std::string>& conditional,
           const std::map<std::string, nb::dict>& columns, const std::string& config_json,
           bool verbose) {
   echoflow::FitOptions opt;
-  opt.flow.kind = ef::flow_kind_from(flow);
+  // One kind for every layer, or several that the layers cycle through (FlowSpec::mix).
+  EF_CHECK(!flow.empty(), "flow: at least one layer kind");
+  for (const std::string& k : flow) opt.flow.mix.push_back(ef::flow_kind_from(k));
+  opt.flow.kind = opt.flow.mix[0];
+  if (opt.flow.mix.size() == 1) opt.flow.mix.clear();
   opt.flow.layers = layers;
   opt.flow.hidden = hidden;
   opt.flow.activation = ef::activation_from(activation);
-  opt.flow.permutation = ef::default_permutation(opt.flow.kind);
+  opt.flow.permutation = ef::default_permutation(opt.flow);
   opt.flow.actnorm = actnorm;
   opt.flow.clamp = clamp;
   opt.flow.seed = seed;
@@ -219,7 +223,7 @@ Model fit(const Table& t, const std::string& flow, int layers, const std::vector
   const size_t rows = t.rows(), cols = t.columns.size();
   if (verbose)
     PySys_WriteStderr("echoflow: %zu rows x %zu columns; %s, %d layers; device %s\n", rows, cols,
-                      flow.c_str(), layers, device.c_str());
+                      ef::flow_name(opt.flow).c_str(), layers, device.c_str());
   opt.on_epoch = [verbose, n_epochs](const ef::EpochReport& r) {
     nb::gil_scoped_acquire gil;
     if (verbose) {

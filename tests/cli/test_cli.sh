@@ -63,5 +63,26 @@ grep -q "<svg" "$T/p.svg" || fail "plot is not an SVG"
 [ -s "$T/vis/layers.png" ] && [ -s "$T/vis/layer_0.csv" ] || fail "visualize outputs"
 [ "$(wc -l < "$T/vis/layer_0.csv")" -eq 201 ] || fail "visualize rows"
 
+# Spline flows and mixed flows from the config: "flow" may list kinds the layers cycle through.
+# The model header keeps the list and the spline settings; score/sample use every layer kind.
+"$EF" train "$T/cfg/c.json" --set 'model.flow=["nsf-coupling", "realnvp", "nsf-ar"]' \
+  --set model.bins=6 --set output.model=mix.efm --set train.epochs=2 2> "$T/mix.log" \
+  || fail "train mixed flow"
+grep -q "nsf-coupling+realnvp+nsf-ar, 3 layers" "$T/mix.log" || fail "mixed flow not reported"
+grep -a -q '"flow":\["nsf-coupling","realnvp","nsf-ar"\]' "$T/cfg/mix.efm" \
+  || fail "mixed flow list not in the model header"
+grep -a -q '"bins":6' "$T/cfg/mix.efm" || fail "bins of a mixed flow not in the model header"
+"$EF" score "$T/cfg/mix.efm" --data "$T/cfg/spiral.csv" --out "$T/mix_sc.csv" || fail "score mixed"
+[ "$(wc -l < "$T/mix_sc.csv")" -eq 1501 ] || fail "mixed score row count"
+tail -n +2 "$T/mix_sc.csv" | awk '$1 !~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ { bad=1 } END { exit bad }' \
+  || fail "non-numeric mixed score"
+"$EF" sample "$T/cfg/mix.efm" --rows 200 --out "$T/mix_s.csv" --seed 1 || fail "sample mixed"
+[ "$(wc -l < "$T/mix_s.csv")" -eq 201 ] || fail "mixed sample row count"
+"$EF" train "$T/cfg/c.json" --set 'model.flow=["maf", "spline"]' 2> "$T/mixbad.log" \
+  && fail "unknown kind in a flow list accepted"
+grep -q 'c.json: model: unknown flow "spline"' "$T/mixbad.log" || fail "flow list error message"
+"$EF" train "$T/cfg/c.json" --set 'model.flow=[]' 2> "$T/mixbad2.log" && fail "empty flow list accepted"
+grep -q "model.flow as an array must list 1 to 64" "$T/mixbad2.log" || fail "empty flow list message"
+
 [[ "$("$EF" --version)" == *CUDA* ]] || fail "--version does not say whether CUDA was compiled in"
 echo "cli end-to-end: OK"

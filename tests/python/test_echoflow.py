@@ -107,6 +107,23 @@ def test_save_load(tmp_path, spiral, spiral_model):
     pd.testing.assert_frame_equal(m2.sample(50, seed=3), spiral_model.sample(50, seed=3))
 
 
+def test_mixed_flow_list(tmp_path, spiral):
+    # A list of kinds: the layers cycle through it (spline and affine couplings alternate).
+    m = EchoFlow(flow=["nsf-coupling", "realnvp"], layers=3, hidden=(16, 16), epochs=2,
+                 threads=2).fit(spiral)
+    lp = m.log_likelihood(spiral)
+    assert np.isfinite(lp).all()
+    path = tmp_path / "mixed.efm"
+    m.save(path)
+    m2 = EchoFlow.load(path)
+    assert m2.flow == ["nsf-coupling", "realnvp"] and m2.layers == 3
+    np.testing.assert_array_equal(m2.log_likelihood(spiral), lp)
+    with pytest.raises(ValueError, match="flow must be one of"):
+        EchoFlow(flow=["maf", "glow"])
+    with pytest.raises(ValueError, match="flow must be one of"):
+        EchoFlow(flow=[])
+
+
 def test_verbose_prints_epochs(capsys, spiral):
     EchoFlow(verbose=True, **FAST).fit(spiral)
     err = capsys.readouterr().err

@@ -55,6 +55,12 @@ inline std::vector<Named> specs() {
   auto ar = make_spec(FlowKind::NSFAR, {{{}, 1}, {{2}, 3}}, 1, true, Activation::Tanh, 15);
   ar.flow.degrees = ef::Degrees::Random;
   v.push_back({"nsf-ar, block C", ar});
+  // Spline and affine layers in one flow (FlowSpec::mix), with context and a block-C part.
+  auto mixed = make_spec(FlowKind::NSFAR, {{{}, 1}, {{3}, 3}}, 1, false, Activation::ReLU, 17);
+  mixed.flow.mix = {FlowKind::NSFAR, FlowKind::RealNVP, FlowKind::NSFCoupling};
+  mixed.flow.layers = 4;
+  mixed.flow.permutation = ef::default_permutation(mixed.flow);
+  v.push_back({"mixed nsf-ar/realnvp/nsf-coupling", mixed});
   v.push_back({"categorical only", make_spec(FlowKind::MAF, {{{3, 2, 4}, 0}}, 0, false,
                                              Activation::ReLU, 16)});
   return v;

@@ -548,6 +548,19 @@ std::vector<FlowSpec> nsf_specs() {
   s.activation = Activation::ReLU;
   s.actnorm = true;
   v.push_back(s);
+  // Mixed flows: spline and affine layers in one flow (FlowSpec::mix cycles through kinds).
+  s.mix = {FlowKind::NSFCoupling, FlowKind::RealNVP};
+  s.kind = s.mix[0];
+  s.layers = 4;
+  s.masks = CouplingMask::Alternating;
+  s.permutation = Permutation::None;
+  v.push_back(s);
+  s.mix = {FlowKind::NSFAR, FlowKind::MAF, FlowKind::NSFCoupling};
+  s.kind = s.mix[0];
+  s.layers = 3;
+  s.permutation = Permutation::Random;
+  s.actnorm = false;
+  v.push_back(s);
   return v;
 }
 
@@ -562,7 +575,7 @@ std::vector<double> flow_params(const Flow<double>& f, size_t n) {
 
 TEST_CASE("spline flows: gradient (params, x, context), inverse and brute-force log p") {
   for (const FlowSpec& spec : nsf_specs()) {
-    INFO("flow ", std::string(to_string(spec.kind)), " actnorm ", spec.actnorm);
+    INFO("flow ", flow_name(spec), " actnorm ", spec.actnorm);
     ParamLayout lay;
     Flow<double> flow(spec, lay, "f");
     auto P = flow_params(flow, lay.total());
@@ -623,6 +636,28 @@ TEST_CASE("spline flows: bad bins / tail bound are rejected") {
   CHECK(std::string(to_string(FlowKind::NSFCoupling)) == "nsf-coupling");
   CHECK(default_permutation(FlowKind::NSFAR) == Permutation::Reverse);
   CHECK(default_permutation(FlowKind::NSFCoupling) == Permutation::None);
+}
+
+TEST_CASE("mixed flows: layer kinds cycle through the list; names and default permutation") {
+  FlowSpec s;
+  s.dim = 3;
+  s.hidden = {4};
+  s.layers = 5;
+  s.mix = {FlowKind::NSFCoupling, FlowKind::RealNVP};
+  s.kind = s.mix[0];
+  s.permutation = default_permutation(s);
+  CHECK(s.permutation == Permutation::None);  // couplings only: alternating masks mix
+  CHECK(flow_name(s) == "nsf-coupling+realnvp");
+  CHECK(has_splines(s));
+  ParamLayout lay;
+  Flow<double> f(s, lay, "f");
+  REQUIRE(f.num_layers() == 5);
+  for (int l = 0; l < 5; ++l)
+    CHECK(f.layer(l).name() == std::string(l % 2 == 0 ? "nsf-coupling" : "coupling"));
+  s.mix = {FlowKind::RealNVP, FlowKind::MAF};
+  CHECK(default_permutation(s) == Permutation::Reverse);  // any autoregressive layer: reverse
+  CHECK_FALSE(has_splines(s));
+  CHECK(layer_kind(s, 3) == FlowKind::MAF);
 }
 
 // ---- end to end through the public API ----
