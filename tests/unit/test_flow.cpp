@@ -1,4 +1,5 @@
-// Whole flows and the joint model: finite differences, inverse, brute-force log|det|,
+// Whole flows (MAF, RealNVP, the spline flows and mixed flows) and the joint model: finite
+// differences, inverse, brute-force log|det|,
 // determinism of sampling.
 #include "flow.hpp"
 #include "tabular_model.hpp"
@@ -34,6 +35,45 @@ std::vector<FlowSpec> specs() {
   s.permutation = Permutation::Random;
   s.activation = Activation::ReLU;
   v.push_back(s);
+  // Spline flows (nsf-ar, nsf-coupling; B = 2.5 so the inputs reach the linear tails).
+  s = FlowSpec{};
+  s.dim = 4;
+  s.context = 3;
+  s.layers = 3;
+  s.hidden = {8, 8};
+  s.activation = Activation::Tanh;
+  s.kind = FlowKind::NSFAR;
+  s.bins = 6;
+  s.tail_bound = 2.5;
+  s.actnorm = true;
+  s.permutation = Permutation::Random;
+  s.degrees = Degrees::Random;
+  v.push_back(s);
+  s.kind = FlowKind::NSFCoupling;
+  s.actnorm = false;
+  s.bins = 8;
+  s.tail_bound = 3.0;
+  s.permutation = Permutation::None;
+  s.masks = CouplingMask::Alternating;
+  v.push_back(s);
+  s.masks = CouplingMask::Random;
+  s.permutation = Permutation::Reverse;
+  s.activation = Activation::ReLU;
+  s.actnorm = true;
+  v.push_back(s);
+  // Mixed flows: spline and affine layers in one flow (FlowSpec::mix cycles through kinds).
+  s.mix = {FlowKind::NSFCoupling, FlowKind::RealNVP};
+  s.kind = s.mix[0];
+  s.layers = 4;
+  s.masks = CouplingMask::Alternating;
+  s.permutation = Permutation::None;
+  v.push_back(s);
+  s.mix = {FlowKind::NSFAR, FlowKind::MAF, FlowKind::NSFCoupling};
+  s.kind = s.mix[0];
+  s.layers = 3;
+  s.permutation = Permutation::Random;
+  s.actnorm = false;
+  v.push_back(s);
   return v;
 }
 
@@ -48,7 +88,7 @@ std::vector<double> perturbed_params(const Flow<double>& f, size_t n) {
 
 TEST_CASE("flow log_prob gradient matches finite differences (params, x, context)") {
   for (const FlowSpec& spec : specs()) {
-    INFO("flow ", std::string(to_string(spec.kind)), " actnorm ", spec.actnorm);
+    INFO("flow ", flow_name(spec), " actnorm ", spec.actnorm);
     ParamLayout lay;
     Flow<double> flow(spec, lay, "f");
     auto P = perturbed_params(flow, lay.total());
@@ -80,7 +120,7 @@ TEST_CASE("flow log_prob gradient matches finite differences (params, x, context
 
 TEST_CASE("flow inverse(forward(x)) == x and log p matches brute-force Jacobian") {
   for (const FlowSpec& spec : specs()) {
-    INFO("flow ", std::string(to_string(spec.kind)));
+    INFO("flow ", flow_name(spec));
     ParamLayout lay;
     Flow<double> flow(spec, lay, "f");
     auto P = perturbed_params(flow, lay.total());
