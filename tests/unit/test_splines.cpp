@@ -365,28 +365,7 @@ TEST_CASE("spline layers: backward matches finite differences for parameters, in
     auto P = layer_params(c);
     auto X = layer_inputs(B, D, 1);
     auto Ctx = eft::randn(size_t(B) * C, 2);
-    auto Gz = eft::randn(size_t(B) * D, 3);
-    auto Gl = eft::randn(size_t(B), 4);
-    auto loss = [&](const std::vector<double>& p, const std::vector<double>& x,
-                    const std::vector<double>& ctx) {
-      LayerCache<double> lc;
-      std::vector<double> z(size_t(B) * D), ld(B, 0.0);
-      c.layer->forward(p.data(), x.data(), ctx.data(), B, z.data(), ld.data(), lc);
-      double s = 0;
-      for (size_t i = 0; i < z.size(); ++i) s += Gz[i] * z[i];
-      for (int r = 0; r < B; ++r) s += Gl[r] * ld[r];
-      return s;
-    };
-    LayerCache<double> lc;
-    std::vector<double> z(size_t(B) * D), ld(B, 0.0), gP(P.size(), 0.0), gX(X.size()),
-        gC(Ctx.size(), 0.0);
-    c.layer->forward(P.data(), X.data(), Ctx.data(), B, z.data(), ld.data(), lc);
-    c.layer->backward(P.data(), Gz.data(), Gl.data(), B, gP.data(), gX.data(), gC.data(), lc);
-    const auto skip = eft::masked_coords({c.layer->conditioner()}, P.size());
-    eft::check_gradient([&](const std::vector<double>& p) { return loss(p, X, Ctx); }, P, gP,
-                        "param", 1, &skip);
-    eft::check_gradient([&](const std::vector<double>& x) { return loss(P, x, Ctx); }, X, gX, "input");
-    eft::check_gradient([&](const std::vector<double>& k) { return loss(P, X, k); }, Ctx, gC, "context");
+    eft::check_layer_backward(*c.layer, P, X, Ctx, B, D);
   }
 }
 

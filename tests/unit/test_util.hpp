@@ -67,6 +67,37 @@ inline std::vector<char> masked_coords(const ef::Flow<double>& f, size_t n,
   return s;
 }
 
+// A layer's backward against central finite differences for its parameters (masked weights
+// skipped), inputs and context, through the loss sum(Gz * z) + sum(Gl * log det) with fixed
+// random Gz, Gl (tests/unit/test_layers.cpp and test_splines.cpp).
+inline void check_layer_backward(const ef::Layer<double>& layer, const std::vector<double>& P,
+                                 const std::vector<double>& X, const std::vector<double>& Ctx,
+                                 int B, int D) {
+  auto Gz = randn(size_t(B) * D, 3);
+  auto Gl = randn(size_t(B), 4);
+  auto loss = [&](const std::vector<double>& p, const std::vector<double>& x,
+                  const std::vector<double>& ctx) {
+    ef::LayerCache<double> lc;
+    std::vector<double> z(size_t(B) * D), ld(B, 0.0);
+    layer.forward(p.data(), x.data(), ctx.data(), B, z.data(), ld.data(), lc);
+    double s = 0;
+    for (size_t i = 0; i < z.size(); ++i) s += Gz[i] * z[i];
+    for (int r = 0; r < B; ++r) s += Gl[r] * ld[r];
+    return s;
+  };
+  ef::LayerCache<double> lc;
+  std::vector<double> z(size_t(B) * D), ld(B, 0.0), gP(P.size(), 0.0), gX(X.size()),
+      gC(Ctx.size(), 0.0);
+  layer.forward(P.data(), X.data(), Ctx.data(), B, z.data(), ld.data(), lc);
+  layer.backward(P.data(), Gz.data(), Gl.data(), B, gP.data(), gX.data(), gC.data(), lc);
+  const auto skip = masked_coords({layer.conditioner()}, P.size());
+  if (!P.empty())
+    check_gradient([&](const std::vector<double>& p) { return loss(p, X, Ctx); }, P, gP, "param",
+                   1, &skip);
+  check_gradient([&](const std::vector<double>& x) { return loss(P, x, Ctx); }, X, gX, "input");
+  check_gradient([&](const std::vector<double>& k) { return loss(P, X, k); }, Ctx, gC, "context");
+}
+
 // log|det J| of a map R^D -> R^D by central differences and LU with partial pivoting.
 inline double brute_logdet(const std::function<std::vector<double>(const std::vector<double>&)>& f,
                            std::vector<double> x, double h = 1e-6) {
