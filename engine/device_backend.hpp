@@ -45,6 +45,7 @@
 #include "coupling_split.hpp"
 #include "error.hpp"
 #include "flow.hpp"
+#include "made_incremental.hpp"
 #include "resident_schedule.hpp"
 #include "stream_schedule.hpp"
 #include "spline_math.hpp"
@@ -146,6 +147,11 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     Mlp mlp;
     float* in = nullptr;   // (cap, W) conditioner input, kept for backward
     float* out = nullptr;  // (cap, nout) conditioner output (splines: softmax cached in place)
+    // MAF / nsf-ar inverse, one degree's units per pass (engine/made_incremental.hpp):
+    // inc_first[l][d] first unit of degree d in hidden layer l; inc_runs[g] the output column
+    // runs [a, b) of degree g. Empty: the inverse re-runs the whole conditioner per pass.
+    std::vector<std::vector<int>> inc_first;
+    std::vector<std::vector<std::pair<int, int>>> inc_runs;
   };
   struct PartDev {
     int Gp = 0, Wp = 0, Dp = 0, go = 0, dof = 0, fo = 0;
@@ -209,6 +215,11 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   void layer_forward(LayerDev& L, const float* x, int B, float* z, float* logdet);
   void layer_backward(LayerDev& L, const float* x, const float* dz, const float* dlogdet, int B,
                       float* dx);
+  // Pass g of the autoregressive inverse: hidden units of degree g - 1, outputs of degree g.
+  void made_pass(LayerDev& L, int B, int g);
+  // out[:, u0:u1] = act(in[:, :k] W_w[u0:u1, :k]^T + b_w[u0:u1]) for weight layer w of m.
+  void dense_block(const Mlp& m, int w, const float* in, int ld_in, int k, int B, int u0, int u1,
+                   float* out, int ld_out, bool activate);
   void layer_inverse(LayerDev& L, const float* z, int B, float* x);
   void sample_device(int B, uint64_t seed, uint64_t row_offset);
   void free_data();  // the resident dataset or the stream's slots

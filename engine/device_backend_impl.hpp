@@ -179,6 +179,21 @@ void DeviceBackend<Exec>::build_part(int p) {
       if (L.nt) L.tr = upload_fixed(split.trans);
       if (L.nP) L.pass = upload_fixed(split.pass);
     }
+    if (const MadeIncremental<float>* inc = layer->made_incremental()) {
+      EF_CHECK(inc->groups() == L.D, "device backend: part ", p, " layer ", l, " has ",
+               inc->groups(), " autoregressive groups for ", L.D, " dimensions");
+      L.inc_first = inc->first();
+      L.inc_runs.assign(size_t(L.D) + 1, {});
+      for (int g = 1; g <= L.D; ++g) {
+        const std::vector<int>& rows = inc->out_rows()[size_t(g)];
+        for (size_t a = 0; a < rows.size();) {  // contiguous runs (MAF: mu_i and a_i)
+          size_t b = a + 1;
+          while (b < rows.size() && rows[b] == rows[b - 1] + 1) ++b;
+          L.inc_runs[size_t(g)].push_back({rows[a], rows[a] + int(b - a)});
+          a = b;
+        }
+      }
+    }
     if (const MaskedMLP<float>* m = layer->conditioner()) {
       EF_CHECK(m->in_size() == L.W && m->out_size() == L.nout,
                "device backend: conditioner of part ", p, " layer ", l, " has shape ",
@@ -435,17 +450,55 @@ void DeviceBackend<Exec>::layer_backward(LayerDev& L, const float* x, const floa
 }
 
 template <class Exec>
+void DeviceBackend<Exec>::dense_block(const Mlp& m, int w, const float* in, int ld_in, int k,
+                                      int B, int u0, int u1, float* out, int ld_out,
+                                      bool activate) {
+  const int nin = m.sizes[size_t(w)], nu = u1 - u0;
+  if (nu <= 0) return;
+  exec_.for_each(size_t(B) * nu, ops::BiasBlock{out, params_ + m.b_off[size_t(w)], ld_out, u0, nu});
+  // Masked weights are zero in the flat buffer, so the prefix k holds every nonzero term.
+  if (k > 0)
+    exec_.gemm(false, true, B, nu, k, 1.f, in, ld_in,
+               params_ + m.w_off[size_t(w)] + size_t(u0) * nin, nin, 1.f, out + u0, ld_out);
+  if (activate) exec_.for_each(size_t(B) * nu, ops::ActivateBlock{out, ld_out, u0, nu, m.act});
+}
+
+// The device twin of MadeIncremental::step: hidden layer l's units of degree g - 1 read the
+// input whole (l = 1) or the prefix of degree <= g - 1 below; then the outputs of degree g.
+template <class Exec>
+void DeviceBackend<Exec>::made_pass(LayerDev& L, int B, int g) {
+  const Mlp& m = L.mlp;
+  const int Lm = m.L();
+  for (int l = 1; l < Lm; ++l) {
+    const int u0 = L.inc_first[size_t(l)][size_t(g - 1)], u1 = L.inc_first[size_t(l)][size_t(g)];
+    const float* in = l == 1 ? L.in : m.h[size_t(l - 1)];
+    const int k = l == 1 ? m.sizes[0] : L.inc_first[size_t(l - 1)][size_t(g)];
+    dense_block(m, l - 1, in, m.sizes[size_t(l - 1)], k, B, u0, u1, m.h[size_t(l)],
+                m.sizes[size_t(l)], true);
+  }
+  const int k = Lm >= 2 ? L.inc_first[size_t(Lm - 1)][size_t(g)] : m.sizes[0];
+  const float* in = Lm >= 2 ? m.h[size_t(Lm - 1)] : L.in;
+  for (const auto& [a, b] : L.inc_runs[size_t(g)])
+    dense_block(m, Lm - 1, in, m.sizes[size_t(Lm - 1)], k, B, a, b, L.out, L.nout, false);
+}
+
+template <class Exec>
 void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, float* x) {
   const size_t BD = size_t(B) * L.D;
   switch (L.kind) {
     case Kind::MAF:
     case Kind::SplineAR:
-      // After pass i every x_j of degree <= i + 1 is exact: it only reads x_<j.
+      // After pass i every x_j of degree <= i + 1 is exact: it only reads x_<j. Pass i needs
+      // only the conditioner units of degree i (and the outputs of degree i + 1): made_pass
+      // computes those, one network's work over all passes instead of D networks'.
       fill(x, BD, 0.f);
       for (int i = 0; i < L.D; ++i) {
         exec_.for_each(size_t(B) * L.W,
                        ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
-        mlp_forward(L.mlp, L.in, B, L.out);
+        if (L.inc_first.empty())
+          mlp_forward(L.mlp, L.in, B, L.out);
+        else
+          made_pass(L, B, i + 1);
         if (L.kind == Kind::MAF)
           exec_.for_each(size_t(B), ops::MafInverseStep{z, L.out, L.D, i, L.clamp, x});
         else

@@ -11,6 +11,9 @@
 
 namespace ef {
 
+template <class T>
+class MadeIncremental;
+
 // What a layer's forward saves for its backward (and reuses as scratch).
 template <class T>
 struct LayerCache {
@@ -44,6 +47,9 @@ class Layer {
   virtual double flops_per_row() const { return 0; }
   // The conditioner, for tests (null when the layer has none).
   virtual const MaskedMLP<T>* conditioner() const { return nullptr; }
+  // Autoregressive layers (MAF, nsf-ar): which conditioner units each inverse pass needs
+  // (engine/made_incremental.hpp), for backends that run that inverse themselves.
+  virtual const MadeIncremental<T>* made_incremental() const { return nullptr; }
 };
 
 // Factories (one file each).

@@ -87,6 +87,13 @@ class MadeIncremental {
     }
   }
 
+  // The plan, for backends that run the passes themselves (engine/device_backend_impl.hpp):
+  // first()[l][d] is the first unit of degree d in hidden layer l (1..L-1; units of degree d
+  // are [first[l][d], first[l][d+1])), out_rows()[g] the output rows of degree g.
+  const std::vector<std::vector<int>>& first() const { return first_; }
+  const std::vector<std::vector<int>>& out_rows() const { return out_rows_; }
+  int groups() const { return G_; }
+
  private:
   // out[:, u0:u1] = act(in[:, :k] W_layer[u0:u1, :k]^T + b[u0:u1]).
   void dense_rows(const T* params, int layer, const T* in, int ld_in, int k, int B, int u0, int u1,

@@ -42,6 +42,7 @@ class MafLayer final : public Layer<T> {
   MafLayer& operator=(const MafLayer&) = delete;
   std::string name() const override { return "maf"; }
   const MaskedMLP<T>* conditioner() const override { return &mlp_; }
+  const MadeIncremental<T>* made_incremental() const override { return &inc_; }
   double flops_per_row() const override { return mlp_.flops_per_row(); }
   void init(T* P) const override { mlp_.init(P, seed_, 1e-2); }
 

@@ -44,6 +44,7 @@ class SplineArLayer final : public Layer<T> {
   SplineArLayer& operator=(const SplineArLayer&) = delete;
   std::string name() const override { return "nsf-ar"; }
   const MaskedMLP<T>* conditioner() const override { return &mlp_; }
+  const MadeIncremental<T>* made_incremental() const override { return &inc_; }
   double flops_per_row() const override { return mlp_.flops_per_row(); }
   void init(T* P) const override { mlp_.init(P, seed_, 1e-2); }
 

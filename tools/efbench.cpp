@@ -236,7 +236,7 @@ void run_throughput(Report& rep) {
   }
   md << "\nFLOP/row: the forward pass's multiply-adds x 2 (be->flops_per_row()); training = 3x forward "
         "(forward + dX + dW). Score GFLOP/s uses the forward count. Sampling FLOPs are not converted "
-        "(MAF sampling inverts one dimension per pass, D passes per layer). sgemm: ef::gemm_par "
+        "(MAF sampling inverts one dimension per pass; the D passes evaluate one network's units in all). sgemm: ef::gemm_par "
         "(OpenBLAS single-threaded inside, rows split over OpenMP threads, as the engine calls it) "
         "at (batch x H) * (H x H)^T, measured just before each row's model figures. The model's own GEMMs "
         "have other shapes too (the input and output layers, dW with k = batch), so the ratio can pass "

@@ -31,10 +31,35 @@ EF_HD float act_backward(float d, float h, Act act) {
   return d;
 }
 
+// A block of nu columns [u0, u0 + nu) of a row-major (rows, ld) matrix: k = row * nu + j.
+// BiasBlock sets it to the bias, ActivateBlock applies the activation in place (the
+// autoregressive inverse computes one degree's units at a time: engine/made_incremental.hpp).
+struct BiasBlock {
+  float* out;
+  const float* b;  // the layer's whole bias; b[u0 + j] goes to column u0 + j
+  int ld, u0, nu;
+  EF_HD void operator()(size_t k) const {
+    const size_t r = k / size_t(nu);
+    const int j = int(k - r * size_t(nu));
+    out[r * size_t(ld) + size_t(u0 + j)] = b[u0 + j];
+  }
+};
+
 struct Activate {
   float* h;
   Act act;
   EF_HD void operator()(size_t k) const { h[k] = activate(h[k], act); }
+};
+
+struct ActivateBlock {
+  float* h;
+  int ld, u0, nu;
+  Act act;
+  EF_HD void operator()(size_t k) const {
+    const size_t r = k / size_t(nu);
+    float& v = h[r * size_t(ld) + size_t(u0) + (k - r * size_t(nu))];
+    v = activate(v, act);
+  }
 };
 
 // d *= act'(h), h the activation's output.
