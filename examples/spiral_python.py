@@ -1,7 +1,8 @@
 # %% [markdown]
 # # EchoFlow from Python: the spiral
 #
-# The seed library's example, on the C++ engine: fit a RealNVP flow to a noisy two-turn
+# The seed library's example, on the C++ engine: fit a flow (spline couplings; the seed used
+# RealNVP, flow="realnvp" here) to a noisy two-turn
 # spiral, draw 1000 synthetic rows, score rows, and plot real next to synthetic.
 # Same configuration as examples/spiral.json (the `eftrain` demo, examples/demo.sh).
 #
@@ -27,8 +28,8 @@ os.makedirs(out_dir, exist_ok=True)
 df = load_dataset("spiral", num_samples=4000, seed=0)
 print(df.describe().loc[["mean", "std", "min", "max"]])
 
-# %% Fit: RealNVP, 10 coupling layers of [64, 64], up to 300 epochs with early stopping.
-model = EchoFlow(flow="realnvp", layers=10, hidden=(64, 64), epochs=300, batch_size=128,
+# %% Fit: nsf-coupling, 10 coupling layers of [64, 64], up to 300 epochs with early stopping.
+model = EchoFlow(flow="nsf-coupling", layers=10, hidden=(64, 64), epochs=300, batch_size=128,
                  lr=1e-3, seed=0, validation_fraction=0.1, patience=30, threads=2,
                  verbose=True)
 t0 = time.perf_counter()
@@ -62,7 +63,7 @@ else:
     axes[0].scatter(df.x, df.y, s=2, color="#1f77b4")
     axes[0].set_title("real (4000 rows)")
     axes[1].scatter(synthetic.x, synthetic.y, s=2, color="#d62728")
-    axes[1].set_title("EchoFlow RealNVP samples (1000 rows)")
+    axes[1].set_title("EchoFlow nsf-coupling samples (1000 rows)")
     for ax in axes:
         ax.set_aspect("equal")
     png = os.path.join(out_dir, "spiral_python.png")

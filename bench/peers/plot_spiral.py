@@ -4,10 +4,11 @@
     bench/peers/.venv/bin/python bench/peers/plot_spiral.py QUALITY_OUT/spiral OUT.png
 
 Reads the CSVs bench/peers/quality.py left in QUALITY_OUT/spiral: train.csv (make_spiral's rows),
-eftrain_realnvp_synthetic.csv (exported by `eftrain sample`, the examples/spiral.json model),
+eftrain_<flow>_synthetic.csv (exported by `eftrain sample`; <flow> = examples/spiral.json's flow),
 echoflow_synthetic.csv, GaussianCopula_synthetic.csv, CTGAN_synthetic.csv (TVAE too when present);
 the first 1000 rows of each. Plotting only.
 """
+import json
 import os
 import sys
 
@@ -17,8 +18,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+# The EchoFlow panel shows the demo's flow (examples/spiral.json's model.flow).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                       "spiral.json")) as _f:
+    DEMO_FLOW = json.load(_f)["model"]["flow"]
 PANELS = [("train.csv", "spiral (training rows)"),
-          ("eftrain_realnvp_synthetic.csv", "EchoFlow (eftrain, RealNVP)"),
+          (f"eftrain_{DEMO_FLOW}_synthetic.csv", f"EchoFlow (eftrain, {DEMO_FLOW})"),
           ("echoflow_synthetic.csv", "original echoflow 0.0.2"),
           ("GaussianCopula_synthetic.csv", "GaussianCopula (SDV)"),
           ("CTGAN_synthetic.csv", "CTGAN (SDV)"),

@@ -210,7 +210,7 @@ def main():
               "these quality figures mean nothing.**\n")
         p(f"Budgets: eftrain grid/ring = bench/quality FULL (8 layers, [128, 128], <= 200 epochs, "
           f"patience 30); eftrain spiral = examples/spiral.json (10 layers, [64, 64], <= 300 epochs, "
-          f"batch 128, patience 30) for both flows; CTGAN {b['ctgan_epochs']} epochs, TVAE "
+          f"batch 128, patience 30; model.flow set per row); CTGAN {b['ctgan_epochs']} epochs, TVAE "
           f"{b['tvae_epochs']} epochs (SDV defaults otherwise, CPU); GaussianCopula SDV defaults; "
           f"echoflow 0.0.2 {b['echoflow_epochs']} epochs (its defaults otherwise: 3 RNVP blocks, "
           f"hidden 100, lr 1e-4, batch 100; its default of 1000 epochs would take ~25 min per dataset "
