@@ -132,6 +132,11 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     int L() const { return int(sizes.size()) - 1; }
   };
   enum class Kind { MAF, Coupling, SplineCoupling, SplineAR, ActNorm, Perm };
+  // MAF / nsf-ar inverse: up to this many dimensions one fused kernel runs all D passes of a
+  // tile (D x one network's FLOPs, one launch); above it, made_pass runs one degree's units
+  // per pass (one network's FLOPs, ~(2L + 3) launches per pass). A guess until gpu_check.sh
+  // measures both on the H200.
+  static constexpr int kFusedArMaxDim = 16;
   struct LayerDev {
     Kind kind = Kind::Perm;
     int D = 0, C = 0;

@@ -488,10 +488,23 @@ void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, floa
   switch (L.kind) {
     case Kind::MAF:
     case Kind::SplineAR:
-      // After pass i every x_j of degree <= i + 1 is exact: it only reads x_<j. Pass i needs
-      // only the conditioner units of degree i (and the outputs of degree i + 1): made_pass
-      // computes those, one network's work over all passes instead of D networks'.
+      // After pass i every x_j of degree <= i + 1 is exact: it only reads x_<j.
       fill(x, BD, 0.f);
+      if (fusable(L.mlp) && L.D <= kFusedArMaxDim) {
+        // Small D: all D passes in one fused kernel per tile (activations on chip).
+        exec_.for_each(size_t(B) * L.W,
+                       ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
+        if (L.kind == Kind::MAF)
+          exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
+                                 ops::MafInverseStep{z, L.out, L.D, 0, L.clamp, x}, x, L.D);
+        else
+          exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
+                                 ops::SplineInverseStep{z, L.out, L.D, 0, L.K, L.bound, x}, x,
+                                 L.D);
+        break;
+      }
+      // Otherwise pass i computes only the conditioner units of degree i (and the outputs of
+      // degree i + 1): made_pass, one network's work over all passes instead of D networks'.
       for (int i = 0; i < L.D; ++i) {
         exec_.for_each(size_t(B) * L.W,
                        ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "cuda_check.cuh"
+#include "ops/flow_ops.hpp"
 #include "ops/fused_mlp.hpp"
 
 namespace ef {
@@ -77,6 +78,12 @@ class CudaExec {
   // The fused conditioner MLP (kernels/ops/fused_mlp.hpp, kernels/fused_mlp.cu): one block of
   // kFusedThreads per tile of kFusedTileRows rows, the scratch in shared memory.
   void fused_mlp_forward(const ops::FusedMlp& m, const float* X, int B, float* Y);
+  // The fused autoregressive inverse (ops::fused_ar_inverse_tile): one block per tile runs all
+  // D passes of one MAF / nsf-ar layer.
+  void fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
+                        const ops::MafInverseStep& step, float* x, int D);
+  void fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
+                        const ops::SplineInverseStep& step, float* x, int D);
   void fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float* const* dZ, float* dX,
                           int B);
 

@@ -47,6 +47,14 @@ __global__ void __launch_bounds__(ops::kFusedThreads)
   ops::fused_mlp_backward_tile(BlockTeam{}, m, dY, dz.p, dX, B, int(blockIdx.x), scratch);
 }
 
+template <class Step>
+__global__ void __launch_bounds__(ops::kFusedThreads)
+    fused_ar_inverse_kernel(ops::FusedMlp m, float* in, int B, float* Y, Step step, float* x,
+                            int D) {
+  extern __shared__ float scratch[];
+  ops::fused_ar_inverse_tile(BlockTeam{}, m, in, B, int(blockIdx.x), Y, scratch, step, x, D);
+}
+
 namespace {
 size_t shared_bytes(const ops::FusedMlp& m) {
   EF_CHECK(m.L >= 1 && m.L <= ops::kFusedMaxLayers && m.max_width <= ops::kFusedMaxWidth,
@@ -63,6 +71,20 @@ void fused_mlp_init() {
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
   EF_CUDA_CHECK(cudaFuncSetAttribute(fused_mlp_backward_kernel,
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  EF_CUDA_CHECK(cudaFuncSetAttribute(fused_ar_inverse_kernel<ops::MafInverseStep>,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+  EF_CUDA_CHECK(cudaFuncSetAttribute(fused_ar_inverse_kernel<ops::SplineInverseStep>,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+}
+
+template <class Step>
+void fused_ar_inverse_launch(const ops::FusedMlp& m, float* in, int B, float* Y,
+                             const Step& step, float* x, int D, cudaStream_t stream) {
+  if (B <= 0) return;
+  const size_t smem = shared_bytes(m);
+  const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
+  fused_ar_inverse_kernel<Step><<<tiles, ops::kFusedThreads, smem, stream>>>(m, in, B, Y, step, x, D);
+  EF_CUDA_LAUNCH_CHECK();
 }
 
 }  // namespace kernels
@@ -73,6 +95,16 @@ void CudaExec::fused_mlp_forward(const ops::FusedMlp& m, const float* X, int B, 
   const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
   kernels::fused_mlp_forward_kernel<<<tiles, ops::kFusedThreads, smem, stream_>>>(m, X, B, Y);
   EF_CUDA_LAUNCH_CHECK();
+}
+
+void CudaExec::fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
+                                const ops::MafInverseStep& step, float* x, int D) {
+  kernels::fused_ar_inverse_launch(m, in, B, Y, step, x, D, stream_);
+}
+
+void CudaExec::fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
+                                const ops::SplineInverseStep& step, float* x, int D) {
+  kernels::fused_ar_inverse_launch(m, in, B, Y, step, x, D, stream_);
 }
 
 void CudaExec::fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float* const* dZ,

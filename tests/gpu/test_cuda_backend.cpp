@@ -109,22 +109,30 @@ TEST_CASE("cuda backend: samples match the CPU's draws with the same seed") {
     std::vector<int> cc(size_t(N) * G), cd(cc.size(), -7);
     std::vector<float> uc(size_t(N) * D), ud(uc.size(), NAN);
     cpu->sample(N, 77, 1000, nullptr, cc.data(), uc.data(), nullptr);
-    poison(*dev);
-    dev->sample(N, 77, 1000, nullptr, cd.data(), ud.data(), nullptr);
-    // A uniform that lands within rounding of a category boundary may pick the neighbour; such
-    // rows (and everything drawn after them) are excluded, and must be rare.
-    std::vector<float> ua, ub;
-    int differ = 0;
-    for (int r = 0; r < N; ++r) {
-      const bool same = std::equal(cd.begin() + size_t(r) * G, cd.begin() + size_t(r + 1) * G,
-                                   cc.begin() + size_t(r) * G);
-      differ += !same;
-      if (!same) continue;
-      ua.insert(ua.end(), ud.begin() + size_t(r) * D, ud.begin() + size_t(r + 1) * D);
-      ub.insert(ub.end(), uc.begin() + size_t(r) * D, uc.begin() + size_t(r + 1) * D);
+    // Fused kernels on (the autoregressive inverses in one kernel per layer), then off (the
+    // per-degree GEMM blocks of made_pass, cuBLAS conditioners).
+    for (bool fused : {true, false}) {
+      CAPTURE(fused);
+      dev->device_training()->set_fused_mlp(fused);
+      poison(*dev);
+      std::fill(cd.begin(), cd.end(), -7);
+      std::fill(ud.begin(), ud.end(), NAN);
+      dev->sample(N, 77, 1000, nullptr, cd.data(), ud.data(), nullptr);
+      // A uniform that lands within rounding of a category boundary may pick the neighbour;
+      // such rows (and everything drawn after them) are excluded, and must be rare.
+      std::vector<float> ua, ub;
+      int differ = 0;
+      for (int r = 0; r < N; ++r) {
+        const bool same = std::equal(cd.begin() + size_t(r) * G, cd.begin() + size_t(r + 1) * G,
+                                     cc.begin() + size_t(r) * G);
+        differ += !same;
+        if (!same) continue;
+        ua.insert(ua.end(), ud.begin() + size_t(r) * D, ud.begin() + size_t(r + 1) * D);
+        ub.insert(ub.end(), uc.begin() + size_t(r) * D, uc.begin() + size_t(r + 1) * D);
+      }
+      CHECK(differ <= N / 200);
+      check_close(ua, ub, "sampled u", 1e-3, 1e-3);
     }
-    CHECK(differ <= N / 200);
-    check_close(ua, ub, "sampled u", 1e-3, 1e-3);
   }
 }
 

@@ -117,6 +117,26 @@ TEST_CASE("cuda sanitizer: fused MLP kernels on a ragged tile") {
   }
 }
 
+TEST_CASE("cuda sanitizer: fused autoregressive inverse on a ragged tile") {
+  efg::require_gpu();
+  // specs()[0]: MAF with block C; specs()[4]: nsf-ar with block C. 45 rows: one full tile and a
+  // ragged one, every pass of the fused inverse kernel (ops::fused_ar_inverse_tile).
+  for (const Named& n : {specs()[0], specs()[4]}) {
+    CAPTURE(n.name);
+    const int N = 45, G = n.spec.groups(), D = n.spec.dims();
+    auto cpu = ef::make_cpu_backend(n.spec);
+    auto dev = ef::make_backend("cuda", n.spec);
+    const Rows rows = random_rows(n.spec, N, 91);
+    same_params(*cpu, *dev, rows, N, 92);
+    std::vector<int> cc(size_t(N) * G), cd(cc.size());
+    std::vector<float> uc(size_t(N) * D), ud(uc.size(), NAN);
+    cpu->sample(N, 5, 0, nullptr, cc.data(), uc.data(), nullptr);
+    dev->device_training()->poison_scratch();
+    dev->sample(N, 5, 0, nullptr, cd.data(), ud.data(), nullptr);
+    if (cd == cc) check_close(ud, uc, "sampled u", 1e-3, 1e-3);
+  }
+}
+
 TEST_CASE("cuda sanitizer: a short streamed run") {
   efg::require_gpu();
   using namespace eft_train;

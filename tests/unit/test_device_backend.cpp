@@ -111,6 +111,15 @@ TEST_CASE("device backend (host executor): samples equal the CPU's draws with th
     dev.sample(N - 100, 77, 1100, nullptr, c2.data() + 100 * G, u2.data() + 100 * D, nullptr);
     CHECK(c2 == cd);
     CHECK(u2 == ud);
+    // Without the fused kernels the autoregressive inverses take the per-degree GEMM blocks
+    // (made_pass) and the couplings cuBLAS-style GEMMs: the same draws to rounding.
+    dev.set_fused_mlp(false);
+    std::vector<int> c3(cc.size());
+    std::vector<float> u3(uc.size(), NAN);
+    dev.poison_scratch();
+    dev.sample(N, 77, 1000, nullptr, c3.data(), u3.data(), nullptr);
+    CHECK(c3 == cc);
+    check_close(u3, uc, "sampled u (unfused)", 1e-3, 1e-4);
   }
 }
 
