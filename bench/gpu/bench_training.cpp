@@ -4,8 +4,8 @@
 //           resident epochs (device shuffle, gather, forward, backward, Adam; one replayed CUDA
 //           graph per step; losses read every 16 steps), with the fused conditioner MLPs and
 //           with cuBLAS per layer;
-//   sample  MAF (D passes per layer, one degree's units each: one network's FLOPs) and RealNVP
-//           ancestral draws, 65536 rows.
+//   sample  MAF (D passes per layer: one fused kernel per layer at D <= 16, per-degree GEMM
+//           blocks above; counted as one forward pass) and RealNVP ancestral draws, 65536 rows.
 // FLOPs per row are the model's dense count (2 x multiply-adds, masks included) of one forward
 // pass; a training step counts 3 forward passes (forward, input and weight gradients).
 // Output: one "RESULT key=value ..." line per measurement (bench/gpu/summary.py tabulates).
@@ -127,8 +127,8 @@ int main(int argc, char** argv) try {
         result("train", fname, D, B, "echoflow-cublas", train_rate(*be, D, B, seconds), 3 * f);
       }
       be->device_training()->set_fused_mlp(true);
-      // MAF draws run D passes per layer, but each evaluates only the units its dimension needs
-      // (made_pass): one forward pass's FLOPs in all. zuko re-runs the network: D x (its count).
+      // Effective FLOPs of a MAF draw: one forward pass (what made_pass computes above D = 16;
+      // the fused inverse kernel at D <= 16 does D x that on chip, zuko D x in GEMMs).
       const double fs = f;
       result("sample", fname, D, 65536, "echoflow", sample_rate(*be, D, 65536, seconds), fs);
     }
