@@ -14,7 +14,7 @@
 #include "omp_env.hpp"
 
 int main(int argc, char** argv) {
-  ef::ensure_passive_omp_wait(argc, argv);
+  ef::ensure_bounded_omp_wait(argc, argv);
   CLI::App app{"EchoFlow ingest benchmark"};
   std::string file, header_file;
   int repeats = 3;

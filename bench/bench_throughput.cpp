@@ -51,7 +51,7 @@ double sgemm_gflops(int m, int n, int k, double seconds, int repeats) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ef::ensure_passive_omp_wait(argc, argv);
+  ef::ensure_bounded_omp_wait(argc, argv);
   CLI::App app{"EchoFlow CPU throughput benchmark"};
   std::vector<int> dims{2, 16, 64};
   int hidden = 128, layers = 5, batch = 512, threads = 2, repeats = 5;

@@ -38,8 +38,10 @@ for t in eftrain make_spiral bench_throughput; do
     break
   fi
 done
-# eftrain's binaries set OMP_WAIT_POLICY=passive themselves (host/omp_env.cpp); the peers get it too.
-export OMP_WAIT_POLICY=passive
+# eftrain's binaries set GOMP_SPINCOUNT=10000 themselves (host/omp_env.hpp says why); every
+# process, the peers' too, gets the same bounded spin.
+unset OMP_WAIT_POLICY
+export GOMP_SPINCOUNT=10000
 # echoflow 0.0.2 orders categories by set() iteration, i.e. by the string hash seed (tabular.py).
 export PYTHONHASHSEED=0
 RUN=bench/peers/out/run-$(date -u +%Y%m%dT%H%M%SZ)

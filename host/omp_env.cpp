@@ -5,10 +5,10 @@
 
 namespace ef {
 
-void ensure_passive_omp_wait(int argc, char** argv) {
+void ensure_bounded_omp_wait(int argc, char** argv) {
   (void)argc;
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
+  if (setenv("GOMP_SPINCOUNT", kGompSpinCount, 1) != 0) return;
   execv("/proc/self/exe", argv);  // only returns on failure: carry on with the default policy
 }
 

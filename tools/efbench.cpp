@@ -690,7 +690,7 @@ void write_atomic(const fs::path& p, const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ef::ensure_passive_omp_wait(argc, argv);
+  ef::ensure_bounded_omp_wait(argc, argv);
   CLI::App app{"efbench: EchoFlow throughput and quality benchmarks"};
   std::string suite = "all", out_dir = "efbench_out", datasets;
   Settings s;

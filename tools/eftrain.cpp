@@ -167,7 +167,7 @@ int cmd_visualize(const std::string& model, const std::string& dir, long rows, u
 }  // namespace
 
 int main(int argc, char** argv) {
-  ef::ensure_passive_omp_wait(argc, argv);
+  ef::ensure_bounded_omp_wait(argc, argv);
   CLI::App app{"eftrain: train, sample and score EchoFlow normalizing-flow models of tables"};
   app.set_version_flag("--version", [] { return echoflow::version_string(); });
   app.require_subcommand(1);

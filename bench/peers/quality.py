@@ -37,10 +37,11 @@ Models and budgets (stated in results.json and the table; all on the CPU, `--thr
 """
 import os
 
-# eftrain re-executes itself with OMP_WAIT_POLICY=passive (host/omp_env.cpp); the peers get the same
-# policy. Must precede the first import of torch / scikit-learn (their OpenMP runtime reads it once).
-# On 2 shared cores, libgomp's default spin-waiting made a 2-thread echoflow epoch 13x slower.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# eftrain re-executes itself with GOMP_SPINCOUNT=10000 (host/omp_env.cpp); the peers get the same
+# bounded spin. Must precede the first import of torch / scikit-learn (their OpenMP runtime reads
+# it once). On 2 shared cores, libgomp's default long spin made a 2-thread echoflow epoch 13x slower.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 import argparse  # noqa: E402
 import json

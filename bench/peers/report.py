@@ -158,7 +158,7 @@ def main():
     p("```\n" + commands + "\n```\n")
     if rounds:  # ROUNDS=0: no throughput part
         p(f"Peers: torch {meta.get('torch')}, zuko {meta.get('zuko')}, nflows {meta.get('nflows')}; "
-          f"{meta.get('threads')} threads (torch.set_num_threads), OMP_WAIT_POLICY=passive for every "
+          f"{meta.get('threads')} threads (torch.set_num_threads), GOMP_SPINCOUNT=10000 for every "
           f"process (eftrain's binaries set it themselves). Each figure: per round the median of "
           f"{meta.get('repeats')} runs of >= {meta.get('seconds')} s after a warm-up; the median over "
           f"{rounds} rounds, [min - max] of all single runs.\n")

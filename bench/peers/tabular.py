@@ -40,7 +40,8 @@ Seeds: torch.manual_seed(0) and np.random.seed(0) before each peer; eftrain samp
 import os
 
 # Before torch / scikit-learn load their OpenMP runtime (see bench/peers/quality.py).
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 import argparse  # noqa: E402
 import contextlib

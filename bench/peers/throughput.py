@@ -54,10 +54,12 @@ How each model is built (standard constructors of each library; sizes as eftrain
 """
 import os
 
-# eftrain's binaries re-execute themselves with OMP_WAIT_POLICY=passive (host/omp_env.cpp); torch
-# gets the same policy here, before its OpenMP runtime starts. (With libgomp's default spinning,
-# 2-thread torch on 2 cores shared with other jobs ran small ops an order of magnitude slower.)
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# eftrain's binaries re-execute themselves with GOMP_SPINCOUNT=10000 (host/omp_env.cpp); torch
+# (libgomp) gets the same bounded spin here, before its OpenMP runtime starts. (With libgomp's
+# default long spin, 2-thread torch on 2 cores shared with other jobs ran small ops an order of
+# magnitude slower.)
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 import argparse  # noqa: E402
 import json  # noqa: E402

@@ -13,10 +13,12 @@ conditional sampling on columns declared `conditional` at fit time.
 """
 import os as _os
 
-# GNU OpenMP spins at barriers by default, which collapses throughput on shared or busy cores
-# (see host/omp_env.hpp). libgomp reads this variable when it is loaded, i.e. when the
-# extension below is imported; an explicit user setting is kept.
-_os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# GNU OpenMP's default long spin at barriers collapses throughput on shared or busy cores, never
+# spinning halves it on idle ones; a short bounded spin does neither (see host/omp_env.hpp).
+# libgomp reads this when it is loaded, i.e. when the extension below is imported; an explicit
+# user setting (OMP_WAIT_POLICY or GOMP_SPINCOUNT) is kept.
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 from . import _core  # noqa: E402
 from ._core import EchoFlowError  # noqa: E402

@@ -4,7 +4,7 @@
 #include "omp_env.hpp"
 
 int main(int argc, char** argv) {
-  ef::ensure_passive_omp_wait(argc, argv);  // see host/omp_env.hpp
+  ef::ensure_bounded_omp_wait(argc, argv);  // see host/omp_env.hpp
   doctest::Context ctx(argc, argv);
   return ctx.run();
 }
