@@ -183,16 +183,7 @@ void DeviceBackend<Exec>::build_part(int p) {
       EF_CHECK(inc->groups() == L.D, "device backend: part ", p, " layer ", l, " has ",
                inc->groups(), " autoregressive groups for ", L.D, " dimensions");
       L.inc_first = inc->first();
-      L.inc_runs.assign(size_t(L.D) + 1, {});
-      for (int g = 1; g <= L.D; ++g) {
-        const std::vector<int>& rows = inc->out_rows()[size_t(g)];
-        for (size_t a = 0; a < rows.size();) {  // contiguous runs (MAF: mu_i and a_i)
-          size_t b = a + 1;
-          while (b < rows.size() && rows[b] == rows[b - 1] + 1) ++b;
-          L.inc_runs[size_t(g)].push_back({rows[a], rows[a] + int(b - a)});
-          a = b;
-        }
-      }
+      L.inc_runs = inc->out_runs();
     }
     if (const MaskedMLP<float>* m = layer->conditioner()) {
       EF_CHECK(m->in_size() == L.W && m->out_size() == L.nout,
@@ -496,11 +487,10 @@ void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, floa
                        ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
         if (L.kind == Kind::MAF)
           exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
-                                 ops::MafInverseStep{z, L.out, L.D, 0, L.clamp, x}, x, L.D);
+                                 ops::MafInverseStep{z, L.out, L.D, 0, L.clamp, x});
         else
           exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
-                                 ops::SplineInverseStep{z, L.out, L.D, 0, L.K, L.bound, x}, x,
-                                 L.D);
+                                 ops::SplineInverseStep{z, L.out, L.D, 0, L.K, L.bound, x});
         break;
       }
       // Otherwise pass i computes only the conditioner units of degree i (and the outputs of

@@ -11,24 +11,27 @@ Permutation default_permutation(FlowKind k) {
 FlowKind layer_kind(const FlowSpec& s, int l) {
   return s.mix.empty() ? s.kind : s.mix[size_t(l) % s.mix.size()];
 }
+std::vector<FlowKind> layer_kinds(const FlowSpec& s) {
+  return s.mix.empty() ? std::vector<FlowKind>{s.kind} : s.mix;
+}
+void set_layer_kinds(FlowSpec& s, const std::vector<FlowKind>& kinds) {
+  EF_CHECK(!kinds.empty(), "a flow needs at least one layer kind");
+  s.kind = kinds[0];
+  s.mix = kinds.size() > 1 ? kinds : std::vector<FlowKind>{};
+}
 bool has_splines(const FlowSpec& s) {
-  const int n = s.mix.empty() ? 1 : int(s.mix.size());
-  for (int l = 0; l < n; ++l) {
-    const FlowKind k = layer_kind(s, l);
+  for (FlowKind k : layer_kinds(s))
     if (k == FlowKind::NSFCoupling || k == FlowKind::NSFAR) return true;
-  }
   return false;
 }
 Permutation default_permutation(const FlowSpec& s) {
-  const int n = s.mix.empty() ? 1 : int(s.mix.size());
-  for (int l = 0; l < n; ++l)
-    if (is_autoregressive(layer_kind(s, l))) return Permutation::Reverse;
+  for (FlowKind k : layer_kinds(s))
+    if (is_autoregressive(k)) return Permutation::Reverse;
   return Permutation::None;
 }
 std::string flow_name(const FlowSpec& s) {
-  if (s.mix.empty()) return to_string(s.kind);
   std::string r;
-  for (FlowKind k : s.mix) r += (r.empty() ? "" : "+") + std::string(to_string(k));
+  for (FlowKind k : layer_kinds(s)) r += (r.empty() ? "" : "+") + std::string(to_string(k));
   return r;
 }
 const char* to_string(FlowKind k) {

@@ -40,6 +40,9 @@ struct FlowSpec {
 bool is_autoregressive(FlowKind k);
 Permutation default_permutation(FlowKind k);
 FlowKind layer_kind(const FlowSpec& s, int l);  // the kind of flow layer l
+std::vector<FlowKind> layer_kinds(const FlowSpec& s);  // the kinds the layers cycle through
+// Sets kind and mix from a list of kinds (one kind: mix stays empty).
+void set_layer_kinds(FlowSpec& s, const std::vector<FlowKind>& kinds);
 bool has_splines(const FlowSpec& s);            // any nsf-coupling / nsf-ar layer
 // Reverse when any layer is autoregressive (MAF, nsf-ar), else none (couplings alternate).
 Permutation default_permutation(const FlowSpec& s);

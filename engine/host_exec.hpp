@@ -78,15 +78,14 @@ class HostExec {
   }
   // The fused autoregressive inverse (ops::fused_ar_inverse_tile), tiles in parallel.
   template <class Step>
-  void fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y, const Step& step,
-                        float* x, int D) {
+  void fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y, const Step& step) {
     const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
 #pragma omp parallel if (tiles > 1)
     {
       std::vector<float> s(ops::fused_scratch_floats(m.max_width), NAN);
 #pragma omp for schedule(static)
       for (int t = 0; t < tiles; ++t)
-        ops::fused_ar_inverse_tile(ops::SerialTeam{}, m, in, B, t, Y, s.data(), step, x, D);
+        ops::fused_ar_inverse_tile(ops::SerialTeam{}, m, in, B, t, Y, s.data(), step);
     }
   }
   void fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float* const* dZ, float* dX,

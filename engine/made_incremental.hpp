@@ -13,6 +13,7 @@
 // masked zeros), so samples agree with the D-pass inverse to rounding (tested).
 #pragma once
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "blas.hpp"
@@ -44,12 +45,21 @@ class MadeIncremental {
         f[d] = int(std::lower_bound(dg.begin(), dg.end(), d) - dg.begin());
       first_[l] = f;
     }
-    out_rows_.assign(G + 1, {});
+    std::vector<std::vector<int>> rows(G + 1);
     const std::vector<int>& od = degrees[L];
     for (int o = 0; o < int(od.size()); ++o) {
       EF_CHECK(od[o] >= 1 && od[o] <= G, "MadeIncremental: output degree out of range");
-      out_rows_[od[o]].push_back(o);
+      rows[od[o]].push_back(o);
     }
+    // Output rows of each degree as contiguous runs [a, b) (MAF has two: mu_i and a_i).
+    out_runs_.assign(G + 1, {});
+    for (int g = 0; g <= G; ++g)
+      for (size_t a = 0; a < rows[g].size();) {
+        size_t b = a + 1;
+        while (b < rows[g].size() && rows[g][b] == rows[g][b - 1] + 1) ++b;
+        out_runs_[g].push_back({rows[g][a], rows[g][a] + int(b - a)});
+        a = b;
+      }
   }
 
   // Pass g: given the packed input X (B, n_0) whose inputs of degree < g are final, computes the
@@ -77,21 +87,14 @@ class MadeIncremental {
     const int k = L >= 2 ? first_[L - 1][g] : n[0];
     const T* in = L >= 2 ? act[L - 1].data() : X;
     const int ld_in = n[L - 1];
-    // Output rows of degree g: contiguous runs (MAF has two: mu_i and a_i).
-    const std::vector<int>& rows = out_rows_[g];
-    for (size_t a = 0; a < rows.size();) {
-      size_t b = a + 1;
-      while (b < rows.size() && rows[b] == rows[b - 1] + 1) ++b;
-      dense_rows(params, L - 1, in, ld_in, k, B, rows[a], rows[a] + int(b - a), Y, n[L], false);
-      a = b;
-    }
+    for (const auto& [a, b] : out_runs_[g]) dense_rows(params, L - 1, in, ld_in, k, B, a, b, Y, n[L], false);
   }
 
   // The plan, for backends that run the passes themselves (engine/device_backend_impl.hpp):
   // first()[l][d] is the first unit of degree d in hidden layer l (1..L-1; units of degree d
-  // are [first[l][d], first[l][d+1])), out_rows()[g] the output rows of degree g.
+  // are [first[l][d], first[l][d+1])), out_runs()[g] the output rows of degree g as runs [a, b).
   const std::vector<std::vector<int>>& first() const { return first_; }
-  const std::vector<std::vector<int>>& out_rows() const { return out_rows_; }
+  const std::vector<std::vector<std::pair<int, int>>>& out_runs() const { return out_runs_; }
   int groups() const { return G_; }
 
  private:
@@ -121,7 +124,7 @@ class MadeIncremental {
   int G_ = 0;
   Activation act_ = Activation::ReLU;
   std::vector<std::vector<int>> first_;     // [layer][degree] first unit of that degree
-  std::vector<std::vector<int>> out_rows_;  // [degree] output rows of that degree
+  std::vector<std::vector<std::pair<int, int>>> out_runs_;  // [degree] output row runs [a, b)
 };
 
 }  // namespace ef

@@ -105,7 +105,7 @@ json flow_spec_to_json(const FlowSpec& s) {
   json flow = to_string(s.kind);
   if (!s.mix.empty()) {
     flow = json::array();
-    for (FlowKind k : s.mix) flow.push_back(to_string(k));
+    for (FlowKind k : layer_kinds(s)) flow.push_back(to_string(k));
   }
   json j = {{"flow", flow},                        {"layers", s.layers},
             {"hidden", s.hidden},                  {"activation", to_string(s.activation)},
@@ -135,7 +135,7 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
                  "actnorm", "clamp", "bins", "tail_bound"}, w, name);
   // "flow": one kind for every layer, or an array of kinds that the layers cycle through
   // (["nsf-coupling", "realnvp"]: spline and affine couplings alternate).
-  s.mix.clear();
+  std::vector<FlowKind> kinds;
   if (m.contains("flow") && m.at("flow").is_array()) {
     const json& a = m.at("flow");
     EF_CHECK(!a.empty() && a.size() <= 64, name,
@@ -143,13 +143,12 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
     for (const json& v : a) {
       if (!v.is_string())
         EF_THROW(name, ": model.flow entries must be strings, got ", type_name(v));
-      s.mix.push_back(flow_kind_from(v.get<std::string>()));
+      kinds.push_back(flow_kind_from(v.get<std::string>()));
     }
-    s.kind = s.mix[0];
-    if (s.mix.size() == 1) s.mix.clear();
   } else {
-    s.kind = flow_kind_from(get<std::string>(m, "flow", "maf", w, name));
+    kinds.push_back(flow_kind_from(get<std::string>(m, "flow", "maf", w, name)));
   }
+  set_layer_kinds(s, kinds);
   s.layers = get<int>(m, "layers", 5, w, name);
   EF_CHECK(s.layers >= 1 && s.layers <= 1000, name, ": model.layers must be in [1, 1000] (got ", s.layers, ")");
   if (m.contains("hidden")) {

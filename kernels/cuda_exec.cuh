@@ -81,9 +81,9 @@ class CudaExec {
   // The fused autoregressive inverse (ops::fused_ar_inverse_tile): one block per tile runs all
   // D passes of one MAF / nsf-ar layer.
   void fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
-                        const ops::MafInverseStep& step, float* x, int D);
+                        const ops::MafInverseStep& step);
   void fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
-                        const ops::SplineInverseStep& step, float* x, int D);
+                        const ops::SplineInverseStep& step);
   void fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float* const* dZ, float* dX,
                           int B);
 

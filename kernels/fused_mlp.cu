@@ -49,10 +49,9 @@ __global__ void __launch_bounds__(ops::kFusedThreads)
 
 template <class Step>
 __global__ void __launch_bounds__(ops::kFusedThreads)
-    fused_ar_inverse_kernel(ops::FusedMlp m, float* in, int B, float* Y, Step step, float* x,
-                            int D) {
+    fused_ar_inverse_kernel(ops::FusedMlp m, float* in, int B, float* Y, Step step) {
   extern __shared__ float scratch[];
-  ops::fused_ar_inverse_tile(BlockTeam{}, m, in, B, int(blockIdx.x), Y, scratch, step, x, D);
+  ops::fused_ar_inverse_tile(BlockTeam{}, m, in, B, int(blockIdx.x), Y, scratch, step);
 }
 
 namespace {
@@ -79,11 +78,11 @@ void fused_mlp_init() {
 
 template <class Step>
 void fused_ar_inverse_launch(const ops::FusedMlp& m, float* in, int B, float* Y,
-                             const Step& step, float* x, int D, cudaStream_t stream) {
+                             const Step& step, cudaStream_t stream) {
   if (B <= 0) return;
   const size_t smem = shared_bytes(m);
   const int tiles = (B + ops::kFusedTileRows - 1) / ops::kFusedTileRows;
-  fused_ar_inverse_kernel<Step><<<tiles, ops::kFusedThreads, smem, stream>>>(m, in, B, Y, step, x, D);
+  fused_ar_inverse_kernel<Step><<<tiles, ops::kFusedThreads, smem, stream>>>(m, in, B, Y, step);
   EF_CUDA_LAUNCH_CHECK();
 }
 
@@ -98,13 +97,13 @@ void CudaExec::fused_mlp_forward(const ops::FusedMlp& m, const float* X, int B, 
 }
 
 void CudaExec::fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
-                                const ops::MafInverseStep& step, float* x, int D) {
-  kernels::fused_ar_inverse_launch(m, in, B, Y, step, x, D, stream_);
+                                const ops::MafInverseStep& step) {
+  kernels::fused_ar_inverse_launch(m, in, B, Y, step, stream_);
 }
 
 void CudaExec::fused_ar_inverse(const ops::FusedMlp& m, float* in, int B, float* Y,
-                                const ops::SplineInverseStep& step, float* x, int D) {
-  kernels::fused_ar_inverse_launch(m, in, B, Y, step, x, D, stream_);
+                                const ops::SplineInverseStep& step) {
+  kernels::fused_ar_inverse_launch(m, in, B, Y, step, stream_);
 }
 
 void CudaExec::fused_mlp_backward(const ops::FusedMlp& m, const float* dY, float* const* dZ,

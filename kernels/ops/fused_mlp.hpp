@@ -181,16 +181,16 @@ EF_HD void fused_mlp_backward_tile(const Team& t, const FusedMlp& m, const float
 // The sequential inverse of an autoregressive layer (MAF, nsf-ar), fused: all D passes of one
 // tile in one team. Pass i runs the conditioner forward on the tile's packed rows
 // in = [x | ctx] (row stride sizes[0]; the x part starts at zero), then step (a MafInverseStep
-// or SplineInverseStep, kernels/ops/flow_ops.hpp) writes x_i of each row to x (B, D), copied
+// or SplineInverseStep, kernels/ops/flow_ops.hpp) writes x_i of each row to step.x (B, D), copied
 // into in for the next pass. A tile's rows are read and written by its team only, so one CUDA
 // block runs the whole inverse of its rows with block barriers: one launch per layer instead
 // of D x (pack, L GEMMs, step).
 template <class Team, class Step>
 EF_HD void fused_ar_inverse_tile(const Team& t, const FusedMlp& m, float* in, int B, int tile,
-                                 float* Y, float* scratch, Step step, float* x, int D) {
+                                 float* Y, float* scratch, Step step) {
   const int row0 = tile * kFusedTileRows;
   const int R = B - row0 < kFusedTileRows ? B - row0 : kFusedTileRows;
-  const int W = m.sizes[0];
+  const int W = m.sizes[0], D = step.D;
   for (int i = 0; i < D; ++i) {
     fused_mlp_forward_tile(t, m, in, B, tile, Y, scratch);
     t.sync();  // the tile's Y rows, written by the whole team, before the step reads them
@@ -198,7 +198,7 @@ EF_HD void fused_ar_inverse_tile(const Team& t, const FusedMlp& m, float* in, in
     for (int r = t.rank(); r < R; r += t.size()) {
       const size_t row = size_t(row0 + r);
       step(row);
-      in[row * size_t(W) + size_t(i)] = x[row * size_t(D) + size_t(i)];
+      in[row * size_t(W) + size_t(i)] = step.x[row * size_t(D) + size_t(i)];
     }
     t.sync();  // x_i in `in` before the next pass copies the rows into scratch
   }

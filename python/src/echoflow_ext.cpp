@@ -189,10 +189,9 @@ Model fit(const Table& t, const std::vector<std::string>& flow, int layers, cons
           bool verbose) {
   echoflow::FitOptions opt;
   // One kind for every layer, or several that the layers cycle through (FlowSpec::mix).
-  EF_CHECK(!flow.empty(), "flow: at least one layer kind");
-  for (const std::string& k : flow) opt.flow.mix.push_back(ef::flow_kind_from(k));
-  opt.flow.kind = opt.flow.mix[0];
-  if (opt.flow.mix.size() == 1) opt.flow.mix.clear();
+  std::vector<ef::FlowKind> kinds;
+  for (const std::string& k : flow) kinds.push_back(ef::flow_kind_from(k));
+  ef::set_layer_kinds(opt.flow, kinds);
   opt.flow.layers = layers;
   opt.flow.hidden = hidden;
   opt.flow.activation = ef::activation_from(activation);
