@@ -152,15 +152,18 @@ const char* ef_table_get_label(const ef_table* t, size_t c, size_t r) {
 ef_status ef_model_fit(const ef_table* data, const char* options_json, ef_model** out) {
   if (!data || !out) return null_arg("data or out");
   return guard([&] {
-    // Reuse the config reader: the options are a config without data.path.
-    nlohmann::json o = options_json ? nlohmann::json::parse(options_json, nullptr, false)
+    // The eftrain config parser, for a table in memory ("columns" at the top level is short for
+    // data.columns).
+    nlohmann::json o = options_json ? nlohmann::json::parse(options_json, nullptr, false, true)
                                     : nlohmann::json::object();
     EF_CHECK(!o.is_discarded() && o.is_object(), "options: not a JSON object");
-    nlohmann::json cfg = o;
-    cfg.erase("columns");
-    cfg["data"] = {{"path", "(in memory)"}};
-    if (o.contains("columns")) cfg["data"]["columns"] = o["columns"];
-    ef::Config c = ef::parse_config(cfg.dump(), "options", "", {});
+    if (o.contains("columns")) {
+      EF_CHECK(!(o.contains("data") && o["data"].is_object() && o["data"].contains("columns")),
+               "options: columns given twice (top level and data.columns)");
+      o["data"]["columns"] = o["columns"];
+      o.erase("columns");
+    }
+    ef::Config c = ef::config_from_json(o, "options", "", {}, ef::ConfigFor::Table);
     const echoflow::FitOptions opt = ef::fit_options(c);
     for (auto& [name, type] : c.column_types) {
       const int k = data->t.find(name);

@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "config_keys.hpp"
 #include "error.hpp"
 
 namespace ef {
@@ -41,31 +43,95 @@ void check_keys(const json& obj, const std::set<std::string>& allowed, const std
     }
 }
 
-template <class V>
-V get(const json& obj, const char* key, V def, const std::string& where, const std::string& name) {
-  if (!obj.contains(key)) return def;
-  const json& v = obj.at(key);
-  try {
-    if constexpr (std::is_same_v<V, int> || std::is_same_v<V, long>) {
-      if (!v.is_number_integer())
-        EF_THROW(name, ": ", where, ".", key, " must be an integer, got ", type_name(v));
-      // Out-of-range integers must not wrap around silently (4294967297 is not 1).
-      const bool fits = v.is_number_unsigned()
-                            ? v.get<unsigned long long>() <= (unsigned long long)std::numeric_limits<V>::max()
-                            : v.get<long long>() >= (long long)std::numeric_limits<V>::min() &&
-                                  v.get<long long>() <= (long long)std::numeric_limits<V>::max();
-      if (!fits) EF_THROW(name, ": ", where, ".", key, " is out of range");
-    } else if constexpr (std::is_same_v<V, double>) {
-      if (!v.is_number()) EF_THROW(name, ": ", where, ".", key, " must be a number, got ", type_name(v));
-    } else if constexpr (std::is_same_v<V, bool>) {
-      if (!v.is_boolean()) EF_THROW(name, ": ", where, ".", key, " must be true or false, got ", type_name(v));
-    } else if constexpr (std::is_same_v<V, std::string>) {
-      if (!v.is_string()) EF_THROW(name, ": ", where, ".", key, " must be a string, got ", type_name(v));
-    }
-    return v.get<V>();
-  } catch (const json::exception& e) {
-    EF_THROW(name, ": ", where, ".", key, ": ", e.what());
+// A key's value in `obj` (the object that holds it), checked against its row of the key table
+// (type, range, choices), or the row's default when absent (null when it has none). `row`: the
+// table path ("data.columns.*.min"); `shown`: the path messages name ("data.columns.x.min").
+json checked(const json& obj, const std::string& row, const std::string& shown, const std::string& name) {
+  const ConfigKey& k = config_key(row);
+  const std::string leaf = k.leaf();
+  if (!obj.contains(leaf)) return config_default(row);
+  const json& v = obj.at(leaf);
+  const size_t dot = shown.rfind('.');
+  const std::string where = dot == std::string::npos ? std::string() : shown.substr(0, dot) + ": ";
+  auto choice = [&](const json& s) {
+    const auto choices = k.choice_list();
+    if (choices.empty()) return;
+    for (auto& c : choices)
+      if (s.get<std::string>() == c) return;
+    std::string list;
+    for (size_t i = 0; i < choices.size(); ++i)
+      list += (i == 0 ? "\"" : i + 1 == choices.size() ? " or \"" : ", \"") + choices[i] + "\"";
+    EF_THROW(name, ": ", where, "unknown ", leaf, " \"", s.get<std::string>(), "\" (expected ", list, ")");
+  };
+  auto in_range = [&](const json& x, const char* what) {
+    const std::string r = k.range.text();
+    if (!k.range.contains(x.get<double>()))
+      EF_THROW(name, ": ", shown, what, " must be ", r[0] == '[' || r[0] == '(' ? "in " : "", r,
+               " (got ", x.dump(), ")");
+  };
+  auto integer = [&](const json& x, const char* what) {
+    if (!x.is_number_integer())
+      EF_THROW(name, ": ", shown, what, " must be ", what[0] ? "integers" : "an integer", ", got ", type_name(x));
+    // Out-of-range integers must not wrap around silently (4294967297 is not 1).
+    if (x.is_number_unsigned() && x.get<unsigned long long>() > 9000000000000000000ULL)
+      EF_THROW(name, ": ", shown, " is out of range");
+    in_range(x, what);
+  };
+  switch (k.type) {
+    case KeyType::Int: integer(v, ""); break;
+    case KeyType::Number:
+      if (!v.is_number()) EF_THROW(name, ": ", shown, " must be a number, got ", type_name(v));
+      in_range(v, "");
+      break;
+    case KeyType::Bool:
+      if (!v.is_boolean()) EF_THROW(name, ": ", shown, " must be true or false, got ", type_name(v));
+      break;
+    case KeyType::String:
+      if (!v.is_string()) EF_THROW(name, ": ", shown, " must be a string, got ", type_name(v));
+      choice(v);
+      break;
+    case KeyType::Strings:
+      if (!v.is_array()) EF_THROW(name, ": ", shown, " must be an array of strings, got ", type_name(v));
+      for (auto& e : v) {
+        if (!e.is_string()) EF_THROW(name, ": ", shown, " entries must be strings, got ", type_name(e));
+        choice(e);
+      }
+      break;
+    case KeyType::Ints:
+      if (!v.is_array()) EF_THROW(name, ": ", shown, " must be an array of integers, got ", type_name(v));
+      for (auto& e : v) integer(e, " entries");
+      break;
+    case KeyType::StringOrList:
+      if (v.is_array()) {
+        EF_CHECK(!v.empty() && v.size() <= 64, name, ": ", shown,
+                 " as an array must list 1 to 64 entries (got ", v.size(), ")");
+        for (auto& e : v) {
+          if (!e.is_string()) EF_THROW(name, ": ", shown, " entries must be strings, got ", type_name(e));
+          choice(e);
+        }
+      } else if (v.is_string()) {
+        choice(v);
+      } else {
+        EF_THROW(name, ": ", shown, " must be a string or an array of strings, got ", type_name(v));
+      }
+      break;
+    case KeyType::Object:
+      if (!v.is_object()) EF_THROW(name, ": ", shown, " must be an object, got ", type_name(v));
+      break;
   }
+  return v;
+}
+
+// The keys a section may hold: its rows in the key table.
+std::set<std::string> section_keys(const std::string& section) {
+  std::set<std::string> out;
+  const std::string prefix = section.empty() ? "" : section + ".";
+  for (const ConfigKey& k : config_keys()) {
+    if (k.path.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = k.path.substr(prefix.size());
+    out.insert(rest.substr(0, rest.find('.')));
+  }
+  return out;
 }
 
 void apply_override(json& root, const std::string& kv, const std::string& name) {
@@ -130,75 +196,90 @@ void flow_spec_from_json(const json& m, FlowSpec& s, const std::string& name) {
 }
 
 static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name) {
-  const std::string w = "model";
-  check_keys(m, {"flow", "layers", "hidden", "activation", "degrees", "permutation", "masks",
-                 "actnorm", "clamp", "bins", "tail_bound"}, w, name);
+  check_keys(m, section_keys("model"), "model", name);
+  auto get = [&](const char* key) { return checked(m, std::string("model.") + key, std::string("model.") + key, name); };
   // "flow": one kind for every layer, or an array of kinds that the layers cycle through
   // (["nsf-coupling", "realnvp"]: spline and affine couplings alternate).
   std::vector<FlowKind> kinds;
-  if (m.contains("flow") && m.at("flow").is_array()) {
-    const json& a = m.at("flow");
-    EF_CHECK(!a.empty() && a.size() <= 64, name,
-             ": model.flow as an array must list 1 to 64 layer kinds (got ", a.size(), ")");
-    for (const json& v : a) {
-      if (!v.is_string())
-        EF_THROW(name, ": model.flow entries must be strings, got ", type_name(v));
-      kinds.push_back(flow_kind_from(v.get<std::string>()));
-    }
-  } else {
-    kinds.push_back(flow_kind_from(get<std::string>(m, "flow", "maf", w, name)));
-  }
+  const json flow = get("flow");
+  if (flow.is_array())
+    for (const json& v : flow) kinds.push_back(flow_kind_from(v.get<std::string>()));
+  else
+    kinds.push_back(flow_kind_from(flow.get<std::string>()));
   set_layer_kinds(s, kinds);
-  s.layers = get<int>(m, "layers", 5, w, name);
-  EF_CHECK(s.layers >= 1 && s.layers <= 1000, name, ": model.layers must be in [1, 1000] (got ", s.layers, ")");
-  if (m.contains("hidden")) {
-    const json& h = m.at("hidden");
-    if (!h.is_array()) EF_THROW(name, ": model.hidden must be an array of widths, got ", type_name(h));
-    s.hidden.clear();
-    for (auto& v : h) {
-      if (!v.is_number_integer()) EF_THROW(name, ": model.hidden entries must be integers, got ", type_name(v));
-      const long long w64 = v.is_number_unsigned() ? (long long)std::min<unsigned long long>(v.get<unsigned long long>(), 1ULL << 40)
-                                                   : v.get<long long>();
-      EF_CHECK(w64 >= 1 && w64 <= 65536, name, ": model.hidden widths must be in [1, 65536] (got ", w64, ")");
-      int width = int(w64);
-      EF_CHECK(width >= 1 && width <= 65536, name, ": model.hidden widths must be in [1, 65536] (got ", width, ")");
-      s.hidden.push_back(width);
-    }
-  }
-  s.activation = activation_from(get<std::string>(m, "activation", "relu", w, name));
-  s.degrees = degrees_from(get<std::string>(m, "degrees", "sequential", w, name));
+  s.layers = get("layers").get<int>();
+  s.hidden = get("hidden").get<std::vector<int>>();
+  s.activation = activation_from(get("activation").get<std::string>());
+  s.degrees = degrees_from(get("degrees").get<std::string>());
   // Default: MAF reverses the order between layers; RealNVP's alternating masks already mix,
   // and a reversal on top would hand the same half to two consecutive layers.
-  s.permutation = permutation_from(
-      get<std::string>(m, "permutation", to_string(default_permutation(s)), w, name));
-  s.masks = coupling_mask_from(get<std::string>(m, "masks", "alternating", w, name));
-  s.actnorm = get<bool>(m, "actnorm", false, w, name);
-  s.clamp = get<double>(m, "clamp", 3.0, w, name);
-  EF_CHECK(s.clamp >= 0, name, ": model.clamp must be >= 0");
-  // Spline flows (nsf-coupling, nsf-ar): bins per dimension and the tail bound B.
-  s.bins = get<int>(m, "bins", 8, w, name);
-  EF_CHECK(s.bins >= 2 && s.bins <= 64, name, ": model.bins must be in [2, 64] (got ", s.bins, ")");
-  s.tail_bound = get<double>(m, "tail_bound", 3.0, w, name);
-  EF_CHECK(s.tail_bound > 0 && std::isfinite(s.tail_bound), name,
-           ": model.tail_bound must be > 0 (got ", s.tail_bound, ")");
+  const json perm = get("permutation");
+  s.permutation = perm.is_null() ? default_permutation(s) : permutation_from(perm.get<std::string>());
+  s.masks = coupling_mask_from(get("masks").get<std::string>());
+  s.actnorm = get("actnorm").get<bool>();
+  s.clamp = get("clamp").get<double>();
+  s.bins = get("bins").get<int>();
+  s.tail_bound = get("tail_bound").get<double>();
 }
 
-Config parse_config(const std::string& text, const std::string& name, const std::string& base_dir,
-                    const std::vector<std::string>& overrides) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string msg = e.what();
-    const size_t p = msg.find("syntax error");
-    EF_THROW(name, ": malformed JSON at ", line_col(text, e.byte ? e.byte - 1 : 0), ": ",
-             p == std::string::npos ? msg : msg.substr(p));
-  } catch (const json::exception& e) {
-    EF_THROW(name, ": invalid JSON: ", e.what());  // e.g. 1e309 (number overflow)
+namespace {
+
+void read_header(const json& d, Config& c, const std::function<std::string(const std::string&)>& resolve,
+                 const std::string& name) {
+  const json h = checked(d, "data.header", "data.header", name);
+  if (h.is_null()) return;
+  if (h.is_array()) {
+    c.header = h.get<std::vector<std::string>>();
+  } else {  // a file whose first line is the comma-separated names
+    const std::string hp = resolve(h.get<std::string>());
+    std::ifstream hf(hp);
+    std::string line;
+    if (!hf || !std::getline(hf, line)) EF_THROW(name, ": data.header: cannot read ", hp);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::stringstream ls(line);
+    std::string f;
+    while (std::getline(ls, f, ',')) c.header.push_back(f);
   }
+  if (c.header.empty()) EF_THROW(name, ": data.header is empty");
+}
+
+void read_columns(const json& d, Config& c, const std::string& name) {
+  const json cols = checked(d, "data.columns", "data.columns", name);
+  for (auto it = cols.begin(); it != cols.end(); ++it) {
+    const std::string w = "data.columns." + it.key();
+    ColumnOptions o;
+    json v = it.value();
+    if (v.is_string()) v = json{{"type", v}};  // "x": "integer" is short for {"type": "integer"}
+    if (!v.is_object())
+      EF_THROW(name, ": ", w, " must be a type string or an object {\"type\", \"min\", \"max\", \"encoder\"}, got ",
+               type_name(v));
+    check_keys(v, section_keys("data.columns.*"), w, name);
+    const json type = checked(v, "data.columns.*.type", w + ".type", name);
+    const json mn = checked(v, "data.columns.*.min", w + ".min", name);
+    const json mx = checked(v, "data.columns.*.max", w + ".max", name);
+    o.encoder = checked(v, "data.columns.*.encoder", w + ".encoder", name).get<std::string>();
+    if (!mn.is_null()) { o.has_min = true; o.min = mn.get<double>(); }
+    if (!mx.is_null()) { o.has_max = true; o.max = mx.get<double>(); }
+    if (o.has_max && !o.has_min) EF_THROW(name, ": ", w, ": a max needs a min too");
+    if (o.has_min && o.has_max && !(o.max > o.min)) EF_THROW(name, ": ", w, ": max must be greater than min");
+    if (!type.is_null()) {
+      o.type = column_type_from(type.get<std::string>());
+      o.has_type = true;
+      c.column_types[it.key()] = o.type;
+      if (o.type == ColumnType::Categorical && (o.has_min || o.has_max || o.encoder != "auto"))
+        EF_THROW(name, ": ", w, ": bounds and encoders apply to numeric columns only");
+    }
+    c.column_options[it.key()] = o;
+  }
+}
+
+}  // namespace
+
+Config config_from_json(json root, const std::string& name, const std::string& base_dir,
+                        const std::vector<std::string>& overrides, ConfigFor what) {
   if (!root.is_object()) EF_THROW(name, ": the config must be a JSON object");
   for (auto& kv : overrides) apply_override(root, kv, name);
-  check_keys(root, {"data", "model", "train", "conditional", "device", "output"}, "", name);
+  check_keys(root, section_keys(""), "", name);
 
   Config c;
   c.source = name;
@@ -207,131 +288,53 @@ Config parse_config(const std::string& text, const std::string& name, const std:
     fs::path q(p);
     return (q.is_absolute() || base_dir.empty() ? q : fs::path(base_dir) / q).lexically_normal().string();
   };
+  // A table in memory (Python, the C API) has its own columns and is saved by the caller.
+  if (what == ConfigFor::Table) {
+    const json d = root.value("data", json::object());
+    for (const char* k : {"path", "header"})
+      if (d.is_object() && d.contains(k))
+        EF_THROW(name, ": data.", k, " does not apply to a table in memory");
+    if (root.contains("output"))
+      EF_THROW(name, ": output does not apply to a table in memory (save the model instead)");
+  } else if (!root.contains("data")) {
+    EF_THROW(name, ": missing \"data\" section (data.path is required)");
+  }
 
-  if (!root.contains("data")) EF_THROW(name, ": missing \"data\" section (data.path is required)");
-  const json& d = root.at("data");
-  check_keys(d, {"path", "columns", "missing", "categorical_max_levels", "header"}, "data", name);
-  if (d.contains("header")) {
-    // An array of names, or the path of a file whose first line is the comma-separated names.
-    const json& h = d.at("header");
-    if (h.is_array()) {
-      for (auto& v : h) {
-        if (!v.is_string()) EF_THROW(name, ": data.header entries must be strings");
-        c.header.push_back(v.get<std::string>());
-      }
-    } else if (h.is_string()) {
-      const std::string hp = resolve(h.get<std::string>());
-      std::ifstream hf(hp);
-      std::string line;
-      if (!hf || !std::getline(hf, line)) EF_THROW(name, ": data.header: cannot read ", hp);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      std::stringstream ls(line);
-      std::string f;
-      while (std::getline(ls, f, ',')) c.header.push_back(f);
-    } else {
-      EF_THROW(name, ": data.header must be an array of names or a file path");
-    }
-    if (c.header.empty()) EF_THROW(name, ": data.header is empty");
+  const json d = root.value("data", json::object());
+  check_keys(d, section_keys("data"), "data", name);
+  read_header(d, c, resolve, name);
+  c.missing_tokens = checked(d, "data.missing", "data.missing", name).get<std::vector<std::string>>();
+  c.categorical_max_levels = checked(d, "data.categorical_max_levels", "data.categorical_max_levels", name).get<int>();
+  if (what == ConfigFor::File) {
+    if (!d.contains("path")) EF_THROW(name, ": missing data.path");
+    c.data_path = resolve(checked(d, "data.path", "data.path", name).get<std::string>());
   }
-  if (d.contains("missing")) {
-    const json& m = d.at("missing");
-    if (!m.is_array()) EF_THROW(name, ": data.missing must be an array of strings");
-    c.missing_tokens.clear();
-    for (auto& v : m) {
-      if (!v.is_string()) EF_THROW(name, ": data.missing entries must be strings, got ", type_name(v));
-      c.missing_tokens.push_back(v.get<std::string>());
-    }
-  }
-  c.categorical_max_levels = get<int>(d, "categorical_max_levels", 10, "data", name);
-  EF_CHECK(c.categorical_max_levels >= 0, name, ": data.categorical_max_levels must be >= 0");
-  if (!d.contains("path")) EF_THROW(name, ": missing data.path");
-  c.data_path = resolve(get<std::string>(d, "path", "", "data", name));
-  if (d.contains("columns")) {
-    const json& cols = d.at("columns");
-    if (!cols.is_object()) EF_THROW(name, ": data.columns must be an object {\"name\": \"type\"}");
-    for (auto it = cols.begin(); it != cols.end(); ++it) {
-      const std::string w = "data.columns." + it.key();
-      ColumnOptions o;
-      const json& v = it.value();
-      std::string type;
-      if (v.is_string()) {
-        type = v.get<std::string>();
-      } else if (v.is_object()) {
-        check_keys(v, {"type", "min", "max", "encoder"}, w, name);
-        type = get<std::string>(v, "type", "", w, name);
-        if (v.contains("min")) { o.has_min = true; o.min = get<double>(v, "min", 0.0, w, name); }
-        if (v.contains("max")) { o.has_max = true; o.max = get<double>(v, "max", 0.0, w, name); }
-        o.encoder = get<std::string>(v, "encoder", "auto", w, name);
-        if (o.encoder != "auto" && o.encoder != "standardize" && o.encoder != "quantile")
-          EF_THROW(name, ": ", w, ".encoder must be \"auto\", \"standardize\" or \"quantile\"");
-        if (o.has_max && !o.has_min) EF_THROW(name, ": ", w, ": a max needs a min too");
-        if (o.has_min && o.has_max && !(o.max > o.min)) EF_THROW(name, ": ", w, ": max must be greater than min");
-      } else {
-        EF_THROW(name, ": ", w, " must be a type string or an object {\"type\", \"min\", \"max\", \"encoder\"}, got ",
-                 type_name(v));
-      }
-      if (!type.empty()) {
-        try {
-          o.type = column_type_from(type);
-        } catch (const Error& e) {
-          EF_THROW(name, ": ", w, ": ", e.what());
-        }
-        o.has_type = true;
-        c.column_types[it.key()] = o.type;
-        if (o.type == ColumnType::Categorical && (o.has_min || o.has_max || o.encoder != "auto"))
-          EF_THROW(name, ": ", w, ": bounds and encoders apply to numeric columns only");
-      }
-      c.column_options[it.key()] = o;
-    }
-  }
+  read_columns(d, c, name);
 
   flow_spec_from_json(root.value("model", json::object()), c.flow, name);
 
   const json t = root.value("train", json::object());
-  const std::string w = "train";
-  check_keys(t, {"epochs", "batch_size", "learning_rate", "seed", "validation_fraction", "patience",
-                 "weight_decay", "threads", "loss_every", "max_resident_mb"}, w, name);
-  c.train.epochs = get<int>(t, "epochs", 50, w, name);
-  EF_CHECK(c.train.epochs >= 1, name, ": train.epochs must be positive (got ", c.train.epochs, ")");
-  c.train.batch_size = get<int>(t, "batch_size", 256, w, name);
-  EF_CHECK(c.train.batch_size >= 1, name, ": train.batch_size must be positive (got ", c.train.batch_size, ")");
-  c.train.adam.lr = get<double>(t, "learning_rate", 1e-3, w, name);
-  EF_CHECK(c.train.adam.lr > 0 && c.train.adam.lr < 10, name, ": train.learning_rate must be in (0, 10)");
-  c.train.adam.weight_decay = get<double>(t, "weight_decay", 0.0, w, name);
-  EF_CHECK(c.train.adam.weight_decay >= 0, name, ": train.weight_decay must be >= 0");
-  const long seed = get<long>(t, "seed", 0, w, name);
-  EF_CHECK(seed >= 0, name, ": train.seed must be >= 0");
-  c.train.seed = uint64_t(seed);
-  c.flow.seed = uint64_t(seed);
-  c.train.validation_fraction = get<double>(t, "validation_fraction", 0.1, w, name);
-  EF_CHECK(c.train.validation_fraction >= 0 && c.train.validation_fraction < 1, name,
-           ": train.validation_fraction must be in [0, 1)");
-  c.train.patience = get<int>(t, "patience", 10, w, name);
-  EF_CHECK(c.train.patience >= 0, name, ": train.patience must be >= 0");
-  c.train.loss_every = get<int>(t, "loss_every", 16, w, name);
-  EF_CHECK(c.train.loss_every >= 1, name, ": train.loss_every must be positive");
-  if (t.contains("max_resident_mb")) {  // absent: half the device's free memory
-    const double mb = get<double>(t, "max_resident_mb", 0.0, w, name);
-    EF_CHECK(mb >= 0 && mb < 1e9, name, ": train.max_resident_mb must be in [0, 1e9)");
-    c.train.max_resident_bytes = int64_t(mb * 1048576.0);
-  }
-  c.threads = get<int>(t, "threads", 0, w, name);
-  EF_CHECK(c.threads >= 0, name, ": train.threads must be >= 0");
+  check_keys(t, section_keys("train"), "train", name);
+  auto train = [&](const char* key) { return checked(t, std::string("train.") + key, std::string("train.") + key, name); };
+  c.train.epochs = train("epochs").get<int>();
+  c.train.batch_size = train("batch_size").get<int>();
+  c.train.adam.lr = train("learning_rate").get<double>();
+  c.train.adam.weight_decay = train("weight_decay").get<double>();
+  c.train.seed = train("seed").get<uint64_t>();
+  c.flow.seed = c.train.seed;
+  c.train.validation_fraction = train("validation_fraction").get<double>();
+  c.train.patience = train("patience").get<int>();
+  c.train.loss_every = train("loss_every").get<int>();
+  const json mb = train("max_resident_mb");  // absent: half the device's free memory
+  if (!mb.is_null()) c.train.max_resident_bytes = int64_t(mb.get<double>() * 1048576.0);
+  c.threads = train("threads").get<int>();
 
-  if (root.contains("conditional")) {
-    const json& cond = root.at("conditional");
-    if (!cond.is_array()) EF_THROW(name, ": conditional must be an array of column names");
-    for (auto& v : cond) {
-      if (!v.is_string()) EF_THROW(name, ": conditional entries must be strings, got ", type_name(v));
-      c.conditional.push_back(v.get<std::string>());
-    }
-  }
-  c.device = get<std::string>(root, "device", "auto", "", name);
-  if (c.device != "auto" && c.device != "cpu" && c.device != "cuda")
-    EF_THROW(name, ": device must be \"auto\", \"cpu\" or \"cuda\" (got \"", c.device, "\")");
+  c.conditional = checked(root, "conditional", "conditional", name).get<std::vector<std::string>>();
+  c.device = checked(root, "device", "device", name).get<std::string>();
   const json o = root.value("output", json::object());
-  check_keys(o, {"model"}, "output", name);
-  c.output_model = resolve(get<std::string>(o, "model", "model.efm", "output", name));
+  check_keys(o, section_keys("output"), "output", name);
+  if (what == ConfigFor::File)
+    c.output_model = resolve(checked(o, "output.model", "output.model", name).get<std::string>());
   try {
     (void)root.dump();  // the config is stored in every model file: it must be valid UTF-8
   } catch (const json::exception&) {
@@ -339,6 +342,22 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   }
   c.effective = root;
   return c;
+}
+
+Config parse_config(const std::string& text, const std::string& name, const std::string& base_dir,
+                    const std::vector<std::string>& overrides) {
+  json root;
+  try {
+    root = json::parse(text, nullptr, true, /*ignore_comments=*/true);  // the template has comments
+  } catch (const json::parse_error& e) {
+    std::string msg = e.what();
+    const size_t p = msg.find("syntax error");
+    EF_THROW(name, ": malformed JSON at ", line_col(text, e.byte ? e.byte - 1 : 0), ": ",
+             p == std::string::npos ? msg : msg.substr(p));
+  } catch (const json::exception& e) {
+    EF_THROW(name, ": invalid JSON: ", e.what());  // e.g. 1e309 (number overflow)
+  }
+  return config_from_json(std::move(root), name, base_dir, overrides, ConfigFor::File);
 }
 
 echoflow::FitOptions fit_options(const Config& c) {

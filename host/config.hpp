@@ -1,5 +1,6 @@
-// The eftrain JSON config: parsed with nlohmann_json, every key checked (unknown keys, wrong
-// types and out-of-range values are errors that name the file and the key), defaults filled,
+// The eftrain JSON config (comments allowed): parsed with nlohmann_json, every key checked against
+// the key table in config_keys.hpp (unknown keys, wrong types and out-of-range values are errors
+// that name the file and the key), defaults filled from it,
 // relative paths resolved against the config's folder. `--set a.b.c=VALUE` overrides by dotted
 // path before validation (VALUE is parsed as JSON when it parses, else taken as a string).
 #pragma once
@@ -33,10 +34,19 @@ struct Config {
   nlohmann::json effective;                        // the config after defaults and --set
 };
 
+// What the config is for: eftrain (a file: data.path required, output.model written) or a table
+// already in memory (the Python package, the C API: data.path, data.header and output rejected).
+enum class ConfigFor { File, Table };
+
 Config load_config(const std::string& path, const std::vector<std::string>& overrides);
 // text: the JSON; name: for messages; base_dir: where relative paths resolve.
 Config parse_config(const std::string& text, const std::string& name, const std::string& base_dir,
                     const std::vector<std::string>& overrides);
+
+// The parser itself, for a config already parsed as JSON: every key checked against the key table
+// (config_keys.hpp), defaults filled. The one front door of eftrain, Python and the C API.
+Config config_from_json(nlohmann::json root, const std::string& name, const std::string& base_dir,
+                        const std::vector<std::string>& overrides, ConfigFor what);
 
 // The fit options a config asks for (flow, training, columns, conditional, device, threads,
 // missing tokens, the effective config for provenance); on_epoch is left to the caller.

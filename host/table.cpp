@@ -51,6 +51,24 @@ bool valid_utf8(const std::string& s) {
 
 }  // namespace
 
+ColumnType infer_numeric_type(const double* values, size_t n, int categorical_max_levels) {
+  bool whole = true;
+  std::set<double> distinct;
+  size_t present = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const double v = values[r];
+    if (std::isnan(v)) continue;
+    ++present;
+    whole &= v == std::floor(v) && std::fabs(v) < 9e15;
+    if (distinct.size() <= size_t(categorical_max_levels)) distinct.insert(v);
+  }
+  if (present == 0) return ColumnType::Categorical;
+  if (categorical_max_levels > 0 && distinct.size() <= size_t(categorical_max_levels) &&
+      2 * distinct.size() <= present)
+    return ColumnType::Categorical;
+  return whole ? ColumnType::Integer : ColumnType::Continuous;
+}
+
 int Table::find(const std::string& name) const {
   for (size_t i = 0; i < columns.size(); ++i)
     if (columns[i].name == name) return int(i);
@@ -90,35 +108,27 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
       for (auto& kv : token_count)
         if (kv.second > best) { best = kv.second; col.missing_token = kv.first; }
     }
+    bool parsed = false;  // values already read by inference
     auto it = opt.types.find(name);
     if (it != opt.types.end()) {
       col.type = it->second;
     } else {
-      bool numeric = true, whole = true;
-      std::set<double> distinct;
-      size_t present = 0;
-      for (size_t r = 0; r < n; ++r) {
-        if (col.is_missing(r)) continue;
-        double v;
-        if (!parse_number(cells[r], v)) { numeric = false; break; }
-        ++present;
-        whole &= v == std::floor(v) && std::fabs(v) < 9e15;
-        if (distinct.size() <= size_t(opt.categorical_max_levels)) distinct.insert(v);
-      }
-      if (!numeric || present == 0)
-        col.type = ColumnType::Categorical;
-      else if (opt.categorical_max_levels > 0 && distinct.size() <= size_t(opt.categorical_max_levels) &&
-               2 * distinct.size() <= present)
-        col.type = ColumnType::Categorical;
-      else
-        col.type = whole ? ColumnType::Integer : ColumnType::Continuous;
+      // Numbers first; the rule (shared with DataFrames) then decides between the three types.
+      bool numeric = true;
+      col.values.assign(n, std::nan(""));
+      for (size_t r = 0; r < n && numeric; ++r)
+        if (!col.is_missing(r)) numeric = parse_number(cells[r], col.values[r]);
+      col.type = numeric ? infer_numeric_type(col.values.data(), n, opt.categorical_max_levels)
+                         : ColumnType::Categorical;
+      if (col.type == ColumnType::Categorical) std::vector<double>().swap(col.values);
+      parsed = col.type != ColumnType::Categorical;
     }
     if (col.type == ColumnType::Categorical) {
       for (size_t r = 0; r < n; ++r)
         if (!valid_utf8(cells[r]))
           EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": the label is not valid UTF-8 (convert the file to UTF-8)");
       col.labels = std::move(cells);
-    } else {
+    } else if (!parsed) {
       col.values.resize(n, std::nan(""));
       for (size_t r = 0; r < n; ++r) {
         if (col.is_missing(r)) continue;
@@ -131,9 +141,8 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
                    "\" is not a whole number (the column is integer)");
         col.values[r] = v;
       }
-      cells.clear();
-      cells.shrink_to_fit();
     }
+    if (col.type != ColumnType::Categorical) std::vector<std::string>().swap(cells);
     t.columns.push_back(std::move(col));
   }
   return t;

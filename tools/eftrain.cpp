@@ -3,6 +3,7 @@
 //   eftrain sample MODEL --rows N --out OUT.csv [--seed S] [--given COLUMN=VALUE]...
 //   eftrain score MODEL --data IN.csv --out OUT.csv
 //   eftrain plot REAL.csv SYNTHETIC.csv --out PLOT.svg [--x COL --y COL]
+//   eftrain config                     (a commented template with every config key)
 //   eftrain --version
 // A thin client of the echoflow C++ API. Errors: message on stderr, exit status 1 (2 for usage).
 #include <CLI/CLI.hpp>
@@ -14,19 +15,13 @@
 #include <vector>
 
 #include "config.hpp"
+#include "config_keys.hpp"
+#include "progress.hpp"
 #include "omp_env.hpp"
 #include "csv.hpp"
 #include "svg_plot.hpp"
 
 namespace {
-
-std::string hms(double s) {
-  if (!std::isfinite(s) || s < 0) s = 0;
-  long t = long(s + 0.5);
-  char b[32];
-  std::snprintf(b, sizeof b, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return b;
-}
 
 int cmd_train(const std::string& config_path, const std::vector<std::string>& sets) {
   ef::Config cfg = ef::load_config(config_path, sets);
@@ -40,18 +35,12 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s\n",
                cfg.data_path.c_str(), table.rows(), table.columns.size(),
                ef::flow_name(cfg.flow).c_str(), cfg.flow.layers, cfg.device.c_str());
-  opt.on_epoch = [](const ef::EpochReport& r) {
-    std::fprintf(stderr, "epoch %*d/%d  train NLL %9.4f  val NLL %9.4f%s  %10.0f rows/s  ETA %s\n",
-                 int(std::to_string(r.epochs).size()), r.epoch, r.epochs, r.train_nll, r.val_nll,
-                 r.improved ? " *" : "  ", r.rows_per_s, hms(r.eta_s).c_str());
-  };
+  opt.on_epoch = [](const ef::EpochReport& r) { std::fputs(ef::progress_line(r).c_str(), stderr); };
   echoflow::Model m = echoflow::Model::fit(table, opt);
   m.save(cfg.output_model);
   const ef::TrainResult& t = m.training();
-  std::fprintf(stderr,
-               "eftrain: %d epochs in %.1f s%s; best epoch %d (val NLL %.4f); model written to %s\n",
-               t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.best_epoch,
-               t.best_val_nll, cfg.output_model.c_str());
+  std::fprintf(stderr, "eftrain: %s; model written to %s\n", ef::training_summary(t).c_str(),
+               cfg.output_model.c_str());
   return 0;
 }
 
@@ -181,6 +170,10 @@ int main(int argc, char** argv) {
   auto* train = app.add_subcommand("train", "train a model from a JSON config");
   train->add_option("config", config, "config file (JSON)")->required();
   train->add_option("--set", sets, "override a config key by dotted path: KEY=VALUE");
+  train->footer("Config keys, their defaults and meanings: eftrain config");
+
+  auto* config_cmd = app.add_subcommand(
+      "config", "print a commented config template: every key with its default and meaning");
 
   auto* sample = app.add_subcommand("sample", "draw synthetic rows from a model");
   sample->add_option("model", model, "model file (.efm)")->required();
@@ -215,6 +208,10 @@ int main(int argc, char** argv) {
   }
   try {
     if (*train) return cmd_train(config, sets);
+    if (*config_cmd) {
+      std::fputs(ef::config_template().c_str(), stdout);
+      return 0;
+    }
     if (*sample) return cmd_sample(model, rows, out, seed, givens);
     if (*score) return cmd_score(model, data, out);
     if (*plot) return cmd_plot(plot_files, out, xcol, ycol);

@@ -4,7 +4,7 @@
     >>> from echoflow.demo import load_dataset
     >>> df = load_dataset("spiral")
     >>> model = EchoFlow().fit(df)
-    >>> synthetic = model.sample(num_samples=10)
+    >>> synthetic = model.sample(num_rows=10)
     >>> logp = model.log_likelihood(df)
 
 The model is the C++ engine's (the `eftrain` tool's): MAF or RealNVP over continuous, integer
@@ -22,9 +22,10 @@ if "OMP_WAIT_POLICY" not in _os.environ:
 
 from . import _core  # noqa: E402
 from ._core import EchoFlowError  # noqa: E402
-from ._model import EchoFlow  # noqa: E402
+from ._model import EchoFlow, config_keys, schema  # noqa: E402
+from . import demo  # noqa: E402,F401  (echoflow.demo.load_dataset after `import echoflow`)
 
 __version__ = _core.__version__
 version_string = _core.version_string
 
-__all__ = ["EchoFlow", "EchoFlowError", "__version__"]
+__all__ = ["EchoFlow", "EchoFlowError", "config_keys", "schema", "demo", "__version__"]

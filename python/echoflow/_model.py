@@ -1,12 +1,22 @@
 """EchoFlow: the pandas front end of the C++ model (echoflow._core).
 
-Column types come from pandas dtypes:
+Column types follow eftrain's rule for CSV files (one rule, in the C++ engine; docs/PYTHON.md):
 
-    float (float16/32/64, Float32/Float64)          -> continuous
-    int / uint (numpy, or nullable Int*/UInt*)      -> integer
-    object, string, category                        -> categorical (labels: str(value))
+    int / uint / float (numpy or nullable),         -> the numbers rule: at most
+    object columns holding only numbers                data.categorical_max_levels (10) distinct
+                                                       values, and at most half as many as
+                                                       present values -> categorical; all whole
+                                                       -> integer; else continuous
+    object (other), string, category                -> categorical (labels: str(value))
     bool / boolean                                  -> categorical (labels "True" / "False")
     NaN / None / pd.NA / NaT                        -> missing value
+
+A whole-valued float column is integer, like the same numbers read from a CSV file: its samples
+are whole and keep the float dtype.
+
+Settings are the eftrain config's keys by their last name (EchoFlow(layers=3, learning_rate=1e-3,
+bins=8)), or a whole config as config={...}; they go through the same parser, defaults and checks
+as a config file (`eftrain config` prints them all).
 
 `fit(df, columns={...})` overrides a column's type ("continuous", "integer", "categorical") and
 sets bounds / encoder ({"min": 0}, {"min": 0, "max": 1}, {"encoder": "quantile"}), as
@@ -32,16 +42,57 @@ import pandas as pd
 
 from . import _core
 
-_TYPES = ("continuous", "integer", "categorical")
-_FLOWS = ("maf", "realnvp", "nsf-ar", "nsf-coupling")
+_Error = _core.EchoFlowError
+
+# The config keys (host/config_keys.cpp) settable by their last name: the model, train and device
+# settings, and the data settings that apply to a DataFrame.
+_KEYS = {k["path"]: k for k in _core.config_keys()}
+_NOT_FOR_FRAMES = ("data.path", "data.header", "data.columns", "output.model", "conditional")
+_leaves: Dict[str, list] = {}
+for _p in _KEYS:
+    if _p not in _NOT_FOR_FRAMES and "*" not in _p:
+        _leaves.setdefault(_p.rsplit(".", 1)[-1], []).append(_p)
+_SETTINGS = {leaf: paths[0] for leaf, paths in _leaves.items() if len(paths) == 1}
+_ALIASES = {"lr": "learning_rate"}  # the name before settings followed the config
+
+
+def _default(path: str) -> Any:
+    d = _KEYS[path]["default"]
+    return json.loads(d) if d else None
+
+
+def _plain(v: Any) -> Any:
+    """v as plain JSON data (numpy scalars and tuples converted)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_plain(x) for x in v]
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in v.items()}
+    return v
+
+
+def _interactive() -> bool:
+    """An interactive session: the Python REPL (python -i too) or IPython / Jupyter."""
+    import sys
+    return bool(hasattr(sys, "ps1") or sys.flags.interactive or "ipykernel" in sys.modules
+                or "IPython" in sys.modules)
 
 
 def _label(v: Any) -> str:
-    """The label a categorical value is modelled as."""
+    """The label a categorical value is modelled as: the text a CSV file would hold
+    (2.0 -> "2", as for numbers read by eftrain)."""
     if isinstance(v, (bool, np.bool_)):
         return "True" if v else "False"
     if isinstance(v, str):
         return v
+    if isinstance(v, (float, np.floating)) and math.isfinite(float(v)) and float(v).is_integer() \
+            and abs(float(v)) < 9e15:
+        return str(int(v))
     return str(v)
 
 
@@ -70,17 +121,25 @@ def _is_missing_scalar(v: Any) -> bool:
         return False
 
 
-def _infer_type(name: str, s: pd.Series) -> str:
+def _infer_type(name: str, s: pd.Series, max_levels: int) -> str:
+    """The column's type by eftrain's rule (the engine's infer_numeric_type for numbers)."""
     dt = s.dtype
     if isinstance(dt, pd.CategoricalDtype):
         return "categorical"
     if pd.api.types.is_bool_dtype(dt):
         return "categorical"
-    if pd.api.types.is_integer_dtype(dt):
-        return "integer"
-    if pd.api.types.is_float_dtype(dt):
-        return "continuous"
-    if pd.api.types.is_string_dtype(dt) or dt == object:
+    if pd.api.types.is_integer_dtype(dt) or pd.api.types.is_float_dtype(dt):
+        a = np.ascontiguousarray(s.to_numpy(dtype="float64", na_value=np.nan))
+        return _core.infer_type(a, max_levels)
+    if dt == object:
+        present = s[~s.isna()]
+        if len(present) and all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                                for v in present):
+            a = np.ascontiguousarray(pd.to_numeric(s).to_numpy(dtype="float64", na_value=np.nan))
+            if np.isfinite(a[~np.isnan(a)]).all():
+                return _core.infer_type(a, max_levels)
+        return "categorical"
+    if pd.api.types.is_string_dtype(dt):
         return "categorical"
     raise TypeError(f"column {name!r}: unsupported dtype {dt} (use float, int, bool, object, "
                     f"string or category columns)")
@@ -124,12 +183,12 @@ def _numeric_values(name: str, s: pd.Series, col_type: str) -> np.ndarray:
         inf = np.flatnonzero(np.isinf(a))
         if inf.size:
             p = int(inf[0])
-            raise ValueError(f"column {name!r}, {_where(s, p)}: {a[p]} is not a finite number")
+            raise _Error(f"column {name!r}, {_where(s, p)}: {a[p]} is not a finite number")
         if col_type == "integer":
             frac = np.flatnonzero(np.isfinite(a) & (a != np.floor(a)))
             if frac.size:
                 p = int(frac[0])
-                raise ValueError(f"column {name!r}, {_where(s, p)}: {a[p]!r} is not a whole "
+                raise _Error(f"column {name!r}, {_where(s, p)}: {a[p]!r} is not a whole "
                                  f"number (the column is integer)")
     return a
 
@@ -147,7 +206,7 @@ def _header(path: str) -> dict:
     with open(path, "rb") as f:
         head = f.read(16)
         if len(head) < 16 or head[:8] != b"EFMODEL\0":
-            raise ValueError(f"{path}: not an EchoFlow model file")
+            raise _Error(f"{path}: not an EchoFlow model file")
         (hlen,) = struct.unpack("<I", head[12:16])
         return json.loads(f.read(hlen).decode("utf-8"))
 
@@ -155,59 +214,75 @@ def _header(path: str) -> dict:
 class EchoFlow:
     """A normalizing flow fitted to a DataFrame.
 
-    flow: "maf" (default, as eftrain), "realnvp", "nsf-ar" or "nsf-coupling", or a list of them
-    that the layers cycle through (["nsf-coupling", "realnvp"] alternates spline and affine
-    couplings); layers, hidden: flow steps and conditioner
-    widths; epochs, batch_size, lr, validation_fraction, patience: training (early stopping on
-    the validation NLL, best parameters restored); device: "auto" | "cpu" | "cuda" ("auto" uses
-    a GPU when one is usable, else the CPU); seed: masks, weights, split,
-    shuffling; threads: OpenMP threads (0 = all cores); verbose: print one line per epoch to
-    stderr like `eftrain train`. activation ("relu" | "tanh"), actnorm, clamp and weight_decay
-    are the eftrain config's model.activation, model.actnorm, model.clamp, train.weight_decay.
+    Settings are the eftrain config keys, by their last name and with the same defaults:
+    flow ("maf", "realnvp", "nsf-ar", "nsf-coupling", or a list the layers cycle through),
+    layers, hidden, activation, degrees, permutation, masks, actnorm, clamp, bins, tail_bound
+    (model.*); epochs, batch_size, learning_rate, weight_decay, seed, validation_fraction,
+    patience, threads, loss_every, max_resident_mb (train.*); device; missing and
+    categorical_max_levels (data.*). `config` takes a whole config dict (eftrain's sections,
+    without the file keys data.path, data.header and output); keyword settings override it.
+    `eftrain config` (or echoflow.config_keys()) lists every key with its default, range and
+    meaning. Bad settings raise EchoFlowError here, from the same checks as eftrain's.
+
+    verbose: one line per epoch on stderr like `eftrain train`; None (default) = on in an
+    interactive session (the REPL, IPython, Jupyter), off in scripts.
 
     Ctrl-C during fit() stops training at the end of the current epoch and raises
     KeyboardInterrupt; the estimator is left unfitted.
     """
 
-    def __init__(self, flow: str = "maf", layers: int = 5, hidden: Sequence[int] = (128, 128),
-                 epochs: int = 50, batch_size: int = 256, lr: float = 1e-3, device: str = "auto",
-                 seed: int = 0, validation_fraction: float = 0.1, patience: int = 10,
-                 threads: int = 0, verbose: bool = False, activation: str = "relu",
-                 actnorm: bool = False, clamp: float = 3.0, weight_decay: float = 0.0):
-        kinds = [flow] if isinstance(flow, str) else list(flow)
-        if not kinds or any(not isinstance(k, str) or k not in _FLOWS for k in kinds):
-            raise ValueError(f"flow must be one of {_FLOWS} or a list of them (got {flow!r})")
-        self.flow = flow if isinstance(flow, str) else kinds
-        self.layers = int(layers)
-        self.hidden = tuple(int(h) for h in hidden)
-        self.epochs = int(epochs)
-        self.batch_size = int(batch_size)
-        self.lr = float(lr)
-        self.device = device
-        self.seed = int(seed)
-        self.validation_fraction = float(validation_fraction)
-        self.patience = int(patience)
-        self.threads = int(threads)
-        self.verbose = bool(verbose)
-        self.activation = activation
-        self.actnorm = bool(actnorm)
-        self.clamp = float(clamp)
-        self.weight_decay = float(weight_decay)
-        if self.layers < 1:
-            raise ValueError(f"layers must be positive (got {layers})")
-        if not self.hidden or min(self.hidden) < 1:
-            raise ValueError(f"hidden must be a non-empty list of positive widths (got {hidden})")
-        if self.threads < 0:
-            raise ValueError(f"threads must be >= 0 (got {threads})")
+    def __init__(self, *, config: Optional[Mapping[str, Any]] = None,
+                 verbose: Optional[bool] = None, **settings: Any):
+        cfg = _plain(dict(config or {}))
+        if not isinstance(cfg, dict):
+            raise TypeError("config must be a dict of eftrain config sections")
+        self._explicit: Dict[str, Any] = {}
+        for name, value in settings.items():
+            leaf = _ALIASES.get(name, name)
+            if leaf not in _SETTINGS:
+                raise TypeError(f"EchoFlow: unknown setting {name!r} (settings: "
+                                f"{', '.join(sorted(_SETTINGS))}; or config={{...}})")
+            path = _SETTINGS[leaf]
+            value = _plain(value)
+            node = cfg
+            parts = path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise TypeError(f"config[{part!r}] must be a dict")
+            node[parts[-1]] = value
+            self._explicit[leaf] = value
+        self._config = cfg
+        # The parser's checks now, not at fit time (raises EchoFlowError).
+        _core.check_config(json.dumps(cfg))
+        self.verbose = verbose
         self._model = None
         self._meta: Optional[dict] = None
 
+    def _setting(self, path: str) -> Any:
+        node: Any = self._config
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return _default(path)
+            node = node[part]
+        return node
+
+    def __getattr__(self, name: str) -> Any:
+        # Settings read back by name: the value given, else the config's default.
+        leaf = _ALIASES.get(name, name)
+        if name.startswith("_") or leaf not in _SETTINGS:
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+        v = self._setting(_SETTINGS[leaf])
+        return tuple(v) if leaf == "hidden" and isinstance(v, list) else v
+
+    @property
+    def config(self) -> dict:
+        """The settings as an eftrain config dict (only what was set; the rest is default)."""
+        return json.loads(json.dumps(self._config))
+
     # ------------------------------------------------------------------ properties
     def _params(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "flow", "layers", "hidden", "epochs", "batch_size", "lr", "device", "seed",
-            "validation_fraction", "patience", "threads", "verbose", "activation", "actnorm",
-            "clamp", "weight_decay")}
+        return dict(self._explicit)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
@@ -255,44 +330,48 @@ class EchoFlow:
             raise TypeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
         names = [str(c) for c in df.columns]
         if len(set(names)) != len(names):
-            raise ValueError("fit: duplicate column names")
+            raise _Error("fit: duplicate column names")
         if df.shape[1] == 0:
-            raise ValueError("fit: the DataFrame has no columns")
+            raise _Error("fit: the DataFrame has no columns")
         if len(df) < 2:
-            raise ValueError(f"fit: at least 2 rows are needed to train (got {len(df)})")
+            raise _Error(f"fit: at least 2 rows are needed to train (got {len(df)})")
         if isinstance(conditional, str):
             conditional = [conditional]
         conditional = [str(c) for c in (conditional or [])]
         for c in conditional:
             if c not in names:
-                raise ValueError(f"conditional column {c!r} is not a column of the DataFrame")
-        overrides: Dict[str, dict] = {}
+                raise _Error(f"conditional column {c!r} is not a column of the DataFrame")
+        config = json.loads(json.dumps(self._config))
+        data = config.setdefault("data", {})
+        col_cfg = dict(data.get("columns") or {})
         for k, v in (columns or {}).items():
-            if str(k) not in names:
-                raise ValueError(f"columns: {k!r} is not a column of the DataFrame")
-            o = {"type": v} if isinstance(v, str) else dict(v)
-            unknown = set(o) - {"type", "min", "max", "encoder"}
-            if unknown:
-                raise ValueError(f"columns[{k!r}]: unknown keys {sorted(unknown)} "
-                                 f"(allowed: type, min, max, encoder)")
-            if "type" in o and o["type"] not in _TYPES:
-                raise ValueError(f"columns[{k!r}]: type must be one of {_TYPES} (got {o['type']!r})")
-            overrides[str(k)] = o
+            col_cfg[str(k)] = _plain(v)
+        if col_cfg:
+            data["columns"] = col_cfg
+        config["conditional"] = conditional
+        # The parser checks the columns' settings (keys, types, bounds) before the table is built.
+        _core.check_config(json.dumps(config))
+        overrides: Dict[str, dict] = {}
+        for k, v in col_cfg.items():
+            if k not in names:
+                raise _Error(f"columns: {k!r} is not a column of the DataFrame")
+            overrides[k] = {"type": v} if isinstance(v, str) else dict(v)
+        max_levels = int(self._setting("data.categorical_max_levels"))
 
         table = _core.Table()
         table.source = "DataFrame"
         meta_cols = []
         for name, (_, s) in zip(names, df.items()):
             o = overrides.get(name, {})
-            col_type = o.get("type") or _infer_type(name, s)
+            col_type = o.get("type") or _infer_type(name, s, max_levels)
             kind = _dtype_kind(s)
             info = {"name": name, "type": col_type, "kind": kind, "dtype": str(s.dtype)}
             if col_type == "categorical":
                 if "min" in o or "max" in o:
-                    raise ValueError(f"columns[{name!r}]: bounds on a categorical column")
+                    raise _Error(f"columns[{name!r}]: bounds on a categorical column")
                 codes, labels, uniques = _categorical_codes(s)
                 if len(labels) == 0 and not (codes < 0).any():
-                    raise ValueError(f"column {name!r}: no values")
+                    raise _Error(f"column {name!r}: no values")
                 token = next(t for t in ("", "NA", "<NA>", "__missing__") if t not in labels)
                 info["missing_token"] = token
                 info["has_missing"] = bool((codes < 0).any())
@@ -316,42 +395,18 @@ class EchoFlow:
                 info["missing_token"] = ""
                 info["has_missing"] = bool(np.isnan(a).any()) if a.dtype.kind == "f" else False
                 if info["has_missing"] and np.isnan(a).all():
-                    raise ValueError(f"column {name!r}: every value is missing")
+                    raise _Error(f"column {name!r}: every value is missing")
                 table.add_numeric(name, col_type, a)
             meta_cols.append(info)
 
-        col_opts = {}
-        for name, o in overrides.items():
-            d = {k: o[k] for k in ("min", "max", "encoder") if k in o}
-            if d:
-                col_opts[name] = d
         meta = {"version": 1, "columns": meta_cols}
-        config = {
-            "model": {"flow": self.flow, "layers": self.layers, "hidden": list(self.hidden),
-                      "activation": self.activation, "actnorm": self.actnorm,
-                      "clamp": self.clamp},
-            "train": {"epochs": self.epochs, "batch_size": self.batch_size,
-                      "learning_rate": self.lr, "weight_decay": self.weight_decay,
-                      "seed": self.seed, "validation_fraction": self.validation_fraction,
-                      "patience": self.patience, "threads": self.threads},
-            "conditional": conditional,
-            "device": self.device,
-            "python": {"echoflow": _core.__version__, "params": self._params(), "meta": meta},
-        }
-        if col_opts:
-            config["data"] = {"columns": col_opts}
-        self._model = _core.Model.fit(
-            table, [self.flow] if isinstance(self.flow, str) else list(self.flow), self.layers, list(self.hidden), self.activation, self.actnorm,
-            self.clamp, self.epochs, self.batch_size, self.lr, self.weight_decay, self.seed,
-            self.validation_fraction, self.patience, self.device, self.threads, conditional,
-            col_opts, json.dumps(config), self.verbose)
+        provenance = {"echoflow": _core.__version__, "settings": self._config, "meta": meta}
+        verbose = _interactive() if self.verbose is None else bool(self.verbose)
+        self._model = _core.Model.fit(table, json.dumps(config), json.dumps(provenance), verbose)
         self._meta = meta
-        if self.verbose:
-            t = self.training_
+        if verbose:
             import sys
-            print(f"echoflow: {t['epochs_run']} epochs in {t['seconds']:.1f} s"
-                  f"{' (early stop)' if t['stopped_early'] else ''}; best epoch "
-                  f"{t['best_epoch']} (val NLL {t['best_val_nll']:.4f})", file=sys.stderr)
+            print(f"echoflow: {_core.training_summary(self._model)}", file=sys.stderr)
         return self
 
     # ------------------------------------------------------------------ score
@@ -364,7 +419,7 @@ class EchoFlow:
         for info in self._meta["columns"]:
             name = info["name"]
             if name not in cols:
-                raise ValueError(f"column {name!r} of the model is missing from the DataFrame")
+                raise _Error(f"column {name!r} of the model is missing from the DataFrame")
             s = df.iloc[:, cols[name]]
             if info["type"] == "categorical":
                 codes, labels, _ = _categorical_codes(s)
@@ -393,15 +448,15 @@ class EchoFlow:
         for k, v in given.items():
             k = str(k)
             if k not in by_name:
-                raise ValueError(f"given: no column {k!r} in the model "
+                raise _Error(f"given: no column {k!r} in the model "
                                  f"(columns: {', '.join(by_name)})")
             if k not in cond:
-                raise ValueError(f"given: column {k!r} was not declared conditional at fit time "
+                raise _Error(f"given: column {k!r} was not declared conditional at fit time "
                                  f"(conditional columns: {', '.join(self._model.conditional) or 'none'})")
             info = by_name[k]
             if _is_missing_scalar(v):
                 if not info["has_missing"]:
-                    raise ValueError(f"given: {k}=missing, but column {k!r} had no missing "
+                    raise _Error(f"given: {k}=missing, but column {k!r} had no missing "
                                      f"values in training")
                 out[k] = info["missing_token"]
             elif info["type"] == "categorical":
@@ -416,15 +471,20 @@ class EchoFlow:
                     out[k] = repr(float(v))
         return out
 
-    def sample(self, num_samples: int = 1, given: Optional[Mapping[str, Any]] = None,
-               seed: int = 0) -> pd.DataFrame:
-        """num_samples synthetic rows as a DataFrame with the training columns, order and dtypes.
-        given: {column: value} fixes conditional columns (a label, a number, or None for a
-        missing value); the rest are drawn from the model's conditional. Same seed, same rows."""
+    def sample(self, num_samples: Optional[int] = None, given: Optional[Mapping[str, Any]] = None,
+               seed: int = 0, *, num_rows: Optional[int] = None) -> pd.DataFrame:
+        """num_samples (or num_rows, as SDV names it; default 1) synthetic rows as a DataFrame
+        with the training columns, order and dtypes. given: {column: value} fixes conditional
+        columns (a label, a number, or None for a missing value); the rest are drawn from the
+        model's conditional. Same seed, same rows."""
         self._check_fitted()
-        n = int(num_samples)
+        if num_samples is not None and num_rows is not None:
+            raise TypeError("sample: give num_samples or num_rows, not both")
+        count = num_rows if num_rows is not None else (1 if num_samples is None else num_samples)
+        n = int(count)
         if n < 1:
-            raise ValueError(f"num_samples must be positive (got {num_samples})")
+            raise _Error(f"{'num_rows' if num_rows is not None else 'num_samples'} must be "
+                         f"positive (got {count})")
         gtext = self._given_text(given or {})
         try:
             cols, info = self._model.sample(n, gtext, int(seed), self.threads)
@@ -450,9 +510,22 @@ class EchoFlow:
         path = str(path)
         model = _core.Model.load(path)
         header = _header(path)
-        py = ((header.get("config") or {}).get("python") or {})
-        params = dict(py.get("params") or {})
+        config = dict(header.get("config") or {})
+        py = config.pop("python", None) or {}
         meta = py.get("meta")
+        if "settings" in py:  # saved by this package
+            kwargs = {"config": py["settings"]}
+        elif py:  # saved by an older version: keyword arguments
+            kwargs = {k: v for k, v in (py.get("params") or {}).items()
+                      if _ALIASES.get(k, k) in _SETTINGS}
+        else:  # an eftrain model: its config, less the file keys
+            data = dict(config.get("data") or {})
+            for k in ("path", "header", "columns"):
+                data.pop(k, None)
+            config.pop("output", None)
+            config.pop("conditional", None)
+            config["data"] = data
+            kwargs = {"config": config}
         if not meta:  # an eftrain model: dtypes from the column types
             meta = {"version": 1, "columns": []}
             for c in header["columns"]:
@@ -464,16 +537,6 @@ class EchoFlow:
                               "integer": "Int64" if c["has_missing"] else "int64"}.get(t, "object"),
                     "missing_token": c["missing_token"], "has_missing": c["has_missing"],
                     "values": {}})
-            m = header.get("model") or {}
-            tr = (header.get("config") or {}).get("train") or {}
-            params = {"flow": m.get("flow", "maf"), "layers": m.get("layers", 5),
-                      "hidden": m.get("hidden", [128, 128])}
-            for k, src in (("epochs", "epochs"), ("batch_size", "batch_size"),
-                           ("lr", "learning_rate"), ("seed", "seed"),
-                           ("validation_fraction", "validation_fraction"),
-                           ("patience", "patience")):
-                if k in tr:
-                    params[k] = tr[k]
         else:
             # has_missing / tokens as the engine stored them.
             hcols = {c["name"]: c for c in header["columns"]}
@@ -481,9 +544,7 @@ class EchoFlow:
                 if c["name"] in hcols:
                     c["has_missing"] = hcols[c["name"]]["has_missing"]
                     c["missing_token"] = hcols[c["name"]]["missing_token"]
-        import inspect
-        allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        self = cls(**{k: v for k, v in params.items() if k in allowed})
+        self = cls(**kwargs)
         self._model = model
         self._meta = meta
         return self
@@ -493,6 +554,10 @@ def _to_series(info: dict, values: np.ndarray, labels, missing, n: int) -> pd.Se
     """One sampled column, back in the training column's dtype."""
     kind, dtype = info["kind"], info["dtype"]
     if info["type"] != "categorical":
+        if info["type"] == "integer" and kind == "float":  # whole-valued floats stay float
+            if missing is not None:
+                values[missing] = np.nan
+            return pd.Series(values).astype(dtype)
         if info["type"] == "integer":
             if missing is not None and missing.any():
                 return pd.Series(pd.arrays.IntegerArray(np.where(missing, 0, values).astype("int64"),
@@ -527,8 +592,9 @@ def _to_series(info: dict, values: np.ndarray, labels, missing, n: int) -> pd.Se
         return pd.Series(pd.Categorical(objs, categories=cats, ordered=info.get("ordered", False)))
     if kind == "string":
         return pd.Series(objs, dtype=dtype)
-    if kind in ("int", "float") and (missing is None or not missing.any()):
-        # a numeric column declared categorical
+    if kind in ("int", "float"):  # a numeric column with few distinct values (or declared so)
+        if kind == "float":
+            objs = np.array([np.nan if o is None else o for o in objs], dtype=object)
         try:
             return pd.Series(objs).astype(dtype)
         except (TypeError, ValueError):
@@ -544,3 +610,19 @@ def _nullable_int(dtype: str) -> str:
     except TypeError:
         return "Int64"
     return ("UInt" if d.kind == "u" else "Int") + str(d.itemsize * 8)
+
+
+def config_keys() -> list:
+    """Every config key: dicts with path ("train.epochs"), type, default (JSON text, "" when it
+    has none), range, choices and meaning -- the table eftrain's parser validates against."""
+    return [dict(k) for k in _core.config_keys()]
+
+
+def schema(data, categorical_max_levels: int = 10) -> Dict[str, str]:
+    """{column: type} as fit() would infer it: for a DataFrame by its dtypes and values, for a
+    CSV path by eftrain's reader. Both follow one rule, so a CSV file and pandas.read_csv of it
+    agree."""
+    if isinstance(data, pd.DataFrame):
+        return {str(name): _infer_type(str(name), s, int(categorical_max_levels))
+                for name, s in data.items()}
+    return dict(_core.csv_types(str(data), int(categorical_max_levels)))

@@ -9,6 +9,8 @@
 //   - Results leave without copies: score() and sampled numeric columns hand their
 //     std::vector<double> to numpy (a capsule owns it); categorical samples come back as int32
 //     codes into a list of distinct labels.
+//   - Settings arrive as an eftrain config (JSON text) and go through the same parser and key
+//     table as a config file; the column-type rule for numbers is the CSV reader's.
 //   - fit/score/sample release the GIL. During fit the per-epoch callback reacquires it briefly
 //     to print progress (verbose) and to run PyErr_CheckSignals(): a pending KeyboardInterrupt
 //     aborts training by exception and is re-raised in Python.
@@ -16,6 +18,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -28,6 +31,10 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "config.hpp"
+#include "config_keys.hpp"
+#include "progress.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -163,14 +170,6 @@ void add_categorical(Table& t, const std::string& name, const AnyArray& codes,
   t.columns.push_back(std::move(c));
 }
 
-std::string hms(double s) {
-  if (!std::isfinite(s) || s < 0) s = 0;
-  long v = long(s + 0.5);
-  char b[32];
-  std::snprintf(b, sizeof b, "%ld:%02ld:%02ld", v / 3600, (v / 60) % 60, v % 60);
-  return b;
-}
-
 nb::dict report_dict(const ef::EpochReport& r) {
   nb::dict d;
   d["epoch"] = r.epoch;
@@ -181,58 +180,30 @@ nb::dict report_dict(const ef::EpochReport& r) {
   return d;
 }
 
-Model fit(const Table& t, const std::vector<std::string>& flow, int layers, const std::vector<int>& hidden,
-          const std::string& activation, bool actnorm, double clamp, int epochs, int batch_size,
-          double lr, double weight_decay, uint64_t seed, double validation_fraction, int patience,
-          const std::string& device, int threads, const std::vector<std::string>& conditional,
-          const std::map<std::string, nb::dict>& columns, const std::string& config_json,
-          bool verbose) {
-  echoflow::FitOptions opt;
-  // One kind for every layer, or several that the layers cycle through (FlowSpec::mix).
-  std::vector<ef::FlowKind> kinds;
-  for (const std::string& k : flow) kinds.push_back(ef::flow_kind_from(k));
-  ef::set_layer_kinds(opt.flow, kinds);
-  opt.flow.layers = layers;
-  opt.flow.hidden = hidden;
-  opt.flow.activation = ef::activation_from(activation);
-  opt.flow.permutation = ef::default_permutation(opt.flow);
-  opt.flow.actnorm = actnorm;
-  opt.flow.clamp = clamp;
-  opt.flow.seed = seed;
-  opt.train.epochs = epochs;
-  opt.train.batch_size = batch_size;
-  opt.train.adam.lr = lr;
-  opt.train.adam.weight_decay = weight_decay;
-  opt.train.seed = seed;
-  opt.train.validation_fraction = validation_fraction;
-  opt.train.patience = patience;
-  opt.device = device;
-  opt.threads = threads;
-  opt.conditional = conditional;
-  for (auto& kv : columns) {
-    ef::ColumnOptions co;
-    const nb::dict& d = kv.second;
-    if (d.contains("min")) { co.has_min = true; co.min = nb::cast<double>(d["min"]); }
-    if (d.contains("max")) { co.has_max = true; co.max = nb::cast<double>(d["max"]); }
-    if (d.contains("encoder")) co.encoder = nb::cast<std::string>(d["encoder"]);
-    opt.columns[kv.first] = co;
+// The settings go through eftrain's config parser (ef::config_from_json): the same keys,
+// defaults and checks as a config file. provenance_json is stored with the config in the model
+// file (the DataFrame's dtypes, for sample()).
+echoflow::FitOptions fit_options_from(const std::string& config_json) {
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(config_json);
+  } catch (const nlohmann::json::exception& e) {
+    throw ef::Error(std::string("EchoFlow settings: ") + e.what(), __FILE__, __LINE__);
   }
-  if (!config_json.empty()) opt.config = nlohmann::json::parse(config_json);
-  const int n_epochs = epochs;
+  return ef::fit_options(ef::config_from_json(root, "EchoFlow settings", "", {}, ef::ConfigFor::Table));
+}
+
+Model fit(const Table& t, const std::string& config_json, const std::string& provenance_json,
+          bool verbose) {
+  echoflow::FitOptions opt = fit_options_from(config_json);
+  if (!provenance_json.empty()) opt.config["python"] = nlohmann::json::parse(provenance_json);
   const size_t rows = t.rows(), cols = t.columns.size();
   if (verbose)
     PySys_WriteStderr("echoflow: %zu rows x %zu columns; %s, %d layers; device %s\n", rows, cols,
-                      ef::flow_name(opt.flow).c_str(), layers, device.c_str());
-  opt.on_epoch = [verbose, n_epochs](const ef::EpochReport& r) {
+                      ef::flow_name(opt.flow).c_str(), opt.flow.layers, opt.device.c_str());
+  opt.on_epoch = [verbose](const ef::EpochReport& r) {
     nb::gil_scoped_acquire gil;
-    if (verbose) {
-      char line[256];
-      std::snprintf(line, sizeof line,
-                    "epoch %*d/%d  train NLL %9.4f  val NLL %9.4f%s  %10.0f rows/s  ETA %s\n",
-                    int(std::to_string(n_epochs).size()), r.epoch, r.epochs, r.train_nll,
-                    r.val_nll, r.improved ? " *" : "  ", r.rows_per_s, hms(r.eta_s).c_str());
-      PySys_WriteStderr("%s", line);
-    }
+    if (verbose) PySys_WriteStderr("%s", ef::progress_line(r).c_str());
     if (PyErr_CheckSignals() != 0) throw Interrupted{};
   };
   try {
@@ -242,6 +213,49 @@ Model fit(const Table& t, const std::vector<std::string>& flow, int layers, cons
   } catch (const Interrupted&) {
     throw nb::python_error();  // the KeyboardInterrupt (or whatever the handler raised)
   }
+}
+
+// The effective settings (defaults filled) after the parser's checks: raises EchoFlowError.
+std::string check_config(const std::string& config_json) {
+  return fit_options_from(config_json).config.dump();
+}
+
+// The key table (config_keys.hpp): path, type, default (JSON text, "" = none), range, choices,
+// meaning.
+nb::list config_keys() {
+  nb::list out;
+  for (const ef::ConfigKey& k : ef::config_keys()) {
+    nb::dict d;
+    d["path"] = k.path;
+    d["type"] = ef::to_string(k.type);
+    d["default"] = k.def;
+    d["range"] = k.range.text();
+    d["choices"] = k.choice_list();
+    d["meaning"] = k.meaning;
+    out.append(d);
+  }
+  return out;
+}
+
+// The column type the shared inference rule gives a column of numbers (NaN = missing).
+std::string infer_type(nb::ndarray<nb::ro, const double, nb::ndim<1>, nb::device::cpu, nb::c_contig> a,
+                       int categorical_max_levels) {
+  return type_name(echoflow::infer_numeric_type(a.data(), a.shape(0), categorical_max_levels));
+}
+
+// Column name -> type as eftrain reads a CSV file (the same reader and inference).
+std::vector<std::pair<std::string, std::string>> csv_types(const std::string& path,
+                                                           int categorical_max_levels) {
+  echoflow::ReadOptions ro;
+  ro.categorical_max_levels = categorical_max_levels;
+  Table t;
+  {
+    nb::gil_scoped_release release;
+    t = echoflow::read_table(path, ro);
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& c : t.columns) out.emplace_back(c.name, type_name(c.type));
+  return out;
 }
 
 void use_threads(int threads) {
@@ -332,6 +346,11 @@ NB_MODULE(_core, mod) {
   mod.def("version_string", &echoflow::version_string);
 
   static nb::exception<ef::Error> ef_error(mod, "EchoFlowError", PyExc_ValueError);
+  mod.def("config_keys", &config_keys);
+  mod.def("check_config", &check_config, "config_json"_a);
+  mod.def("infer_type", &infer_type, "values"_a, "categorical_max_levels"_a);
+  mod.def("csv_types", &csv_types, "path"_a, "categorical_max_levels"_a);
+  mod.def("training_summary", [](const Model& m) { return ef::training_summary(m.training()); });
 
   nb::class_<Table>(mod, "Table")
       .def(nb::init<>())
@@ -347,10 +366,7 @@ NB_MODULE(_core, mod) {
       .def_rw("source", &Table::source);
 
   nb::class_<Model>(mod, "Model")
-      .def_static("fit", &fit, "table"_a, "flow"_a, "layers"_a, "hidden"_a, "activation"_a,
-                  "actnorm"_a, "clamp"_a, "epochs"_a, "batch_size"_a, "lr"_a, "weight_decay"_a,
-                  "seed"_a, "validation_fraction"_a, "patience"_a, "device"_a, "threads"_a,
-                  "conditional"_a, "columns"_a, "config_json"_a, "verbose"_a)
+      .def_static("fit", &fit, "table"_a, "config_json"_a, "provenance_json"_a, "verbose"_a)
       .def_static("load", [](const std::string& path) {
         nb::gil_scoped_release release;
         return Model::load(path);

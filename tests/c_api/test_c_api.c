@@ -50,7 +50,18 @@ int main(int argc, char** argv) {
                         " \"train\": {\"epochs\": 3, \"threads\": 1}, \"conditional\": [\"color\"]}",
                      &m) == EF_OK);
   CHECK(ef_model_fit(t, "{\"train\": {\"epochs\": 0}}", &m) == EF_ERROR);
-  CHECK(strstr(ef_last_error(), "train.epochs must be positive") != NULL);
+  CHECK(strstr(ef_last_error(), "train.epochs must be in [1, ") != NULL);
+  /* The same parser, key table and checks as eftrain. */
+  ef_model* rejected = NULL;
+  CHECK(ef_model_fit(t, "{\"train\": {\"learning_rate\": 0}}", &rejected) == EF_ERROR);
+  CHECK(strstr(ef_last_error(), "train.learning_rate must be in (0, 10)") != NULL);
+  CHECK(ef_model_fit(t, "{\"model\": {\"bins\": 65}}", &rejected) == EF_ERROR);
+  CHECK(strstr(ef_last_error(), "model.bins must be in [2, 64]") != NULL);
+  CHECK(ef_model_fit(t, "{\"data\": {\"path\": \"x.csv\"}}", &rejected) == EF_ERROR);
+  CHECK(strstr(ef_last_error(), "data.path does not apply") != NULL);
+  CHECK(ef_model_fit(t, "{\"data\": {\"columns\": {\"x\": {\"mn\": 0}}}}", &rejected) == EF_ERROR);
+  CHECK(strstr(ef_last_error(), "unknown key \"data.columns.x.mn\"") != NULL);
+  CHECK(rejected == NULL);
   CHECK(ef_model_fit(t, "{not json", &m) == EF_ERROR);
 
   double* lp = malloc(sizeof(double) * N);

@@ -84,5 +84,14 @@ grep -q 'c.json: model: unknown flow "spline"' "$T/mixbad.log" || fail "flow lis
 "$EF" train "$T/cfg/c.json" --set 'model.flow=[]' 2> "$T/mixbad2.log" && fail "empty flow list accepted"
 grep -q "model.flow as an array must list 1 to 64" "$T/mixbad2.log" || fail "empty flow list message"
 
+# eftrain config: a commented template of every key that trains as it is (data path aside).
+"$EF" config > "$T/cfg/template.json" || fail "eftrain config"
+grep -q '"learning_rate": 0.001' "$T/cfg/template.json" || fail "template lacks a default"
+grep -q '^ *//' "$T/cfg/template.json" || fail "template has no comments"
+"$EF" train "$T/cfg/template.json" --set data.path=spiral.csv --set train.epochs=1 \
+  --set output.model=tpl.efm 2> "$T/tpl.log" || fail "the template does not train: $(cat "$T/tpl.log")"
+[ -s "$T/cfg/tpl.efm" ] || fail "template model not written"
+"$EF" train --help | grep -q "eftrain config" || fail "train --help does not point to eftrain config"
+
 [[ "$("$EF" --version)" == *CUDA* ]] || fail "--version does not say whether CUDA was compiled in"
 echo "cli end-to-end: OK"

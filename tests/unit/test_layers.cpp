@@ -10,39 +10,11 @@ using namespace ef;
 
 namespace {
 
-struct Case {
-  std::string name;
-  ParamLayout layout;
-  std::unique_ptr<Layer<double>> layer;
-  int D = 4, C = 2;
-};
+std::vector<double> make_params(const eft::LayerCase& c) { return eft::layer_test_params(c); }
 
-// Parameters away from the near-identity init, so every term matters; masked weights stay 0.
-std::vector<double> make_params(const Case& c) {
-  std::vector<double> P(c.layout.total(), 0.0);
-  c.layer->init(P.data());
-  auto noise = eft::randn(P.size(), 99, 0.3);
-  if (const MaskedMLP<double>* m = c.layer->conditioner()) {
-    for (int l = 0; l < m->num_layers(); ++l) {
-      const size_t nw = m->mask(l).size();
-      for (size_t i = 0; i < nw; ++i)
-        P[m->weight_offset(l) + i] = m->mask(l)[i] * (P[m->weight_offset(l) + i] * 3 + noise[m->weight_offset(l) + i]);
-      for (int j = 0; j < m->sizes()[l + 1]; ++j) P[m->bias_offset(l) + j] = noise[m->bias_offset(l) + j];
-    }
-  } else {
-    P = noise;
-  }
-  return P;
-}
-
-std::vector<std::unique_ptr<Case>> all_cases() {
-  std::vector<std::unique_ptr<Case>> v;
-  auto add = [&](const std::string& name, auto make) {
-    auto c = std::make_unique<Case>();
-    c->name = name;
-    c->layer = make(c->layout);
-    v.push_back(std::move(c));
-  };
+std::vector<std::unique_ptr<eft::LayerCase>> all_cases() {
+  std::vector<std::unique_ptr<eft::LayerCase>> v;
+  auto add = [&](const std::string& name, auto make) { eft::add_layer_case(v, name, make); };
   const std::vector<int> hidden{8, 6};
   add("maf tanh sequential", [&](ParamLayout& L) {
     return make_maf_layer<double>(4, 2, hidden, Activation::Tanh, Degrees::Sequential, 3.0, 1, L, "m");
@@ -68,7 +40,7 @@ std::vector<std::unique_ptr<Case>> all_cases() {
 
 TEST_CASE("layer backward matches finite differences for parameters, inputs and context") {
   for (auto& cp : all_cases()) {
-    Case& c = *cp;
+    eft::LayerCase& c = *cp;
     INFO("layer: ", c.name);
     const int B = 3, D = c.D, C = c.C;
     auto P = make_params(c);
@@ -80,28 +52,13 @@ TEST_CASE("layer backward matches finite differences for parameters, inputs and 
 
 TEST_CASE("layer inverse(forward(x)) == x and log|det| matches the brute-force Jacobian") {
   for (auto& cp : all_cases()) {
-    Case& c = *cp;
+    eft::LayerCase& c = *cp;
     INFO("layer: ", c.name);
     const int B = 5, D = c.D;
     auto P = make_params(c);
     auto X = eft::randn(size_t(B) * D, 21, 1.5);
     auto Ctx = eft::randn(size_t(B) * c.C, 22);
-    LayerCache<double> lc;
-    std::vector<double> z(size_t(B) * D), ld(B, 0.0), back(size_t(B) * D);
-    c.layer->forward(P.data(), X.data(), Ctx.data(), B, z.data(), ld.data(), lc);
-    c.layer->inverse(P.data(), z.data(), Ctx.data(), B, back.data(), lc);
-    for (size_t i = 0; i < X.size(); ++i) CHECK(back[i] == doctest::Approx(X[i]).epsilon(1e-10));
-    for (int r = 0; r < B; ++r) {
-      std::vector<double> ctx_r(Ctx.begin() + r * c.C, Ctx.begin() + (r + 1) * c.C);
-      auto f = [&](const std::vector<double>& x) {
-        LayerCache<double> l2;
-        std::vector<double> zz(D), l(1, 0.0);
-        c.layer->forward(P.data(), x.data(), ctx_r.data(), 1, zz.data(), l.data(), l2);
-        return zz;
-      };
-      std::vector<double> xr(X.begin() + r * D, X.begin() + (r + 1) * D);
-      CHECK(ld[r] == doctest::Approx(eft::brute_logdet(f, xr)).epsilon(1e-6));
-    }
+    eft::check_layer_inverse_logdet(c, P, X, Ctx, B);
   }
 }
 

@@ -297,40 +297,14 @@ TEST_CASE("spline: log1p_pos (Kahan's log1p) is accurate in double and float") {
 
 namespace {
 
-struct LCase {
-  std::string name;
-  ParamLayout layout;
-  std::unique_ptr<Layer<double>> layer;
-  int D = 4, C = 2;
-};
+// Spline parameters of order one (bins of clearly different sizes, derivatives ~0.3..3): the
+// output layer at half scale; much bigger ones make slopes ~1e-5, where the brute-force Jacobian
+// loses its digits.
+std::vector<double> layer_params(const eft::LayerCase& c) { return eft::layer_test_params(c, 0.5); }
 
-std::vector<double> layer_params(const LCase& c) {
-  std::vector<double> P(c.layout.total(), 0.0);
-  c.layer->init(P.data());
-  auto noise = eft::randn(P.size(), 99, 0.3);
-  const MaskedMLP<double>* m = c.layer->conditioner();
-  for (int l = 0; l < m->num_layers(); ++l) {
-    // Spline parameters of order one (bins of clearly different sizes, derivatives ~0.3..3);
-    // much bigger ones make slopes ~1e-5, where the brute-force Jacobian loses its digits.
-    const double out = l + 1 == m->num_layers() ? 0.5 : 1.0;
-    const size_t nw = m->mask(l).size();
-    for (size_t i = 0; i < nw; ++i)
-      P[m->weight_offset(l) + i] = out * m->mask(l)[i] *
-                                   (P[m->weight_offset(l) + i] * 3 + noise[m->weight_offset(l) + i]);
-    for (int j = 0; j < m->sizes()[l + 1]; ++j)
-      P[m->bias_offset(l) + j] = out * noise[m->bias_offset(l) + j];
-  }
-  return P;
-}
-
-std::vector<std::unique_ptr<LCase>> spline_layers() {
-  std::vector<std::unique_ptr<LCase>> v;
-  auto add = [&](const std::string& name, auto make) {
-    auto c = std::make_unique<LCase>();
-    c->name = name;
-    c->layer = make(c->layout);
-    v.push_back(std::move(c));
-  };
+std::vector<std::unique_ptr<eft::LayerCase>> spline_layers() {
+  std::vector<std::unique_ptr<eft::LayerCase>> v;
+  auto add = [&](const std::string& name, auto make) { eft::add_layer_case(v, name, make); };
   const std::vector<int> hidden{8, 6};
   add("nsf-coupling tanh K=8", [&](ParamLayout& L) {
     return make_spline_coupling_layer<double>({1, 0, 1, 0}, 2, hidden, Activation::Tanh, 8, 3.0, 4, L, "c");
@@ -359,7 +333,7 @@ std::vector<double> layer_inputs(int B, int D, uint64_t seed) {
 
 TEST_CASE("spline layers: backward matches finite differences for parameters, inputs and context") {
   for (auto& cp : spline_layers()) {
-    LCase& c = *cp;
+    eft::LayerCase& c = *cp;
     INFO("layer: ", c.name);
     const int B = 3, D = c.D, C = c.C;
     auto P = layer_params(c);
@@ -371,39 +345,19 @@ TEST_CASE("spline layers: backward matches finite differences for parameters, in
 
 TEST_CASE("spline layers: inverse(forward(x)) == x and log|det| matches the brute-force Jacobian") {
   for (auto& cp : spline_layers()) {
-    LCase& c = *cp;
+    eft::LayerCase& c = *cp;
     INFO("layer: ", c.name);
     const int B = 5, D = c.D;
     auto P = layer_params(c);
     auto X = layer_inputs(B, D, 21);
     auto Ctx = eft::randn(size_t(B) * c.C, 22);
-    LayerCache<double> lc;
-    std::vector<double> z(size_t(B) * D), ld(B, 0.0), back(size_t(B) * D);
-    c.layer->forward(P.data(), X.data(), Ctx.data(), B, z.data(), ld.data(), lc);
-    c.layer->inverse(P.data(), z.data(), Ctx.data(), B, back.data(), lc);
-    size_t changed = 0;
-    for (size_t i = 0; i < X.size(); ++i) {
-      CHECK(back[i] == doctest::Approx(X[i]).epsilon(1e-10));
-      changed += std::fabs(z[i] - X[i]) > 1e-3;
-    }
-    CHECK(changed >= X.size() / 4);  // the layer is far from the identity
-    for (int r = 0; r < B; ++r) {
-      std::vector<double> ctx_r(Ctx.begin() + r * c.C, Ctx.begin() + (r + 1) * c.C);
-      auto f = [&](const std::vector<double>& x) {
-        LayerCache<double> l2;
-        std::vector<double> zz(D), l(1, 0.0);
-        c.layer->forward(P.data(), x.data(), ctx_r.data(), 1, zz.data(), l.data(), l2);
-        return zz;
-      };
-      std::vector<double> xr(X.begin() + r * D, X.begin() + (r + 1) * D);
-      CHECK(ld[r] == doctest::Approx(eft::brute_logdet(f, xr)).epsilon(1e-6).scale(1.0));
-    }
+    CHECK(eft::check_layer_inverse_logdet(c, P, X, Ctx, B) >= X.size() / 4);  // far from the identity
   }
 }
 
 TEST_CASE("spline layers: a batch big enough for the OpenMP path matches row-by-row evaluation") {
   for (auto& cp : spline_layers()) {
-    LCase& c = *cp;
+    eft::LayerCase& c = *cp;
     INFO("layer: ", c.name);
     const int D = c.D, C = c.C;
     const int B = int(ef::kSplineOmpMinElems) / D + 37;  // B * D above the parallel threshold
@@ -578,18 +532,8 @@ TEST_CASE("spline flows: exp(score) integrates to 1 in original units (odd units
     // Midpoint rule on a grid covering the mass (x1 in [-6, 6], x2 in [-5, 5] before scaling:
     // a 15-epoch model's tails reach past +-5, where a narrower grid lost ~2% of the mass),
     // fine enough for the sharp conditional (sd 0.3): 300 points per axis read ~1.014 here.
-    const int n = 1000;
-    const double a0 = 1000 - 6 * 37.0, a1 = 1000 + 6 * 37.0, b0 = 1000 - 5 * 37.0, b1 = 1000 + 5 * 37.0;
-    const double da = (a1 - a0) / n, db = (b1 - b0) / n;
-    echoflow::Table grid;
-    grid.columns = {echoflow::Column::numeric("a", {}), echoflow::Column::numeric("b", {})};
-    for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j) {
-        grid.columns[0].values.push_back(a0 + (i + 0.5) * da);
-        grid.columns[1].values.push_back(b0 + (j + 0.5) * db);
-      }
-    double mass = 0;
-    for (double v : m.score(grid)) mass += std::exp(v) * da * db;
+    const double mass = eft::grid_mass(m, 1000 - 6 * 37.0, 1000 + 6 * 37.0, 1000 - 5 * 37.0,
+                                       1000 + 5 * 37.0, 1000);
     MESSAGE(std::string(to_string(kind)), ": integral of exp(score) over the grid = ", mass);
     CHECK(std::fabs(mass - 1.0) < 0.02);  // absolute (doctest's Approx would allow ~0.04)
     // The held-out fit beats a single Gaussian per axis by a clear margin (the model learned).

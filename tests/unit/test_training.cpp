@@ -84,18 +84,8 @@ TEST_CASE("exp(score) integrates to 1 in original units (data in odd units x*37+
     echoflow::Model m = echoflow::Model::fit(train, opt);
     // Midpoint rule on a grid covering the model's mass (x1 in [-6, 6], x2 in [-4, 20] before
     // scaling) in original units.
-    const int n = 300;
-    const double a0 = 1000 - 6 * 37.0, a1 = 1000 + 6 * 37.0, b0 = 1000 - 4 * 37.0, b1 = 1000 + 20 * 37.0;
-    const double da = (a1 - a0) / n, db = (b1 - b0) / n;
-    echoflow::Table grid;
-    grid.columns = {echoflow::Column::numeric("a", {}), echoflow::Column::numeric("b", {})};
-    for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j) {
-        grid.columns[0].values.push_back(a0 + (i + 0.5) * da);
-        grid.columns[1].values.push_back(b0 + (j + 0.5) * db);
-      }
-    double mass = 0;
-    for (double v : m.score(grid)) mass += std::exp(v) * da * db;
+    const double mass = eft::grid_mass(m, 1000 - 6 * 37.0, 1000 + 6 * 37.0, 1000 - 4 * 37.0,
+                                       1000 + 20 * 37.0, 300);
     MESSAGE(std::string(ef::to_string(kind)), ": integral of exp(score) over the grid = ", mass);
     CHECK(std::fabs(mass - 1.0) <= 0.02);
   }

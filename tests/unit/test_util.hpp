@@ -3,11 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <echoflow/echoflow.hpp>
 #include <functional>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "flow.hpp"
 #include "flow_math.hpp"
+#include "layer.hpp"
 
 namespace eft {
 
@@ -127,6 +131,87 @@ inline double brute_logdet(const std::function<std::vector<double>(const std::ve
     }
   }
   return logdet;
+}
+
+// A layer under test with its parameter layout (test_layers.cpp, test_splines.cpp).
+struct LayerCase {
+  std::string name;
+  ef::ParamLayout layout;
+  std::unique_ptr<ef::Layer<double>> layer;
+  int D = 4, C = 2;
+};
+
+// Appends a case built by make(layout).
+template <class Make>
+void add_layer_case(std::vector<std::unique_ptr<LayerCase>>& v, const std::string& name, Make make) {
+  auto c = std::make_unique<LayerCase>();
+  c->name = name;
+  c->layer = make(c->layout);
+  v.push_back(std::move(c));
+}
+
+// Parameters away from the near-identity init, so every term matters; masked weights stay 0.
+// last_scale scales the conditioner's output layer (spline parameters of order one).
+inline std::vector<double> layer_test_params(const LayerCase& c, double last_scale = 1.0) {
+  std::vector<double> P(c.layout.total(), 0.0);
+  c.layer->init(P.data());
+  auto noise = randn(P.size(), 99, 0.3);
+  const ef::MaskedMLP<double>* m = c.layer->conditioner();
+  if (!m) return noise;
+  for (int l = 0; l < m->num_layers(); ++l) {
+    const double out = l + 1 == m->num_layers() ? last_scale : 1.0;
+    const size_t nw = m->mask(l).size();
+    for (size_t i = 0; i < nw; ++i)
+      P[m->weight_offset(l) + i] =
+          out * m->mask(l)[i] * (P[m->weight_offset(l) + i] * 3 + noise[m->weight_offset(l) + i]);
+    for (int j = 0; j < m->sizes()[l + 1]; ++j) P[m->bias_offset(l) + j] = out * noise[m->bias_offset(l) + j];
+  }
+  return P;
+}
+
+// inverse(forward(x)) == x for a batch, and each row's log|det J| against brute_logdet.
+// Returns how many coordinates the layer moved by more than 1e-3.
+inline size_t check_layer_inverse_logdet(const LayerCase& c, const std::vector<double>& P,
+                                         const std::vector<double>& X, const std::vector<double>& Ctx,
+                                         int B) {
+  const int D = c.D;
+  ef::LayerCache<double> lc;
+  std::vector<double> z(size_t(B) * D), ld(B, 0.0), back(size_t(B) * D);
+  c.layer->forward(P.data(), X.data(), Ctx.data(), B, z.data(), ld.data(), lc);
+  c.layer->inverse(P.data(), z.data(), Ctx.data(), B, back.data(), lc);
+  size_t changed = 0;
+  for (size_t i = 0; i < X.size(); ++i) {
+    CHECK(back[i] == doctest::Approx(X[i]).epsilon(1e-10));
+    changed += std::fabs(z[i] - X[i]) > 1e-3;
+  }
+  for (int r = 0; r < B; ++r) {
+    std::vector<double> ctx_r(Ctx.begin() + r * c.C, Ctx.begin() + (r + 1) * c.C);
+    auto f = [&](const std::vector<double>& x) {
+      ef::LayerCache<double> l2;
+      std::vector<double> zz(D), l(1, 0.0);
+      c.layer->forward(P.data(), x.data(), ctx_r.data(), 1, zz.data(), l.data(), l2);
+      return zz;
+    };
+    std::vector<double> xr(X.begin() + r * D, X.begin() + (r + 1) * D);
+    CHECK(ld[r] == doctest::Approx(brute_logdet(f, xr)).epsilon(1e-6).scale(1.0));
+  }
+  return changed;
+}
+
+// The integral of exp(score) of a model of two numeric columns a, b over [a0, a1] x [b0, b1] by
+// the midpoint rule with n points per axis (the density integrates to 1 in original units).
+inline double grid_mass(const echoflow::Model& m, double a0, double a1, double b0, double b1, int n) {
+  const double da = (a1 - a0) / n, db = (b1 - b0) / n;
+  echoflow::Table grid;
+  grid.columns = {echoflow::Column::numeric("a", {}), echoflow::Column::numeric("b", {})};
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      grid.columns[0].values.push_back(a0 + (i + 0.5) * da);
+      grid.columns[1].values.push_back(b0 + (j + 0.5) * db);
+    }
+  double mass = 0;
+  for (double v : m.score(grid)) mass += std::exp(v) * da * db;
+  return mass;
 }
 
 }  // namespace eft

@@ -55,8 +55,10 @@ ef_status ef_table_get_numeric(const ef_table* t, size_t column, double* out);
 /* Categorical cell -> label, or NULL when missing or out of range. */
 const char* ef_table_get_label(const ef_table* t, size_t column, size_t row);
 
-/* options_json: an object with the eftrain config sections "model", "train", "conditional",
- * "device", and "columns" (like data.columns), all optional; NULL = defaults. */
+/* options_json: an eftrain config without the file parts (data.path, data.header, output), read by
+ * the same parser with the same keys, defaults and checks (`eftrain config` lists them):
+ * "model", "train", "conditional", "device", "data" (columns, missing, categorical_max_levels),
+ * all optional; a top-level "columns" is short for data.columns. NULL = defaults. */
 ef_status ef_model_fit(const ef_table* data, const char* options_json, ef_model** out);
 ef_status ef_model_load(const char* path, ef_model** out);
 ef_status ef_model_save(const ef_model* m, const char* path);

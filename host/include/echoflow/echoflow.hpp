@@ -79,9 +79,15 @@ struct ReadOptions {
   std::vector<std::string> header;  // column names when the file has no header row
 };
 
-// Reads a CSV (or .csv.gz) file. Type inference for undeclared columns: any non-number -> categorical;
-// few distinct numbers (see ReadOptions) -> categorical; all whole numbers -> integer; else
-// continuous. Missing-value tokens become missing values. Errors name the file, row and column.
+// The type inference rule for a column of numbers (NaN = missing), shared by the CSV reader and
+// the Python package's DataFrames: no value present -> categorical; at most categorical_max_levels
+// distinct values, and at most half as many as present values -> categorical; all whole numbers
+// -> integer; else continuous.
+ColumnType infer_numeric_type(const double* values, size_t n, int categorical_max_levels);
+
+// Reads a CSV (or .csv.gz) file. Type inference for undeclared columns: any non-number ->
+// categorical, else infer_numeric_type. Missing-value tokens become missing values. Errors name
+// the file, row and column.
 Table read_table(const std::string& path, const ReadOptions& opt);
 // Writes a table as CSV atomically (temporary file + rename).
 void write_table(const Table& t, const std::string& path);

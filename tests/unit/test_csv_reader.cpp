@@ -1,0 +1,140 @@
+// The CSV reader (host/csv.cpp) and the table reader's type inference (host/table.cpp), which the
+// Python package shares for DataFrames (echoflow::infer_numeric_type).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <echoflow/echoflow.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "csv.hpp"
+
+namespace {
+
+// A CSV file in the temporary folder, removed at the end of the scope.
+struct TempCsv {
+  std::string path;
+  explicit TempCsv(const std::string& text, const std::string& name = "ef_test_reader.csv")
+      : path((std::filesystem::temp_directory_path() / name).string()) {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  ~TempCsv() { std::remove(path.c_str()); }
+};
+
+std::string read_error(const std::string& text, const echoflow::ReadOptions& opt = {}) {
+  TempCsv f(text);
+  try {
+    echoflow::read_table(f.path, opt);
+  } catch (const ef::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const double kNaN = std::nan("");
+
+}  // namespace
+
+TEST_CASE("csv: RFC 4180 quoting, CRLF, trimmed unquoted fields") {
+  const ef::CsvTable t = ef::parse_csv("a,b\r\n\"x, y\",\" 2 \"\r\n\"q\"\"uote\",  3  \n\"multi\nline\",4\n", "mem");
+  REQUIRE(t.header == std::vector<std::string>{"a", "b"});
+  REQUIRE(t.rows() == 3);
+  CHECK(t.cells[0][0] == "x, y");
+  CHECK(t.cells[1][0] == " 2 ");  // quoted: kept as written
+  CHECK(t.cells[0][1] == "q\"uote");
+  CHECK(t.cells[1][1] == "3");  // unquoted: trimmed
+  CHECK(t.cells[0][2] == "multi\nline");
+  CHECK(ef::csv_field("a,b") == "\"a,b\"");
+  CHECK(ef::csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(ef::csv_field("plain") == "plain");
+}
+
+TEST_CASE("csv: malformed files are errors naming the file and row") {
+  CHECK_THROWS_WITH_AS(ef::parse_csv("x,y\n1,2\n3\n", "r.csv"), doctest::Contains("r.csv: row 2"), ef::Error);
+  CHECK_THROWS_WITH_AS(ef::parse_csv("x,x\n1,2\n", "d.csv"), doctest::Contains("duplicate column name \"x\""),
+                       ef::Error);
+  CHECK_THROWS_WITH_AS(ef::parse_csv("x,y\n", "h.csv"), doctest::Contains("no data rows"), ef::Error);
+  CHECK_THROWS_WITH_AS(ef::parse_csv("", "e.csv"), doctest::Contains("e.csv"), ef::Error);
+  CHECK_THROWS_WITH_AS(ef::parse_csv("x,y\n1,\"open\n", "q.csv"), doctest::Contains("q.csv"), ef::Error);
+}
+
+TEST_CASE("csv: the inference rule for numbers") {
+  using echoflow::infer_numeric_type;
+  using T = echoflow::ColumnType;
+  const std::vector<double> whole{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22};
+  CHECK(infer_numeric_type(whole.data(), whole.size(), 10) == T::Integer);
+  std::vector<double> frac = whole;
+  frac[3] = 4.5;
+  CHECK(infer_numeric_type(frac.data(), frac.size(), 10) == T::Continuous);
+  // Few distinct values, at most half as many as present values: categorical.
+  const std::vector<double> levels{2007, 2008, 2009, 2007, 2008, 2009, kNaN};
+  CHECK(infer_numeric_type(levels.data(), levels.size(), 10) == T::Categorical);
+  CHECK(infer_numeric_type(levels.data(), levels.size(), 2) == T::Integer);   // 3 levels > 2
+  CHECK(infer_numeric_type(levels.data(), levels.size(), 0) == T::Integer);   // 0: off
+  // Distinct values more than half the present ones: not categorical.
+  const std::vector<double> few{1.5, 2.5, 3.5};
+  CHECK(infer_numeric_type(few.data(), few.size(), 10) == T::Continuous);
+  const std::vector<double> none{kNaN, kNaN};
+  CHECK(infer_numeric_type(none.data(), none.size(), 10) == T::Categorical);
+  // Whole but beyond exact doubles' integers: continuous.
+  std::vector<double> huge = whole;
+  huge[0] = 1e16;
+  CHECK(infer_numeric_type(huge.data(), huge.size(), 10) == T::Continuous);
+}
+
+TEST_CASE("csv: read_table infers types, reads missing tokens, names bad cells") {
+  std::string text = "cont,whole,year,word,mixed\n";
+  for (int r = 0; r < 24; ++r)
+    text += std::to_string(r) + ".25," + std::to_string(r * 3) + "," + std::to_string(2007 + r % 3) + "," +
+            (r % 2 ? "a" : "b") + "," + (r == 5 ? "?" : r == 7 ? "x" : std::to_string(r)) + "\n";
+  TempCsv f(text);
+  const echoflow::Table t = echoflow::read_table(f.path, {});
+  REQUIRE(t.columns.size() == 5);
+  CHECK(t.columns[0].type == echoflow::ColumnType::Continuous);
+  CHECK(t.columns[0].values[3] == 3.25);
+  CHECK(t.columns[1].type == echoflow::ColumnType::Integer);
+  CHECK(t.columns[1].values[4] == 12);
+  CHECK(t.columns[2].type == echoflow::ColumnType::Categorical);  // 3 years in 24 rows
+  CHECK(t.columns[2].labels[1] == "2008");
+  CHECK(t.columns[3].type == echoflow::ColumnType::Categorical);
+  CHECK(t.columns[4].type == echoflow::ColumnType::Categorical);  // "x" is not a number
+  CHECK(t.columns[4].is_missing(5));                               // "?" is a missing token
+  CHECK(t.columns[4].missing_token == "?");
+  CHECK(!t.columns[4].is_missing(7));
+
+  echoflow::ReadOptions o;
+  o.types["year"] = echoflow::ColumnType::Integer;
+  o.categorical_max_levels = 0;
+  const echoflow::Table t2 = echoflow::read_table(f.path, o);
+  CHECK(t2.columns[2].type == echoflow::ColumnType::Integer);
+  CHECK(t2.columns[2].values[2] == 2009);
+
+  CHECK(read_error("x,y\n1,2\n3,abc\n", [] {
+          echoflow::ReadOptions r;
+          r.types["y"] = echoflow::ColumnType::Continuous;
+          return r;
+        }()).find("row 2, column \"y\": \"abc\" is not a finite number") != std::string::npos);
+  CHECK(read_error("x,y\n1,2\n3,4.5\n", [] {
+          echoflow::ReadOptions r;
+          r.types["y"] = echoflow::ColumnType::Integer;
+          return r;
+        }()).find("row 2, column \"y\": \"4.5\" is not a whole number") != std::string::npos);
+  CHECK(read_error("x\n1\n2\n", [] {
+          echoflow::ReadOptions r;
+          r.types["z"] = echoflow::ColumnType::Integer;
+          return r;
+        }()).find("column \"z\" is missing") != std::string::npos);
+}
+
+TEST_CASE("csv: the shipped penguins table reads with the expected types") {
+  const echoflow::Table t = echoflow::read_table(EF_SOURCE_DIR "/tests/data/penguins.csv", {});
+  CHECK(t.rows() == 344);
+  std::map<std::string, echoflow::ColumnType> types;
+  for (auto& c : t.columns) types[c.name] = c.type;
+  CHECK(types.at("species") == echoflow::ColumnType::Categorical);
+  CHECK(types.at("year") == echoflow::ColumnType::Categorical);  // 3 distinct years
+  CHECK(types.at("body_mass_g") == echoflow::ColumnType::Integer);
+  CHECK(types.at("bill_length_mm") == echoflow::ColumnType::Continuous);
+}
