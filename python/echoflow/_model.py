@@ -79,8 +79,10 @@ def _plain(v: Any) -> Any:
 def _interactive() -> bool:
     """An interactive session: the Python REPL (python -i too) or IPython / Jupyter."""
     import sys
-    return bool(hasattr(sys, "ps1") or sys.flags.interactive or "ipykernel" in sys.modules
-                or "IPython" in sys.modules)
+    if hasattr(sys, "ps1") or sys.flags.interactive:
+        return True
+    ipython = sys.modules.get("IPython")  # imported by a script is not enough: a live shell
+    return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
 
 
 def _label(v: Any) -> str:
