@@ -23,9 +23,10 @@
 // row (forward, backward, Adam, score, ancestral sampling, shuffling, batch gathers) runs on the
 // executor.
 //
-// Resident training (DESIGN section 4): upload_dataset once, shuffle_epoch on the device,
-// resident_step gathers a batch by index and runs forward + backward + Adam, optionally as one
-// captured graph replayed every step; losses go to a device ring read back every K steps.
+// Resident training (docs/ARCHITECTURE.md, "One training step"): upload_dataset once,
+// shuffle_epoch on the device, resident_step gathers a batch by index and runs forward +
+// backward + Adam, optionally as one captured graph replayed every step; losses go to a device
+// ring read back every K steps.
 // Streamed training (host/stream_schedule.hpp): the host stages chunks of batches in two
 // pinned slots; each is copied on the copy stream while the compute stream trains on the other.
 #pragma once
@@ -36,18 +37,17 @@
 #include <utility>
 #include <vector>
 
-#include "../kernels/ops/cat_ops.hpp"
-#include "../kernels/ops/data_ops.hpp"
-#include "../kernels/ops/flow_ops.hpp"
-#include "../kernels/ops/fused_mlp.hpp"
-#include "../kernels/ops/mlp_ops.hpp"
+#include "ops/cat_ops.hpp"
+#include "ops/data_ops.hpp"
+#include "ops/flow_ops.hpp"
+#include "ops/fused_mlp.hpp"
+#include "ops/mlp_ops.hpp"
 #include "backend.hpp"
+#include "batch_plan.hpp"
 #include "coupling_split.hpp"
 #include "error.hpp"
 #include "flow.hpp"
 #include "made_incremental.hpp"
-#include "resident_schedule.hpp"
-#include "stream_schedule.hpp"
 #include "spline_math.hpp"
 
 namespace ef {

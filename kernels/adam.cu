@@ -1,4 +1,4 @@
-#include "../engine/flow_math.hpp"
+#include "flow_math.hpp"
 #include "adam.cuh"
 #include "cuda_check.cuh"
 

@@ -1,5 +1,5 @@
 // Log-prob row reduction and batch sum (see logdet_reduce.cuh).
-#include "../engine/flow_math.hpp"
+#include "flow_math.hpp"
 #include "cuda_check.cuh"
 #include "logdet_reduce.cuh"
 

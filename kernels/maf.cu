@@ -1,5 +1,5 @@
-// MAF elementwise kernels (see maf.cuh). The math is the shared engine/flow_math.hpp.
-#include "../engine/flow_math.hpp"
+// MAF elementwise kernels (see maf.cuh). The math is the shared kernels/flow_math.hpp.
+#include "flow_math.hpp"
 #include "cuda_check.cuh"
 #include "maf.cuh"
 

@@ -1,6 +1,6 @@
 // Counter-based random fills (see rng.cuh). The draws are computed in double, as on the CPU,
 // then rounded to float.
-#include "../engine/flow_math.hpp"
+#include "flow_math.hpp"
 #include "cuda_check.cuh"
 #include "rng.cuh"
 

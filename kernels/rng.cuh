@@ -1,4 +1,4 @@
-// Counter-based random fills (engine/flow_math.hpp rand_normal / rand_uniform): element i gets
+// Counter-based random fills (kernels/flow_math.hpp rand_normal / rand_uniform): element i gets
 // the draw for counter (offset + i), so the values do not depend on launch shape and equal the
 // CPU's. JointModel::sample's base draws for rows [row_offset, row_offset + B) of D dims are
 // fill_normal_cuda(z, B * D, seed, 1, row_offset * D).

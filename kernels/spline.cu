@@ -1,7 +1,7 @@
-// Rational-quadratic spline kernels (see spline.cuh). The math is the shared
-// engine/spline_math.hpp: the bin search runs on running sums in registers (no per-thread
-// arrays), reading the K widths/heights straight from h.
-#include "../engine/spline_math.hpp"
+// Rational-quadratic spline kernels (see spline.cuh): one thread per row, each calling the
+// shared kernels/spline_math.hpp functions (the axis softmax cached in a small local array, the
+// bin search a running sum over it), so a row computes exactly what the CPU reference computes.
+#include "spline_math.hpp"
 #include "cuda_check.cuh"
 #include "spline.cuh"
 

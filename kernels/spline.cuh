@@ -1,6 +1,6 @@
 // Rational-quadratic spline steps on the device (neural spline flows), matching
 // engine/spline_coupling_layer.cpp and engine/spline_ar_layer.cpp element for element: every
-// kernel calls the shared engine/spline_math.hpp functions.
+// kernel calls the shared kernels/spline_math.hpp functions.
 // Letters: B rows, D dimensions, K bins, P = 3K - 1 spline parameters per dimension, nt
 // transformed dimensions. tr (nt) is a device array of the transformed dims, ascending (a
 // coupling, engine/coupling_split.hpp), or null: every dimension is transformed (the

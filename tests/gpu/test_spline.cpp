@@ -1,5 +1,5 @@
 // Rational-quadratic spline kernels (kernels/spline.cu) against the CPU spline math
-// (engine/spline_math.hpp, float) on random inputs: forward (z, log-det), backward (dh, dx),
+// (kernels/spline_math.hpp, float) on random inputs: forward (z, log-det), backward (dh, dx),
 // the one-pass coupling inverse and the autoregressive inverse step, in the compact layout (with
 // and without a coupling's transformed-dims list), x read from a strided packed input, points in the tails and exactly on knots.
 #include <cmath>
