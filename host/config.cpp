@@ -291,10 +291,18 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   const std::string w = "train";
   check_keys(t, {"epochs", "batch_size", "learning_rate", "seed", "validation_fraction", "patience",
                  "weight_decay", "threads", "loss_every", "max_resident_mb"}, w, name);
-  c.train.epochs = get<int>(t, "epochs", 50, w, name);
-  EF_CHECK(c.train.epochs >= 1, name, ": train.epochs must be positive (got ", c.train.epochs, ")");
-  c.train.batch_size = get<int>(t, "batch_size", 256, w, name);
-  EF_CHECK(c.train.batch_size >= 1, name, ": train.batch_size must be positive (got ", c.train.batch_size, ")");
+  // epochs, batch_size and patience: absent or "auto" = the rule of the table's size
+  // (ef::resolve_train_options); a number = exactly that.
+  auto get_auto = [&](const char* key, int auto_value) {
+    if (t.contains(key) && t.at(key).is_string() && t.at(key).get<std::string>() == "auto") return auto_value;
+    return get<int>(t, key, auto_value, w, name);
+  };
+  c.train.epochs = get_auto("epochs", 0);
+  EF_CHECK(!t.contains("epochs") || !t.at("epochs").is_number() || c.train.epochs >= 1, name,
+           ": train.epochs must be positive or \"auto\" (got ", c.train.epochs, ")");
+  c.train.batch_size = get_auto("batch_size", 0);
+  EF_CHECK(!t.contains("batch_size") || !t.at("batch_size").is_number() || c.train.batch_size >= 1, name,
+           ": train.batch_size must be positive or \"auto\" (got ", c.train.batch_size, ")");
   c.train.adam.lr = get<double>(t, "learning_rate", 1e-3, w, name);
   EF_CHECK(c.train.adam.lr > 0 && c.train.adam.lr < 10, name, ": train.learning_rate must be in (0, 10)");
   c.train.adam.weight_decay = get<double>(t, "weight_decay", 0.0, w, name);
@@ -303,11 +311,19 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   EF_CHECK(seed >= 0, name, ": train.seed must be >= 0");
   c.train.seed = uint64_t(seed);
   c.flow.seed = uint64_t(seed);
-  c.train.validation_fraction = get<double>(t, "validation_fraction", 0.1, w, name);
-  EF_CHECK(c.train.validation_fraction >= 0 && c.train.validation_fraction < 1, name,
-           ": train.validation_fraction must be in [0, 1)");
-  c.train.patience = get<int>(t, "patience", 10, w, name);
-  EF_CHECK(c.train.patience >= 0, name, ": train.patience must be >= 0");
+  // Absent or "auto": -1, ef::validation_split's rule (10%, at least 100 rows up to 20%).
+  if (t.contains("validation_fraction") && t.at("validation_fraction").is_string() &&
+      t.at("validation_fraction").get<std::string>() == "auto") {
+    c.train.validation_fraction = -1;
+  } else {
+    c.train.validation_fraction = get<double>(t, "validation_fraction", -1.0, w, name);
+    EF_CHECK(!t.contains("validation_fraction") ||
+                 (c.train.validation_fraction >= 0 && c.train.validation_fraction < 1),
+             name, ": train.validation_fraction must be in [0, 1) or \"auto\"");
+  }
+  c.train.patience = get_auto("patience", -1);
+  EF_CHECK(!t.contains("patience") || !t.at("patience").is_number() || c.train.patience >= 0, name,
+           ": train.patience must be >= 0 or \"auto\"");
   c.train.loss_every = get<int>(t, "loss_every", 16, w, name);
   EF_CHECK(c.train.loss_every >= 1, name, ": train.loss_every must be positive");
   if (t.contains("max_resident_mb")) {  // absent: half the device's free memory

@@ -49,9 +49,10 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   m.save(cfg.output_model);
   const ef::TrainResult& t = m.training();
   std::fprintf(stderr,
-               "eftrain: %d epochs in %.1f s%s; best epoch %d (val NLL %.4f); model written to %s\n",
-               t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.best_epoch,
-               t.best_val_nll, cfg.output_model.c_str());
+               "eftrain: %d epochs in %.1f s%s (limit %d, batch %d, patience %d); best epoch %d "
+               "(val NLL %.4f); model written to %s\n",
+               t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.epochs, t.batch_size,
+               t.patience, t.best_epoch, t.best_val_nll, cfg.output_model.c_str());
   return 0;
 }
 
