@@ -40,6 +40,10 @@ class Backend {
   virtual void score(const int* codes, const float* u, int B, float* logp) = 0;
   virtual void sample(int n, uint64_t seed, uint64_t row_offset, const Given<float>* given,
                       int* codes, float* u, SampleInfo* info) = 0;
+  // The terms of log p per module (TabularModel::log_prob_terms), terms (B, modules): what
+  // early stopping per module reads on the validation rows. This default runs the CPU
+  // reference on a copy of the parameters; the CPU backend uses its own buffers.
+  virtual void score_terms(const int* codes, const float* u, int B, float* terms);
 
   // The device half of resident training, on backends that have one (null on the CPU).
   virtual DeviceTraining* device_training() { return nullptr; }

@@ -58,6 +58,9 @@ class CpuBackend final : public Backend {
   void score(const int* codes, const float* u, int B, float* logp) override {
     model_.log_prob(params_.data(), codes, u, B, logp, ws_);
   }
+  void score_terms(const int* codes, const float* u, int B, float* terms) override {
+    model_.log_prob_terms(params_.data(), codes, u, B, terms, ws_);
+  }
   void sample(int n, uint64_t seed, uint64_t row_offset, const Given<float>* given, int* codes,
               float* u, SampleInfo* info) override {
     model_.sample(params_.data(), n, seed, row_offset, given, codes, u, ws_, info);

@@ -169,6 +169,51 @@ void TabularModel<T>::log_prob(const T* P, const int* codes, const T* u, int B, 
 }
 
 template <class T>
+void TabularModel<T>::log_prob_terms(const T* P, const int* codes, const T* u, int B, T* terms,
+                                     TabularWorkspace<T>& ws) const {
+  fill_features(codes, u, B, ws);
+  const int M = modules();
+  std::fill(terms, terms + size_t(B) * M, T(0));
+  std::vector<T> lp(B);
+  for (size_t p = 0; p < spec_.parts.size(); ++p) {
+    std::fill(lp.begin(), lp.end(), T(0));  // CategoricalMade::forward adds to it
+    if (cats_[p]) {
+      const PartSpec& ps = spec_.parts[p];
+      const int Gp = int(ps.levels.size());
+      ws.cat.resize(spec_.parts.size());
+      ws.codes_p.resize(size_t(B) * Gp);
+      for (int r = 0; r < B; ++r)
+        for (int g = 0; g < Gp; ++g) ws.codes_p[size_t(r) * Gp + g] = codes[size_t(r) * G_ + go_[p] + g];
+      prefix(ws, B, fo_[p], ws.ctx);
+      cats_[p]->forward(P, ws.codes_p.data(), ws.ctx.data(), B, lp.data(), ws.cat[p]);
+      for (int r = 0; r < B; ++r) terms[size_t(r) * M + 2 * p] = lp[r];
+    }
+    if (flows_[p]) {
+      const int Dp = spec_.parts[p].dims;
+      ws.flow.resize(spec_.parts.size());
+      ws.flow_ctx.resize(spec_.parts.size());
+      ws.u_p.resize(size_t(B) * Dp);
+      for (int r = 0; r < B; ++r)
+        for (int i = 0; i < Dp; ++i) ws.u_p[size_t(r) * Dp + i] = u[size_t(r) * D_ + dof_[p] + i];
+      prefix(ws, B, fo_[p] + W_[p], ws.flow_ctx[p]);
+      std::fill(lp.begin(), lp.end(), T(0));
+      flows_[p]->log_prob(P, ws.u_p.data(), ws.flow_ctx[p].data(), B, lp.data(), ws.flow[p]);
+      for (int r = 0; r < B; ++r) terms[size_t(r) * M + 2 * p + 1] = lp[r];
+    }
+  }
+}
+
+template <class T>
+std::vector<std::pair<size_t, size_t>> TabularModel<T>::module_params(int m) const {
+  EF_CHECK(m >= 0 && m < modules(), "module ", m, " out of range");
+  const std::string name = "part" + std::to_string(m / 2) + (m % 2 == 0 ? ".cat." : ".flow.");
+  std::vector<std::pair<size_t, size_t>> out;
+  for (const ParamTensor& t : layout_.tensors())
+    if (t.name.compare(0, name.size(), name) == 0) out.emplace_back(t.offset, t.size);
+  return out;
+}
+
+template <class T>
 void TabularModel<T>::backward(const T* P, const T* dlogp, int B, T* grads,
                                TabularWorkspace<T>& ws) const {
   for (size_t p = 0; p < spec_.parts.size(); ++p) {

@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "categorical_made.hpp"
@@ -77,6 +78,14 @@ class TabularModel {
   // logp (B) of rows (codes (B, G), u (B, D)); saves what backward needs.
   void log_prob(const T* P, const int* codes, const T* u, int B, T* logp,
                 TabularWorkspace<T>& ws) const;
+  // The terms of log p separately: terms (B, modules()), column 2p the categorical term of part
+  // p and column 2p+1 its flow term (0 where the part has none). Each term depends only on the
+  // parameters of its module (module_params), so early stopping can keep each module's best.
+  int modules() const { return 2 * int(spec_.parts.size()); }
+  void log_prob_terms(const T* P, const int* codes, const T* u, int B, T* terms,
+                      TabularWorkspace<T>& ws) const;
+  // The parameter ranges [offset, offset + size) of module m (see log_prob_terms).
+  std::vector<std::pair<size_t, size_t>> module_params(int m) const;
   // After log_prob: grads += d/dP sum_b dlogp_b log p_b.
   void backward(const T* P, const T* dlogp, int B, T* grads, TabularWorkspace<T>& ws) const;
   // n rows drawn from p(row | given) (given may be null): codes (n, G), u (n, D). Exact

@@ -77,9 +77,14 @@ json checked(const json& obj, const std::string& row, const std::string& shown, 
       EF_THROW(name, ": ", shown, " is out of range");
     in_range(x, what);
   };
+  if ((k.type == KeyType::IntOrAuto || k.type == KeyType::NumberOrAuto) && v.is_string()) {
+    if (v.get<std::string>() != "auto")
+      EF_THROW(name, ": ", shown, " must be ", to_string(k.type), " (got \"", v.get<std::string>(), "\")");
+    return v;
+  }
   switch (k.type) {
-    case KeyType::Int: integer(v, ""); break;
-    case KeyType::Number:
+    case KeyType::Int: case KeyType::IntOrAuto: integer(v, ""); break;
+    case KeyType::Number: case KeyType::NumberOrAuto:
       if (!v.is_number()) EF_THROW(name, ": ", shown, " must be a number, got ", type_name(v));
       in_range(v, "");
       break;
@@ -316,14 +321,21 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   const json t = root.value("train", json::object());
   check_keys(t, section_keys("train"), "train", name);
   auto train = [&](const char* key) { return checked(t, std::string("train.") + key, std::string("train.") + key, name); };
-  c.train.epochs = train("epochs").get<int>();
-  c.train.batch_size = train("batch_size").get<int>();
+  // epochs, batch_size, patience, validation_fraction: "auto" (the default) = the rule of the
+  // table's size (ef::resolve_train_options, ef::validation_split); a number = exactly that.
+  auto int_or_auto = [&](const char* key, int auto_value) {
+    const json v = train(key);
+    return v.is_string() ? auto_value : v.get<int>();
+  };
+  c.train.epochs = int_or_auto("epochs", 0);
+  c.train.batch_size = int_or_auto("batch_size", 0);
+  c.train.patience = int_or_auto("patience", -1);
+  const json vf = train("validation_fraction");
+  c.train.validation_fraction = vf.is_string() ? -1.0 : vf.get<double>();
   c.train.adam.lr = train("learning_rate").get<double>();
   c.train.adam.weight_decay = train("weight_decay").get<double>();
   c.train.seed = train("seed").get<uint64_t>();
   c.flow.seed = c.train.seed;
-  c.train.validation_fraction = train("validation_fraction").get<double>();
-  c.train.patience = train("patience").get<int>();
   c.train.loss_every = train("loss_every").get<int>();
   const json mb = train("max_resident_mb");  // absent: half the device's free memory
   if (!mb.is_null()) c.train.max_resident_bytes = int64_t(mb.get<double>() * 1048576.0);

@@ -57,6 +57,8 @@ const char* to_string(KeyType t) {
     case KeyType::Ints: return "array of integers";
     case KeyType::StringOrList: return "string or array of strings";
     case KeyType::Object: return "object";
+    case KeyType::IntOrAuto: return "integer or \"auto\"";
+    case KeyType::NumberOrAuto: return "number or \"auto\"";
   }
   return "?";
 }
@@ -107,16 +109,19 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.tail_bound", T::Number, "3.0", above(0), "",
        "splines act on [-B, B] and are the identity outside (nsf-ar, nsf-coupling)"},
       // train: the optimizer and stopping
-      {"train.epochs", T::Int, "50", closed(1, 1e9), "", "passes over the training rows at most"},
-      {"train.batch_size", T::Int, "256", closed(1, 1e9), "", "rows per Adam step"},
+      {"train.epochs", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
+       "passes over the training rows at most (auto: enough for 4000 Adam steps, at least 50)"},
+      {"train.batch_size", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
+       "rows per Adam step (auto: training rows / 32, clamped to [32, 512])"},
       {"train.learning_rate", T::Number, "0.001", exclusive(0, 10), "", "Adam's step size"},
       {"train.weight_decay", T::Number, "0.0", at_least(0), "", "AdamW decoupled weight decay"},
       {"train.seed", T::Int, "0", closed(0, 9e18), "",
        "seed of masks, weights, the validation split and shuffling"},
-      {"train.validation_fraction", T::Number, "0.1", half_open(0, 1), "",
-       "rows held out for early stopping"},
-      {"train.patience", T::Int, "10", closed(0, 1e9), "",
-       "epochs without a better validation loss before stopping (0 = never stop early)"},
+      {"train.validation_fraction", T::NumberOrAuto, R"("auto")", half_open(0, 1), "",
+       "rows held out for early stopping (auto: 10%, at least 100 rows, at most 20%)"},
+      {"train.patience", T::IntOrAuto, R"("auto")", closed(0, 1e9), "",
+       "epochs without a better validation loss in any module before stopping (0 = never stop "
+       "early; auto: 10 epochs or 1000 steps, whichever is longer)"},
       {"train.threads", T::Int, "0", closed(0, 4096), "", "CPU threads (0 = all cores)"},
       {"train.loss_every", T::Int, "16", closed(1, 1e9), "",
        "device training: steps between reading the loss back"},
@@ -160,7 +165,8 @@ std::string describe(const ConfigKey& k) {
     s += ": " + c;
   }
   const std::string r = k.range.text();
-  if (!r.empty() && (k.type == KeyType::Int || k.type == KeyType::Number || k.type == KeyType::Ints))
+  if (!r.empty() && (k.type == KeyType::Int || k.type == KeyType::Number || k.type == KeyType::Ints ||
+                     k.type == KeyType::IntOrAuto || k.type == KeyType::NumberOrAuto))
     s += (k.type == KeyType::Ints ? ", each " : ", ") + r;
   return s + "]";
 }
@@ -168,8 +174,8 @@ std::string describe(const ConfigKey& k) {
 // A placeholder value for a key that has no fixed default (shown commented out).
 std::string example(const ConfigKey& k) {
   switch (k.type) {
-    case KeyType::Int: return num(k.range.lo > -kInf ? k.range.lo : 0);
-    case KeyType::Number: return num(k.range.lo > -kInf ? k.range.lo + 1 : 0);
+    case KeyType::Int: case KeyType::IntOrAuto: return num(k.range.lo > -kInf ? k.range.lo : 0);
+    case KeyType::Number: case KeyType::NumberOrAuto: return num(k.range.lo > -kInf ? k.range.lo + 1 : 0);
     case KeyType::Bool: return "false";
     case KeyType::Strings: return "[]";
     case KeyType::Ints: return "[]";

@@ -19,6 +19,8 @@ enum class KeyType {
   Ints,          // an array of integers, each within `range`
   StringOrList,  // a string, or an array of 1 to 64 strings (each one of `choices`)
   Object,        // a JSON object; its own rows are "<key>.*.<field>"
+  IntOrAuto,     // Int, or the string "auto": a rule of the table's size picks the value
+  NumberOrAuto,  // Number, or the string "auto"
 };
 
 // A numeric interval; infinite ends are open by nature.

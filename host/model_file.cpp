@@ -50,7 +50,8 @@ nlohmann::json train_summary(const ef::TrainResult& t) {
   return {{"epochs_run", t.epochs_run}, {"best_epoch", t.best_epoch},
           {"best_val_nll", num(t.best_val_nll)}, {"final_train_nll", num(t.final_train_nll)},
           {"stopped_early", t.stopped_early}, {"n_train", t.n_train}, {"n_val", t.n_val},
-          {"seconds", t.seconds}};
+          {"seconds", t.seconds}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
+          {"patience", t.patience}};
 }
 
 }  // namespace
@@ -107,6 +108,9 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     impl->train.best_epoch = tr.value("best_epoch", 0);
     impl->train.n_train = tr.value("n_train", 0);
     impl->train.n_val = tr.value("n_val", 0);
+    impl->train.epochs = tr.value("epochs", 0);
+    impl->train.batch_size = tr.value("batch_size", 0);
+    impl->train.patience = tr.value("patience", 0);
   } catch (const ef::Error& e) {
     EF_THROW(path, ": invalid model header: ", e.what());
   } catch (const std::exception& e) {

@@ -23,8 +23,10 @@ std::string progress_line(const EpochReport& r) {
 
 std::string training_summary(const TrainResult& t) {
   char b[256];
-  std::snprintf(b, sizeof b, "%d epochs in %.1f s%s; best epoch %d (val NLL %.4f)", t.epochs_run,
-                t.seconds, t.stopped_early ? " (early stop)" : "", t.best_epoch, t.best_val_nll);
+  std::snprintf(b, sizeof b,
+                "%d epochs in %.1f s%s (limit %d, batch %d, patience %d); best epoch %d (val NLL %.4f)",
+                t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.epochs, t.batch_size,
+                t.patience, t.best_epoch, t.best_val_nll);
   return b;
 }
 

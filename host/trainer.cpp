@@ -16,33 +16,47 @@ namespace ef {
 
 void validation_split(int N, const TrainOptions& opt, std::vector<int>& train_idx,
                       std::vector<int>& val_idx) {
-  EF_CHECK(opt.validation_fraction >= 0 && opt.validation_fraction < 1,
-           "validation_fraction must be in [0, 1) (got ", opt.validation_fraction, ")");
+  const bool auto_val = opt.validation_fraction < 0;
+  EF_CHECK(auto_val ? opt.validation_fraction == -1 : opt.validation_fraction < 1,
+           "validation_fraction must be in [0, 1), or -1 for auto (got ", opt.validation_fraction, ")");
   std::vector<int> order(N);
   std::iota(order.begin(), order.end(), 0);
   for (int i = N - 1; i > 0; --i)
     std::swap(order[i], order[math::rand_u64(opt.seed, 11, i) % uint64_t(i + 1)]);
-  int n_val = int(std::floor(opt.validation_fraction * N));
-  if (opt.validation_fraction > 0 && n_val == 0 && N >= 2) n_val = 1;
+  int n_val = auto_val ? std::max(N / 10, std::min(N / 5, kMinValRows))
+                       : int(std::floor(opt.validation_fraction * N));
+  if ((auto_val || opt.validation_fraction > 0) && n_val == 0 && N >= 2) n_val = 1;
   const int n_train = N - n_val;
   EF_CHECK(n_train >= 1, "no training rows left after the validation split (", N, " rows)");
   train_idx.assign(order.begin(), order.begin() + n_train);
   val_idx.assign(order.begin() + n_train, order.end());
 }
 
-TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOptions& opt,
+TrainOptions resolve_train_options(const TrainOptions& in, int n_train) {
+  EF_CHECK(in.epochs >= 0, "epochs must be positive, or 0 for auto (got ", in.epochs, ")");
+  EF_CHECK(in.batch_size >= 0, "batch_size must be positive, or 0 for auto (got ", in.batch_size, ")");
+  EF_CHECK(in.patience >= -1, "patience must be >= 0, or -1 for auto (got ", in.patience, ")");
+  TrainOptions o = in;
+  // Small tables get small batches: 32 batches an epoch up to 16k rows, then 512-row batches.
+  if (o.batch_size == 0) o.batch_size = std::clamp(n_train / 32, 32, 512);
+  const int steps = std::max(1, n_train / std::min(o.batch_size, std::max(n_train, 1)));
+  // Length by optimizer steps: a 300-row table needs hundreds of epochs to take as many steps
+  // as a large table takes in a few.
+  if (o.epochs == 0) o.epochs = std::max(50, (kMinSteps + steps - 1) / steps);
+  if (o.patience < 0) o.patience = std::max(10, (kPatienceSteps + steps - 1) / steps);
+  return o;
+}
+
+TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOptions& opt_in,
                   const std::function<void(const EpochReport&)>& on_epoch) {
   const BatchFn& make_batch = source.make;
-  EF_CHECK(opt.epochs >= 1, "epochs must be positive (got ", opt.epochs, ")");
-  EF_CHECK(opt.batch_size >= 1, "batch_size must be positive (got ", opt.batch_size, ")");
-  EF_CHECK(opt.validation_fraction >= 0 && opt.validation_fraction < 1,
-           "validation_fraction must be in [0, 1) (got ", opt.validation_fraction, ")");
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
 
   std::vector<int> train_idx, val_idx;
-  validation_split(N, opt, train_idx, val_idx);
+  validation_split(N, opt_in, train_idx, val_idx);
   const int n_train = int(train_idx.size()), n_val = int(val_idx.size());
+  const TrainOptions opt = resolve_train_options(opt_in, n_train);
 
   // ActNorm layers initialize from (up to 4096) training rows.
   {
@@ -54,25 +68,47 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
 
   const int B = std::min(opt.batch_size, n_train);
   Batch batch;
-  auto validate = [&]() {
+  // The validation NLL split by module (TabularModel::log_prob_terms): per module, minus the
+  // mean of its term; the encoders' terms (fixed noise stream) are the same every epoch.
+  const TabularModel<float> shape(be.spec());
+  const int M = shape.modules();
+  std::vector<float> terms;
+  double val_logj = 0;
+  auto validate = [&](std::vector<double>& module_nll) {
+    module_nll.assign(size_t(M), 0.0);
     if (val_idx.empty()) return std::numeric_limits<double>::quiet_NaN();
-    double s = 0;
-    std::vector<float> lp;
+    double lj = 0;
     for (int i = 0; i < n_val; i += 4096) {
       const int b = std::min(4096, n_val - i);
       // Fixed noise stream, so validation NLLs of different epochs are comparable.
       make_batch(&val_idx[i], b, 13 + uint64_t(i), batch);
-      lp.resize(b);
-      be.score(batch.codes.data(), batch.u.data(), b, lp.data());
-      for (float v : lp) s += v;
-      s += batch.logj_sum;
+      terms.resize(size_t(b) * M);
+      be.score_terms(batch.codes.data(), batch.u.data(), b, terms.data());
+      for (int r = 0; r < b; ++r)
+        for (int m = 0; m < M; ++m) module_nll[size_t(m)] -= terms[size_t(r) * M + m];
+      lj += batch.logj_sum;
     }
-    return -s / n_val;
+    val_logj = -lj / n_val;
+    double total = val_logj;
+    for (double& v : module_nll) {
+      v /= n_val;
+      total += v;
+    }
+    return total;
   };
 
   TrainResult res;
   res.n_train = n_train;
   res.n_val = n_val;
+  res.epochs = opt.epochs;
+  res.batch_size = B;
+  res.patience = opt.patience;
+  // Per module: its parameter ranges, best validation NLL, and epochs since.
+  std::vector<std::vector<std::pair<size_t, size_t>>> ranges;
+  ranges.resize(size_t(M));
+  for (int m = 0; m < M; ++m) ranges[size_t(m)] = shape.module_params(m);
+  std::vector<double> best_m(size_t(M), std::numeric_limits<double>::infinity()), module_nll;
+  std::vector<int> since_m(size_t(M), 0);
   double best = std::numeric_limits<double>::infinity();
   std::vector<float> best_params = be.get_params();
   int since_best = 0;
@@ -112,20 +148,40 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     rep.epoch = epoch;
     rep.epochs = opt.epochs;
     rep.train_nll = sum / std::max(nb, 1);
-    rep.val_nll = validate();
+    rep.val_nll = validate(module_nll);
     const double dt = std::chrono::duration<double>(clock::now() - te).count();
     rep.rows_per_s = dt > 0 ? double(nb) * B / dt : 0;
     const double per_epoch = std::chrono::duration<double>(clock::now() - t0).count() / epoch;
     rep.eta_s = per_epoch * (opt.epochs - epoch);
-    const double crit = val_idx.empty() ? rep.train_nll : rep.val_nll;
-    if (crit < best) {
-      best = crit;
-      best_params = be.get_params();
-      res.best_epoch = epoch;
-      since_best = 0;
-      rep.improved = true;
+    if (val_idx.empty()) {  // no validation rows: the training NLL, whole model
+      if (rep.train_nll < best) {
+        best = rep.train_nll;
+        best_params = be.get_params();
+        res.best_epoch = epoch;
+        rep.improved = true;
+      }
     } else {
-      ++since_best;
+      std::vector<float> now;
+      bool stalled = true;
+      for (int m = 0; m < M; ++m) {
+        if (ranges[size_t(m)].empty()) continue;  // a part without this module
+        if (module_nll[size_t(m)] < best_m[size_t(m)]) {
+          if (now.empty()) now = be.get_params();
+          best_m[size_t(m)] = module_nll[size_t(m)];
+          for (auto [off, n] : ranges[size_t(m)])
+            std::copy(now.begin() + long(off), now.begin() + long(off + n), best_params.begin() + long(off));
+          since_m[size_t(m)] = 0;
+          rep.improved = true;
+          res.best_epoch = epoch;
+        } else {
+          ++since_m[size_t(m)];
+        }
+        stalled &= since_m[size_t(m)] >= opt.patience;
+      }
+      since_best = stalled ? opt.patience : 0;
+      best = val_logj;
+      for (double v : best_m)
+        if (std::isfinite(v)) best += v;
     }
     res.history.push_back(rep);
     res.epochs_run = epoch;

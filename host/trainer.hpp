@@ -11,12 +11,22 @@
 
 namespace ef {
 
+// Training length, batch size and patience default to rules of the table's size
+// (resolve_train_options): a 300-row table gets small batches and enough optimizer steps for
+// its categorical model, a large one the usual epochs. Explicit values always win.
 struct TrainOptions {
-  int epochs = 50;
-  int batch_size = 256;
+  int epochs = 0;             // 0 = auto: enough epochs for kMinSteps steps, at least 50
+  int batch_size = 0;         // 0 = auto: n_train / 32, clamped to [32, 512]
   AdamConfig adam;
-  double validation_fraction = 0.1;
-  int patience = 10;          // epochs without improvement before stopping (0 = never stop)
+  // Share of the rows held out for early stopping; -1 = auto: 10%, but at least 100 rows up to
+  // 20% of the table (kMinValRows), so a small table's early stopping is not decided by 30 rows.
+  double validation_fraction = -1;
+  // Epochs without improvement before stopping (0 = never stop; -1 = auto: 10 epochs or
+  // kPatienceSteps steps, whichever is longer). Each module of the model (the categorical
+  // model and the flow of every part) keeps the parameters of its own best validation epoch:
+  // log p is a sum of their terms, each depending on its own parameters only, so the composite
+  // is the best the run saw, and training stops once no module has improved for `patience`.
+  int patience = -1;
   uint64_t seed = 0;
   // Device backends (host/device_trainer.hpp): the step losses are read back every
   // loss_every steps; training rows whose encoding exceeds max_resident_bytes (-1: half the
@@ -26,6 +36,12 @@ struct TrainOptions {
   int64_t max_resident_bytes = -1;
   int stream_chunk_batches = 0;
 };
+
+constexpr int kMinSteps = 4000;       // auto epochs: at least this many optimizer steps
+constexpr int kPatienceSteps = 1000;  // auto patience: at least this many steps
+constexpr int kMinValRows = 100;      // auto validation split: at least this many rows (<= 20%)
+// The options with the auto values (0 / -1 above) replaced by the rules for n_train rows.
+TrainOptions resolve_train_options(const TrainOptions& opt, int n_train);
 
 // The split train() uses, by a seeded shuffle of the N rows (validation rows never train, and
 // Model::fit fits the column encoders on the training rows only, so early stopping sees rows
@@ -67,6 +83,7 @@ struct EpochReport {
 };
 
 struct TrainResult {
+  int epochs = 0, batch_size = 0, patience = 0;  // the values used (auto resolved)
   int epochs_run = 0;
   int best_epoch = 0;
   double best_val_nll = 0;    // NaN without validation

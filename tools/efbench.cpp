@@ -33,6 +33,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -41,6 +42,8 @@
 #include "backend.hpp"
 #include "bif.hpp"
 #include "blas.hpp"
+#include "config.hpp"
+#include <set>
 #include "flow_math.hpp"
 #include "gmm.hpp"
 #include "omp_env.hpp"
@@ -589,6 +592,119 @@ void run_adult(Report& rep, const fs::path& repo, const fs::path& out, const std
     md << "\n(adult_efficacy.py reads <repo>/../shared/datasets, not --datasets.)\n";
 }
 
+// Defaults as a user meets them: a config of only data.path (train.threads and the seed set).
+echoflow::FitOptions default_fit_options(const Settings& s, const std::string& data, uint64_t seed) {
+  const ef::Config cfg = ef::parse_config("{\"data\": {\"path\": " + json(data).dump() + "}}", "defaults",
+                                          "", {"train.threads=" + std::to_string(s.threads),
+                                               "train.seed=" + std::to_string(seed), "device=" + s.device});
+  return ef::fit_options(cfg);
+}
+
+// The Bayesian networks on defaults (default_fit_options), seeds 0..2 (quick: asia, seed 0):
+// L_syn / L_test as in run_bn, with their spread over the seeds.
+void run_bn_defaults(Report& rep, const std::string& bn_dir, const std::vector<std::string>& nets,
+                     std::ostringstream& md) {
+  const Settings& s = rep.set;
+  const std::vector<std::string> order = {"asia", "alarm", "child", "insurance"};
+  const size_t N = s.quick ? 2000 : 10000;
+  const int seeds = s.quick ? 1 : 3;
+  for (const std::string& name : nets) {
+    const std::string path = bn_dir + "/" + name + ".bif";
+    if (!fs::exists(path)) continue;  // run_bn reported the skip
+    const int i = int(std::find(order.begin(), order.end(), name) - order.begin());
+    const efbench::BayesNet net = efbench::parse_bif(path);
+    const std::vector<int> train = net.sample(N, 1000 + i), test = net.sample(N, 2000 + i);
+    std::vector<double> syn_ll, test_ll;
+    for (int seed = 0; seed < seeds; ++seed) {
+      QRow r;
+      r.dataset = name;
+      r.model = "echoflow (defaults, seed " + std::to_string(seed) + ")";
+      r.config = "data.path only";
+      const double t0 = now_s();
+      echoflow::Model m = echoflow::Model::fit(bn_table(net, train), default_fit_options(s, "", uint64_t(seed)));
+      r.train_s = now_s() - t0;
+      r.epochs = m.training().epochs_run;
+      r.heldout_model = mean(m.score(bn_table(net, test)));
+      r.heldout_true = mean(net.loglik(test));
+      const std::vector<int> syn = bn_codes(net, m.sample(N, {}, 7));
+      r.l_syn = floored_mean(net.loglik(syn));
+      const auto cpts = net.fit(syn, 0.0);
+      r.l_test = floored_mean(net.loglik(test, &cpts));
+      syn_ll.push_back(r.l_syn);
+      test_ll.push_back(r.l_test);
+      add_qrow(rep, r, {{"rows_train", N}, {"rows_test", N}, {"rows_synthetic", N}, {"seed", seed}});
+      md << qrow_md(r);
+      std::fprintf(stderr, "efbench: %s defaults seed %d: %d epochs, %.1f s; L_syn %.3f, L_test %.3f\n",
+                   name.c_str(), seed, r.epochs, r.train_s, r.l_syn, r.l_test);
+    }
+    auto spread = [](const std::vector<double>& v) {
+      return *std::max_element(v.begin(), v.end()) - *std::min_element(v.begin(), v.end());
+    };
+    const json params = {{"dataset", name}, {"model", "echoflow (defaults)"}, {"seeds", seeds}};
+    rep.add("quality", name + " / echoflow (defaults)", params, "l_syn_spread", "nats/row", single(spread(syn_ll)));
+    rep.add("quality", name + " / echoflow (defaults)", params, "l_test_spread", "nats/row", single(spread(test_ll)));
+  }
+}
+
+// Penguins (tests/data/penguins.csv, 344 rows) on defaults: the share of synthetic rows whose
+// (species, island, sex) combination never occurs in the data, seeds 0..4 (quick: seed 0), and
+// the same share for a random half of the real rows against the other half (the floor).
+void run_penguins(Report& rep, const fs::path& repo, std::ostringstream& md) {
+  const Settings& s = rep.set;
+  const std::string path = (repo / "tests" / "data" / "penguins.csv").string();
+  if (!fs::exists(path)) {
+    rep.skip("quality", "penguins", "not found: " + path);
+    return;
+  }
+  const echoflow::Table real = echoflow::read_table(path, echoflow::ReadOptions());
+  using Combo = std::tuple<std::string, std::string, std::string>;
+  auto combo = [](const echoflow::Table& t, size_t r) {
+    auto label = [&](const char* c) {
+      const echoflow::Column& col = t.columns[size_t(t.find(c))];
+      return col.is_missing(r) ? std::string("NA") : col.labels[r];
+    };
+    return Combo{label("species"), label("island"), label("sex")};
+  };
+  std::set<Combo> seen;
+  for (size_t r = 0; r < real.rows(); ++r) seen.insert(combo(real, r));
+  // The floor: 200 random halves of the real rows, each against the other half.
+  double half = 0;
+  const size_t n_real = real.rows();
+  for (uint64_t k = 0; k < 200; ++k) {
+    std::vector<size_t> idx(n_real);
+    for (size_t r = 0; r < n_real; ++r) idx[r] = r;
+    for (size_t r = n_real - 1; r > 0; --r) std::swap(idx[r], idx[ef::math::rand_u64(k, 5, r) % (r + 1)]);
+    std::set<Combo> a;
+    for (size_t r = 0; r < n_real / 2; ++r) a.insert(combo(real, idx[r]));
+    size_t miss = 0;
+    for (size_t r = n_real / 2; r < n_real; ++r) miss += !a.count(combo(real, idx[r]));
+    half += double(miss) / double(n_real - n_real / 2) / 200.0;
+  }
+  md << "\n## Quality: penguins on defaults (tests/data/penguins.csv, 344 rows; a config of only data.path)\n\n"
+     << "| model | seed | epochs | batch | train s | impossible (species, island, sex) share |\n"
+     << "|---|---:|---:|---:|---:|---:|\n";
+  md << "| real: a random half vs the other half (mean of 200 splits) | | | | | " << fmt("%.4f", half) << " |\n";
+  rep.add("quality", "penguins / real (half vs half)", {{"dataset", "penguins"}, {"splits", 200}}, "impossible_share",
+          "share", single(half));
+  const int seeds = s.quick ? 1 : 5;
+  const size_t n = 5000;
+  for (int seed = 0; seed < seeds; ++seed) {
+    const double t0 = now_s();
+    echoflow::Model m = echoflow::Model::fit(real, default_fit_options(s, path, uint64_t(seed)));
+    const double ts = now_s() - t0;
+    const echoflow::Table syn = m.sample(n, {}, 11);
+    size_t bad = 0;
+    for (size_t r = 0; r < n; ++r) bad += !seen.count(combo(syn, r));
+    const double share = double(bad) / double(n);
+    rep.add("quality", "penguins / echoflow (defaults)", {{"dataset", "penguins"}, {"seed", seed}, {"rows_synthetic", n}},
+            "impossible_share", "share", single(share));
+    md << "| echoflow (defaults) | " << seed << " | " << m.training().epochs_run << " | " << m.training().batch_size
+       << " | " << fmt("%.1f", ts) << " | " << fmt("%.4f", share) << " |\n";
+    std::fprintf(stderr, "efbench: penguins defaults seed %d: %d epochs, %.1f s; impossible share %.4f\n", seed,
+                 m.training().epochs_run, ts, share);
+  }
+}
+
 void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const std::string& datasets) {
   const Settings& s = rep.set;
   std::ostringstream md;
@@ -640,11 +756,14 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
      << " synthetic rows sampled from " << datasets << "/bn/*.bif)\n\n"
      << kQHeader;
   run_bn(rep, datasets + "/bn", nets, md);
+  run_bn_defaults(rep, datasets + "/bn", nets, md);
   md << "\nSDGym's definitions: L_syn = mean log(P_true(row) + 1e-8) over synthetic rows; L_test = the "
         "network's CPTs refit on the synthetic rows (MLE, pseudocount 0, unseen parent configurations "
         "uniform), mean log(P_fit + 1e-8) over test rows. Held-out LL: the model's exact categorical mass "
         "and the true network's, on the test rows (no floor). Seeds: train 1000+i, test 2000+i, sample 7. "
-        "Config: bench/tabular/bn_quality.py's.\n";
+        "Config: bench/tabular/bn_quality.py's; the defaults rows: a config of only data.path, seeds 0-2 "
+        "(quick: seed 0), spread = max - min over the seeds.\n";
+  run_penguins(rep, repo, md);
   run_adult(rep, repo, out, datasets, md);
   if (s.quick) md << "\nQUICK MODE: tiny data and few epochs; the figures are not results.\n";
   rep.md_quality = md.str();

@@ -37,11 +37,16 @@ TEST_CASE("config: a config with only data.path takes every default from the key
   const ef::Config c = parse(kMinimal);
   CHECK(c.data_path == "/base/d.csv");
   CHECK(c.output_model == "/base/model.efm");
-  CHECK(c.train.epochs == ef::config_default("train.epochs").get<int>());
-  CHECK(c.train.batch_size == ef::config_default("train.batch_size").get<int>());
+  // "auto" defaults: 0 / -1 tell the trainer to apply the rule of the table's size.
+  CHECK(ef::config_default("train.epochs") == "auto");
+  CHECK(c.train.epochs == 0);
+  CHECK(ef::config_default("train.batch_size") == "auto");
+  CHECK(c.train.batch_size == 0);
   CHECK(c.train.adam.lr == ef::config_default("train.learning_rate").get<double>());
-  CHECK(c.train.validation_fraction == ef::config_default("train.validation_fraction").get<double>());
-  CHECK(c.train.patience == ef::config_default("train.patience").get<int>());
+  CHECK(ef::config_default("train.validation_fraction") == "auto");
+  CHECK(c.train.validation_fraction == -1.0);
+  CHECK(ef::config_default("train.patience") == "auto");
+  CHECK(c.train.patience == -1);
   CHECK(c.train.loss_every == ef::config_default("train.loss_every").get<int>());
   CHECK(c.train.max_resident_bytes == -1);  // no default: half the device's free memory
   CHECK(c.flow.layers == ef::config_default("model.layers").get<int>());
@@ -97,18 +102,21 @@ TEST_CASE("config: every range in the key table is enforced, at both ends") {
   // a value at a closed end is accepted.
   int checked = 0;
   for (const ef::ConfigKey& k : ef::config_keys()) {
-    if (k.type != ef::KeyType::Int && k.type != ef::KeyType::Number && k.type != ef::KeyType::Ints) continue;
+    if (k.type != ef::KeyType::Int && k.type != ef::KeyType::Number && k.type != ef::KeyType::Ints &&
+        k.type != ef::KeyType::IntOrAuto && k.type != ef::KeyType::NumberOrAuto)
+      continue;
+    const bool number = k.type == ef::KeyType::Number || k.type == ef::KeyType::NumberOrAuto;
     if (k.path.find('*') != std::string::npos) continue;
     const std::string sec = k.section(), leaf = k.leaf();
     auto config_with = [&](double v) {
       json root = {{"data", {{"path", "d.csv"}}}};
-      json value = k.type == ef::KeyType::Number ? json(v) : json((long long)v);
+      json value = number ? json(v) : json((long long)v);
       if (k.type == ef::KeyType::Ints) value = json::array({value});
       if (sec.empty()) root[leaf] = value;
       else root[sec][leaf] = value;
       return root.dump();
     };
-    const double step = k.type == ef::KeyType::Number ? 1e-6 * std::max(1.0, std::fabs(k.range.lo)) : 1;
+    const double step = number ? 1e-6 * std::max(1.0, std::fabs(k.range.lo)) : 1;
     if (k.range.lo > -1e300) {
       CAPTURE(k.path);
       CHECK(error_of(config_with(k.range.lo_open ? k.range.lo : k.range.lo - step)).find(k.path) != std::string::npos);
@@ -133,6 +141,9 @@ TEST_CASE("config: errors name the file and the key") {
         "t.json: model.bins must be in [2, 64] (got 65)");
   CHECK(error_of(R"({"data": {"path": "d.csv"}, "train": {"batch_size": 1.5}})") ==
         "t.json: train.batch_size must be an integer, got number");
+  CHECK(error_of(R"({"data": {"path": "d.csv"}, "train": {"batch_size": "big"}})") ==
+        "t.json: train.batch_size must be integer or \"auto\" (got \"big\")");
+  CHECK(error_of(R"({"data": {"path": "d.csv"}, "train": {"batch_size": "auto", "epochs": 7}})") == "");
   CHECK(error_of(R"({"data": {"path": "d.csv"}, "train": {"trian": 1}})").find("unknown key \"train.trian\"") !=
         std::string::npos);
   CHECK(error_of(R"({"data": {"path": "d.csv"}, "model": {"flow": "glow"}})").find(
