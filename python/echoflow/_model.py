@@ -33,7 +33,7 @@ import pandas as pd
 from . import _core
 
 _TYPES = ("continuous", "integer", "categorical")
-_FLOWS = ("maf", "realnvp", "nsf-ar", "nsf-coupling")
+_FLOWS = tuple(_core.flow_kinds())  # the engine's registry (engine/flow_kinds.hpp)
 
 
 def _label(v: Any) -> str:
