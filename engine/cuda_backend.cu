@@ -1,7 +1,7 @@
 // The CUDA backend: DeviceBackend (engine/device_backend.hpp) on the CUDA executor
 // (kernels/cuda_exec.cuh). Compiled by nvcc only when CUDA is on; make_backend("cuda" | "auto")
 // creates it once cuda_info() has found a usable device (engine/device.cpp).
-#include "../kernels/cuda_exec.cuh"
+#include "cuda_exec.cuh"
 #include "device_backend.hpp"
 
 namespace ef {

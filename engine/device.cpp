@@ -4,7 +4,7 @@
 #include "error.hpp"
 
 #if defined(EF_HAVE_CUDA)
-#include "../kernels/device_probe.cuh"
+#include "device_probe.cuh"
 #endif
 
 namespace ef {

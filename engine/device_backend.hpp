@@ -36,19 +36,18 @@
 #include <utility>
 #include <vector>
 
-#include "../kernels/ops/cat_ops.hpp"
-#include "../kernels/ops/data_ops.hpp"
-#include "../kernels/ops/flow_ops.hpp"
-#include "../kernels/ops/fused_mlp.hpp"
-#include "../kernels/ops/mlp_ops.hpp"
+#include "ops/cat_ops.hpp"
+#include "ops/data_ops.hpp"
+#include "ops/flow_ops.hpp"
+#include "ops/fused_mlp.hpp"
+#include "ops/mlp_ops.hpp"
 #include "backend.hpp"
+#include "batch_plan.hpp"
 #include "coupling_split.hpp"
 #include "device_buffer.hpp"
 #include "error.hpp"
 #include "flow.hpp"
 #include "made_incremental.hpp"
-#include "resident_schedule.hpp"
-#include "stream_schedule.hpp"
 #include "spline_math.hpp"
 
 namespace ef {

@@ -4,7 +4,7 @@
 // (echoflow._core.flow_kinds()), the CPU layer construction (engine/flow.cpp) and the device
 // backend's plan (engine/device_backend_impl.hpp: structure x transform picks its ops).
 //
-// Adding a kind: its per-element math (engine/flow_math.hpp or spline_math.hpp style, shared with
+// Adding a kind: its per-element math (kernels/flow_math.hpp or spline_math.hpp style, shared with
 // the device), its CPU layer file (engine/<kind>_layer.cpp, a Layer<T> with forward, backward
 // and inverse), and one entry here: the X line below plus its factory layer_<stem> in
 // engine/flow_kinds.cpp. A kind whose structure and transform the device already runs needs

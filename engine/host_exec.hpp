@@ -13,7 +13,7 @@
 #include <numeric>
 #include <vector>
 
-#include "../kernels/ops/fused_mlp.hpp"
+#include "ops/fused_mlp.hpp"
 #include "blas.hpp"
 #include "error.hpp"
 #include "parallel.hpp"

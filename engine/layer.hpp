@@ -63,7 +63,7 @@ std::unique_ptr<Layer<T>> make_coupling_layer(const std::vector<int>& mask, int 
                                               double clamp, uint64_t seed, ParamLayout& layout,
                                               const std::string& prefix);
 // Neural spline flows (Durkan et al. 2019): monotone rational-quadratic splines with `bins` bins
-// on [-tail_bound, tail_bound], identity outside (engine/spline_math.hpp).
+// on [-tail_bound, tail_bound], identity outside (kernels/spline_math.hpp).
 template <class T>
 std::unique_ptr<Layer<T>> make_spline_coupling_layer(const std::vector<int>& mask, int C,
                                                      const std::vector<int>& hidden,

@@ -2,7 +2,7 @@
 // "Neural Spline Flows"): h = MADE([x | ctx]) gives, for every dimension i, P = 3K - 1 spline
 // parameters h[i*P .. (i+1)*P) = [widths (K) | heights (K) | interior derivatives (K-1)] that
 // depend on x_<i only (all P outputs of dimension i have degree i+1);
-// z_i = RQ(x_i; h_i), log|det| = sum_i log RQ'(x_i; h_i) (engine/spline_math.hpp, identity
+// z_i = RQ(x_i; h_i), log|det| = sum_i log RQ'(x_i; h_i) (kernels/spline_math.hpp, identity
 // outside [-B, B]). The inverse needs D sequential passes: pass k fixes x at degree k; each pass
 // evaluates only the units the new dimension needs (engine/made_incremental.hpp).
 // forward leaves the widths/heights softmax in c.out in place of the raw [uw | uh] of every

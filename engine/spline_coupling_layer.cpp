@@ -4,7 +4,7 @@
 // P = 3K - 1 spline parameters h[k*P .. (k+1)*P) = [widths (K) | heights (K) | interior
 // derivatives (K-1)]; z_i = RQ(x_i; h_k), log|det| = sum over transformed i of log RQ'(x_i; h_k);
 // pass-through dims are copied. A layer with nothing to transform is the identity.
-// The splines are engine/spline_math.hpp (identity outside [-B, B]). The inverse is one pass:
+// The splines are kernels/spline_math.hpp (identity outside [-B, B]). The inverse is one pass:
 // the conditioner only reads the pass-through half, which z carries unchanged.
 // forward leaves the widths/heights softmax in c.out in place of the raw [uw | uh] of every
 // transformed element inside [-B, B] (rq_forward_cache), so backward computes no softmax again.

@@ -1,7 +1,8 @@
-// The host half of resident training (DESIGN section 4: data that fits is uploaded once and
-// shuffled on the device each epoch): which rows each step reads. Plain host functions, so the
-// batching and shuffling rules are tested on the CPU; DeviceBackend computes the same
-// permutation on the device (ShuffleKeys + a stable key sort, kernels/ops/data_ops.hpp).
+// The host half of resident training (data that fits is uploaded once and shuffled on the device
+// each epoch): which rows each step reads. Plain host functions, so the batching and shuffling
+// rules are tested on the CPU; DeviceBackend computes the same permutation on the device
+// (ShuffleKeys + a stable key sort, kernels/ops/data_ops.hpp). The plan both halves share
+// (plan_epoch, read_losses_after, kShuffleStreamBase) is engine/batch_plan.hpp.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -9,12 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "batch_plan.hpp"
 #include "flow_math.hpp"
 
 namespace ef {
-
-// Random stream of epoch e's shuffle keys.
-constexpr uint64_t kShuffleStreamBase = 3000;
 
 // The batch order of an epoch: rows sorted (stably) by the 64-bit key rand_u64(seed, 3000 + e,
 // row). A key sort, not Fisher-Yates, because a device sorts in parallel. ef::train shuffles
@@ -29,25 +28,6 @@ inline std::vector<int> shuffle_permutation(int n, uint64_t seed, uint64_t epoch
   std::vector<int> p(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) p[size_t(i)] = k[size_t(i)].second;
   return p;
-}
-
-// Batches of an epoch, like ef::train: B = min(batch_size, rows); the ragged last batch is
-// dropped when a full one exists, so batch k reads permutation rows [k B, (k + 1) B).
-struct EpochPlan {
-  int batch = 0;
-  int batches = 0;
-};
-inline EpochPlan plan_epoch(int rows, int batch_size) {
-  EpochPlan e;
-  if (rows <= 0 || batch_size <= 0) return e;
-  e.batch = std::min(batch_size, rows);
-  e.batches = rows / e.batch;
-  return e;
-}
-
-// Steps after which the losses are read back: every K steps and after the epoch's last one.
-inline bool read_losses_after(int step_in_epoch, int batches, int K) {
-  return (step_in_epoch + 1) % K == 0 || step_in_epoch + 1 == batches;
 }
 
 }  // namespace ef

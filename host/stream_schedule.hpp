@@ -1,7 +1,7 @@
-// The host half of streamed training (DESIGN section 4: data that does not fit on the device,
-// or whose batches need host-drawn noise every epoch, streams through pinned double buffers on
-// a copy stream, overlapped with compute). Plain host functions, tested on the CPU
-// (tests/unit/test_stream_schedule.cpp): how an epoch's batches split into chunks, which of the
+// The host half of streamed training (data that does not fit on the device, or whose batches
+// need host-drawn noise every epoch, streams through pinned double buffers on a copy stream,
+// overlapped with compute; the slots and StreamPlan both halves share are engine/batch_plan.hpp).
+// Plain host functions, tested on the CPU (tests/unit/test_stream_schedule.cpp): how an epoch's batches split into chunks, which of the
 // two slots a chunk uses and where its rows lie on the device, how large the loss ring must be,
 // and when a dataset stays resident instead.
 #pragma once
@@ -10,24 +10,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "batch_plan.hpp"
+
 namespace ef {
 
-// Two slots: while the compute stream trains on one, the copy stream fills the other.
-constexpr int kStreamSlots = 2;
 // Default chunk size: large enough that a copy's fixed cost is negligible, small enough that
 // two pinned and two device slots stay a few hundred MiB.
 constexpr size_t kStreamChunkBytes = size_t(64) << 20;
-
-struct StreamPlan {
-  int batch = 0;              // rows per step
-  int batches_per_chunk = 0;  // steps per chunk
-  int chunk_rows() const { return batch * batches_per_chunk; }
-  // Device rows of all slots: slot s holds rows [s chunk_rows, (s + 1) chunk_rows).
-  int device_rows() const { return kStreamSlots * chunk_rows(); }
-  // Loss ring slots: a lagged read (collect_losses(false)) leaves the previous chunk's losses
-  // unread while the current chunk's steps write theirs, so two chunks' worth.
-  int ring() const { return kStreamSlots * batches_per_chunk; }
-};
 
 // Steps per chunk: chunk_batches when given, else about kStreamChunkBytes of rows; at least 1
 // and at most the epoch's batches.
@@ -57,7 +46,6 @@ inline std::vector<StreamChunk> plan_chunks(int batches, int per_chunk) {
 // g % kStreamSlots: the last reader of that slot is chunk g - 2, which an event orders before
 // the copy, and the copy that last read its staging memory is chunk g - 2's too.
 inline int stream_slot(long chunk) { return int(chunk % kStreamSlots); }
-inline int slot_first_row(int slot, const StreamPlan& p) { return slot * p.chunk_rows(); }
 
 // The resident-or-streamed rule: resident when rows * bytes_per_row fits the budget.
 inline bool fits_resident(long rows, size_t bytes_per_row, size_t budget) {

@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-#include "../engine/error.hpp"
+#include "error.hpp"
 
 #define EF_CUDA_CHECK(expr)                                                               \
   do {                                                                                    \

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../../engine/flow_math.hpp"
+#include "flow_math.hpp"
 
 namespace ef::ops {
 

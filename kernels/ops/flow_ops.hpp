@@ -8,8 +8,8 @@
 #pragma once
 #include <cstddef>
 
-#include "../../engine/flow_math.hpp"
-#include "../../engine/spline_math.hpp"
+#include "flow_math.hpp"
+#include "spline_math.hpp"
 
 namespace ef::ops {
 
@@ -138,7 +138,7 @@ struct CouplingInverse {
   }
 };
 
-// ---- Rational-quadratic splines (engine/spline_math.hpp) ----
+// ---- Rational-quadratic splines (kernels/spline_math.hpp) ----
 // Transformed dim k of a row is dim tr[k] (tr null: dim k, the autoregressive layer). forward
 // leaves each element's widths/heights softmax in h (rq_forward_cache), for SplineBackward.
 // Coupling: z must already hold a copy of x.

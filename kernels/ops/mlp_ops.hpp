@@ -6,7 +6,7 @@
 #pragma once
 #include <cstddef>
 
-#include "../../engine/flow_math.hpp"
+#include "flow_math.hpp"
 
 namespace ef::ops {
 

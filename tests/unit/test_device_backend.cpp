@@ -14,6 +14,7 @@
 #include "device_backend.hpp"
 #include "device_cases.hpp"
 #include "host_exec.hpp"
+#include "resident_schedule.hpp"
 
 extern template class ef::DeviceBackend<ef::HostExec>;
 

@@ -1,4 +1,4 @@
-// The float path's exp/log/tanh (engine/fast_math.hpp) against the double library functions.
+// The float path's exp/log/tanh (kernels/fast_math.hpp) against the double library functions.
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../kernels/ops/fused_mlp.hpp"
+#include "ops/fused_mlp.hpp"
 #include "flow_math.hpp"
 #include "host_exec.hpp"
 #include "masked_mlp.hpp"

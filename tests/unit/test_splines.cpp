@@ -1,4 +1,4 @@
-// Neural spline flows: the rational-quadratic spline math (engine/spline_math.hpp) against
+// Neural spline flows: the rational-quadratic spline math (kernels/spline_math.hpp) against
 // finite differences in double, inverse(forward) incl. the tails and points exactly on knots,
 // monotonicity; both spline layers in the harness of test_layers.cpp; the autoregressive
 // property of nsf-ar; whole flows; and exp(score) integrating to 1 through the public API.
