@@ -17,8 +17,12 @@
 #   5. benchmarks: ef_gpu_bench (a conditioner layer on the per-layer path vs sgemm), ef_gpu_fused_bench (fused MLP vs
 #      cuBLAS at batch >= 65536), ef_gpu_train_bench (training D in {8,16,64}, hidden
 #      [128,128], 5 layers, batch 512..4096; MAF/RealNVP sampling) and bench/gpu/zuko_gpu.py
-#      (the same workloads in zuko, eager and torch.compile; zuko vendored in
-#      bench/peers/vendor because nothing can be installed there)
+#      (the same workloads in zuko, eager and torch.compile). zuko comes from a wheel fetched
+#      beforehand, because the GPU machine downloads nothing; from the repository root:
+#        pip download zuko==1.6.0 --no-deps -d .whl
+#      (.whl/ is git-ignored; carry it with the run). It is installed (--no-deps --no-index)
+#      into the build folder, next to the torch of EF_GPU_PYTHON; without torch there the
+#      step is reported as FAIL(no torch ...) and skipped
 #   6. summary printed last: each step's status, then one table of the benchmarks
 #      (bench/gpu/summary.py: FLOPs per row, rows/s, TFLOP/s, echoflow/zuko ratios; it fails
 #      when a measurement is missing). Exit status 0 only when every step passed.
@@ -117,9 +121,11 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
   --format=csv,noheader || echo "nvidia-smi: not found"
 command -v nvcc >/dev/null && nvcc --version | tail -2 || echo "nvcc: not on PATH"
 cmake --version | head -1
+HAVE_TORCH=1
 "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())' ||
-  echo "$PY: no torch (the zuko step will fail)"
-[[ -f $ROOT/bench/peers/vendor/zuko/__init__.py ]] || echo "bench/peers/vendor/zuko: MISSING"
+  { HAVE_TORCH=0; echo "$PY: NO TORCH: the zuko comparison cannot run (set EF_GPU_PYTHON)"; }
+ZUKO_WHL=$(compgen -G "$ROOT/.whl/zuko-1.6.0-*.whl" | head -n 1 || true)
+echo "zuko wheel: ${ZUKO_WHL:-MISSING (pip download zuko==1.6.0 --no-deps -d .whl, beforehand)}"
 
 # 1-2. Fresh configure and build. EF_WERROR stays OFF: warnings are policed by the regular
 # builds; here a new host compiler's warning must not hide the GPU results.
@@ -178,9 +184,19 @@ run_step "fused_bench" 40 bash -c 'set -o pipefail; "$1" | tee -a "$2"' _ "$FUSE
 # shellcheck disable=SC2016
 run_step "train_bench" 80 bash -c 'set -o pipefail; "$1" --dims "$3" --batches "$4" \
   --seconds 0.3 | tee -a "$2"' _ "$TRAIN" "$RESULTS_OUT" "$DIMS" "$BATCHES" || true
-# shellcheck disable=SC2016
-run_step "zuko_bench" 170 bash -c 'set -o pipefail; "$1" "$2" --dims "$4" --batches "$5" \
-  --compile-dims "$6" --seconds 0.3 | tee -a "$3"' _ "$PY" "$ROOT/bench/gpu/zuko_gpu.py" \
-  "$RESULTS_OUT" "$DIMS" "$BATCHES" "$CDIMS" || true
-
+# zuko 1.6.0 from the wheel, into the build folder (nothing is installed system-wide).
+ZUKO_SITE=$BUILD/zuko-site
+if [[ $HAVE_TORCH -eq 0 ]]; then
+  record "zuko_bench" "FAIL(no torch for $PY)"
+elif [[ -z $ZUKO_WHL ]]; then
+  record "zuko_bench" "FAIL(no .whl/zuko-1.6.0 wheel)"
+elif ! run_step "zuko_install" 60 "$PY" -m pip install --quiet --no-deps --no-index \
+  --target "$ZUKO_SITE" "$ZUKO_WHL"; then
+  record "zuko_bench" "FAIL(zuko not installed)"
+else
+  # shellcheck disable=SC2016
+  run_step "zuko_bench" 170 env PYTHONPATH="$ZUKO_SITE" bash -c 'set -o pipefail; "$1" "$2" \
+    --dims "$4" --batches "$5" --compile-dims "$6" --seconds 0.3 | tee -a "$3"' _ "$PY" \
+    "$ROOT/bench/gpu/zuko_gpu.py" "$RESULTS_OUT" "$DIMS" "$BATCHES" "$CDIMS" || true
+fi
 summary

@@ -53,7 +53,7 @@ struct StreamSlot {
   int rows = 0;
 };
 
-// Training on a device backend (DESIGN section 4; engine/device_backend.hpp; driven by
+// Training on a device backend (docs/ARCHITECTURE.md; engine/device_backend.hpp; driven by
 // host/device_trainer.hpp). Each step gathers its batch on the device and runs forward,
 // backward and Adam (one replayed CUDA graph); the losses stay in a device ring read back every
 // K steps. Two ways to feed the steps:

@@ -1,5 +1,5 @@
 // CategoricalMade: an autoregressive model of G categorical variables with K_g levels each, plus
-// a context vector (DESIGN section 2):
+// a context vector (docs/MATH.md):
 //   log p(c | ctx) = sum_g log softmax(h_g(onehot(c_<g), ctx))[c_g]
 // h is a MADE (MaskedMLP) whose inputs are the one-hot codes (group g has degree g+1) and the
 // context (degree 0), and whose outputs are the logits of every group (group g has degree g+1).

@@ -92,28 +92,6 @@ std::vector<std::vector<T>> made_masks_general(const std::vector<int>& in_deg,
                                                bool has_context, const std::vector<int>& hidden,
                                                Degrees deg, uint64_t seed,
                                                std::vector<std::vector<int>>* degrees_out);
-// Coupling conditioner masks for an MLP [D + C, hidden..., out]: the input layer reads only the
-// pass-through dims (mask = 1) and the context; output o belongs to dimension out_dim(o), and the
-// rows of pass-through dims are masked off, so their weights stay zero.
-template <class T, class OutDim>
-std::vector<std::vector<T>> coupling_masks(const std::vector<int>& sizes, const std::vector<int>& mask,
-                                           OutDim out_dim) {
-  const int D = int(mask.size());
-  std::vector<std::vector<T>> masks;
-  for (size_t l = 0; l + 1 < sizes.size(); ++l) {
-    const int nin = sizes[l], nout = sizes[l + 1];
-    std::vector<T> M(size_t(nin) * nout, T(1));
-    for (int o = 0; o < nout; ++o)
-      for (int j = 0; j < nin; ++j) {
-        bool keep = true;
-        if (l == 0 && j < D && !mask[j]) keep = false;
-        if (l + 2 == sizes.size() && mask[out_dim(o)]) keep = false;
-        M[size_t(o) * nin + j] = keep ? T(1) : T(0);
-      }
-    masks.push_back(std::move(M));
-  }
-  return masks;
-}
 
 // MAF form: inputs x_i degree i+1 then C context inputs; outputs [mu | a], both heads of
 // dimension i with degree i+1. Masks of the MLP [D + C, hidden..., 2D].

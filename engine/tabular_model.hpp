@@ -1,4 +1,4 @@
-// TabularModel: the density of an encoded table row (DESIGN section 2).
+// TabularModel: the density of an encoded table row (docs/MATH.md).
 //
 // A row is (codes, u): G categorical codes (categorical columns, and the state of numeric
 // columns: value / missing / point-mass atoms) and D continuous encodings. The model is a chain

@@ -36,7 +36,7 @@ DeviceEpochs::DeviceEpochs(DeviceTraining& dt, const std::vector<int>& train_idx
     Batch b;
     for (int r0 = 0; r0 < n && resident_; r0 += kEncodeRows) {
       const int m = std::min(kEncodeRows, n - r0);
-      source.make(&train_idx[size_t(r0)], m, 1000000, b);
+      source.make(&train_idx[size_t(r0)], m, kTrainNoiseStream, b);
       if (b.row_logj.size() != size_t(m)) resident_ = false;  // no per-row terms: stream
       codes.insert(codes.end(), b.codes.begin(), b.codes.end());
       u.insert(u.end(), b.u.begin(), b.u.end());
@@ -110,7 +110,7 @@ EpochSums DeviceEpochs::run_streamed(int epoch, uint64_t& batch_counter) {
     for (int k = 0; k < c.count; ++k) {
       const size_t r0 = size_t(c.first + k) * plan.batch;
       for (int r = 0; r < plan.batch; ++r) rows[size_t(r)] = train_idx_[size_t(perm[r0 + r])];
-      source_.make(rows.data(), plan.batch, 1000000 + batch_counter++, b);
+      source_.make(rows.data(), plan.batch, kTrainNoiseStream + batch_counter++, b);
       const size_t at = size_t(k) * plan.batch;
       const size_t G = b.codes.size() / plan.batch, D = b.u.size() / plan.batch;
       std::memcpy(st.codes + at * G, b.codes.data(), b.codes.size() * sizeof(int));

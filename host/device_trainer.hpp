@@ -1,4 +1,4 @@
-// The epochs of ef::train (host/trainer.hpp) on a device backend (DESIGN section 4). Picks one
+// The epochs of ef::train (host/trainer.hpp) on a device backend (docs/ARCHITECTURE.md). Picks one
 // of two schedules once, then runs epochs that see exactly the CPU loop's batches (the same
 // split, shuffle_permutation order, batch size, dropped ragged batch and noise streams):
 //   resident  rows that need no noise (BatchSource::noisy false) and whose encoding fits

@@ -1,4 +1,4 @@
-// Per-column encoders (DESIGN section 2). Each table column becomes some of:
+// Per-column encoders (docs/MATH.md). Each table column becomes some of:
 //   - one categorical group: a categorical column's code (labels + a "missing" level when the
 //     training data had missing values), or a numeric column's STATE: 0 = a value, 1..A = a
 //     point-mass atom (a value holding >= 10% of the rows, like capital-gain = 0), A+1 = missing.

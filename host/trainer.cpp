@@ -99,7 +99,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     }
     // Drop the ragged last batch only when a full one exists, so tiny tables still train.
     for (int s = 0; !dev && s + B <= n_train; s += B) {
-      make_batch(&order[s], B, 1000000 + batch_counter++, batch);
+      make_batch(&order[s], B, kTrainNoiseStream + batch_counter++, batch);
       const double mlp = be.forward(batch.codes.data(), batch.u.data(), B);
       EF_CHECK(std::isfinite(mlp), "training diverged at epoch ", epoch,
                " (non-finite loss); lower the learning rate");

@@ -33,6 +33,11 @@ struct TrainOptions {
 void validation_split(int N, const TrainOptions& opt, std::vector<int>& train_idx,
                       std::vector<int>& val_idx);
 
+// Noise stream of training batch k (dequantization and fill noise): kTrainNoiseStream + k, k
+// counted across epochs. The CPU loop (host/trainer.cpp) and the device epochs
+// (host/device_trainer.cpp) use the same streams, so every backend trains on the same rows.
+constexpr uint64_t kTrainNoiseStream = 1000000;
+
 // One encoded batch. logj_sum = sum over its rows of the terms the encoders add to the model's
 // log-density to give log p in original units (log-Jacobians minus the log-density of fill
 // noise), so NLL (original units) = -(sum log p_model + logj_sum) / B.

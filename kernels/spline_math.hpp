@@ -3,7 +3,7 @@
 // compile for the host and, under nvcc, for the device, so the CUDA kernels compute exactly what
 // the CPU reference computes. Each evaluation computes the K-way softmax of an axis once into a
 // small local array (kSplineMaxBins floats; local memory on the device), so a forward or inverse
-// costs 2K + 2 exps and a backward 2K + 2, or 2 after rq_forward_cache (was ~4K and ~8K); the
+// costs 2K + 2 exps and a backward 2K + 2, or 2 after rq_forward_cache; the
 // bin search and the knots are running sums over the cached softmax, bit for bit the knots of
 // rq_bin_knots (tested on the host).
 //

@@ -1,10 +1,13 @@
-// eftrain: train, sample and score EchoFlow models from the command line.
+// eftrain: train, sample, score and plot EchoFlow models from the command line.
 //   eftrain train CONFIG.json [--set KEY=VALUE]...
 //   eftrain sample MODEL --rows N --out OUT.csv [--seed S] [--given COLUMN=VALUE]...
 //   eftrain score MODEL --data IN.csv --out OUT.csv
-//   eftrain plot REAL.csv SYNTHETIC.csv --out PLOT.svg [--x COL --y COL]
+//   eftrain plot FILE.csv... --out PLOT.svg|PLOT.png [--x COL --y COL]
+//   eftrain visualize MODEL --out DIR [--rows N] [--seed S]   (2-D models, layer by layer)
 //   eftrain --version
-// A thin client of the echoflow C++ API. Errors: message on stderr, exit status 1 (2 for usage).
+// Built on the echoflow C++ API plus the host floor's config parser, CSV reader and plot
+// writer (host/config.hpp, host/csv.hpp, host/svg_plot.hpp). Errors: message on stderr, exit
+// status 1 (2 for usage).
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <filesystem>

@@ -4,8 +4,9 @@
     python3 bench/gpu/zuko_gpu.py [--dims 8,16,64] [--batches 512,1024,2048,4096]
         [--compile-dims 16] [--seconds 0.3]
 
-zuko is the vendored pure-Python copy in bench/peers/vendor (zuko 1.6.0, MIT; the GPU machine
-can download nothing), put first on sys.path. Models as bench/peers/throughput.py builds them:
+zuko is the PyPI package zuko==1.6.0, installed by bench/gpu_check.sh from a wheel fetched
+beforehand into .whl/ (the GPU machine can download nothing); run by hand, any zuko 1.6.0 on
+sys.path does. Models as bench/peers/throughput.py builds them:
 zuko.flows.MAF / RealNVP(D, transforms=5, hidden_features=(128, 128)), float32, on cuda.
   train    per step: a batch gathered from a resident random dataset by a per-epoch shuffle,
            zero_grad, loss = -log_prob(x).mean(), backward, Adam (fused=True), as eager code and
@@ -18,16 +19,14 @@ Prints one "RESULT ..." line per measurement; exits non-zero if anything failed 
 GPU, torch or zuko, a failed compile), after measuring what it could.
 """
 import argparse
-import os
 import sys
 import time
 import types
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-VENDOR = os.path.join(HERE, "..", "peers", "vendor")
-sys.path.insert(0, os.path.abspath(VENDOR))
-
-import torch  # noqa: E402  (before any numpy stub: torch copes with a missing numpy itself)
+try:
+    import torch  # before any numpy stub: torch copes with a missing numpy itself
+except ImportError:
+    sys.exit(f"zuko_gpu: torch is not installed for {sys.executable}; nothing measured")
 
 try:
     import numpy  # noqa: F401  (zuko.utils imports it)
@@ -38,6 +37,10 @@ except ImportError:
     sys.modules["numpy"] = types.ModuleType("numpy")
 
 import zuko  # noqa: E402
+
+if zuko.__version__ != "1.6.0":
+    print(f"# zuko_gpu: zuko {zuko.__version__} from {zuko.__file__} (the pinned peer is 1.6.0)",
+          flush=True)
 
 H, LAYERS, SAMPLE_N = 128, 5, 65536
 

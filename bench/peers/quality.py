@@ -56,6 +56,8 @@ import pandas as pd
 from scipy.special import logsumexp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peer_echoflow  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "bench", "quality"))
 import sdgym_gmm  # noqa: E402  (generator, metrics, CSV helpers and eftrain's FULL config)
@@ -134,7 +136,7 @@ def fit_peer(name, train, a):
     np.random.seed(0)
     df = pd.DataFrame(train, columns=["x", "y"])
     if name == "echoflow":
-        from echoflow import EchoFlow
+        EchoFlow = peer_echoflow.load()  # the PyPI 0.0.2 peer, checked (not this package)
         m = EchoFlow(nb_epochs=a.echoflow_epochs)
         t0 = time.time()
         m.fit(df)

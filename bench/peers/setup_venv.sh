@@ -18,7 +18,11 @@ if ! "$V/bin/python" -c 'import torch' 2>/dev/null; then
 fi
 "$V/bin/pip" install --quiet -r bench/peers/requirements.txt
 "$V/bin/python" - <<'PY'
+import sys
+sys.path.insert(0, "bench/peers")
+import peer_echoflow  # the echoflow here must be the PyPI 0.0.2 peer, never this repository's
 import torch, zuko, nflows, echoflow, sdv, sklearn, pandas, matplotlib
+peer_echoflow.check(echoflow)
 print("bench/peers/.venv: torch", torch.__version__, "zuko", zuko.__version__, "echoflow",
       echoflow.__version__, "sdv", sdv.__version__, "pandas", pandas.__version__,
       "scikit-learn", sklearn.__version__)

@@ -54,6 +54,8 @@ import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peer_echoflow  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "bench", "tabular"))
 import adult_efficacy as AE  # noqa: E402
@@ -72,7 +74,7 @@ def fit_peer(name, df, numerical, n, epochs, threads):
     torch.manual_seed(0)
     np.random.seed(0)
     if name == "echoflow":
-        from echoflow import EchoFlow
+        EchoFlow = peer_echoflow.load()  # the PyPI 0.0.2 peer, checked (not this package)
         df = df.astype({c: "float64" for c in numerical})
         m = EchoFlow(nb_epochs=epochs)
         t0 = time.time()
