@@ -23,9 +23,10 @@
 // row (forward, backward, Adam, score, ancestral sampling, shuffling, batch gathers) runs on the
 // executor.
 //
-// Resident training (docs/ARCHITECTURE.md, "One training step"): upload_dataset once, shuffle_epoch on the device,
-// resident_step gathers a batch by index and runs forward + backward + Adam, optionally as one
-// captured graph replayed every step; losses go to a device ring read back every K steps.
+// Resident training (docs/ARCHITECTURE.md, "One training step"): upload_dataset once,
+// shuffle_epoch on the device, resident_step gathers a batch by index and runs forward +
+// backward + Adam, optionally as one captured graph replayed every step; losses go to a device
+// ring read back every K steps.
 // Streamed training (host/stream_schedule.hpp): the host stages chunks of batches in two
 // pinned slots; each is copied on the copy stream while the compute stream trains on the other.
 #pragma once

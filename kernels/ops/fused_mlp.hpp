@@ -1,6 +1,6 @@
-// The fused conditioner MLP (docs/ARCHITECTURE.md; tiny-cuda-nn's fully fused MLP is the model): one
-// thread team owns a tile of kTileRows rows and runs it through every layer of a MaskedMLP with
-// the activations in on-chip scratch, writing to global memory only what backward needs (each
+// The fused conditioner MLP (docs/ARCHITECTURE.md; tiny-cuda-nn's fully fused MLP is the model):
+// one thread team owns a tile of kTileRows rows and runs it through every layer of a MaskedMLP
+// with the activations in on-chip scratch, writing to global memory only what backward needs (each
 // hidden layer's output) and the result. Its backward twin computes every layer's
 // pre-activation gradient dZ and dX the same way; the weight gradients stay GEMMs (cuBLAS) over
 // the dZ it wrote, because they reduce over the batch, not over a tile.
