@@ -5,14 +5,16 @@
 #   1. configure a fresh build dir with -DEF_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 (sm_90 + PTX)
 #   2. build ef_gpu_tests and the three GPU benchmarks
 #   3. run ef_gpu_tests (exit 77 = "no device" is a FAILURE here: this machine must have one):
-#      every kernel vs the CPU reference; the CUDA backend (DeviceBackend<CudaExec>) vs the CPU
+#      every op the CUDA backend runs (kernels/ops on its executor: flow layers of every kind,
+#      conditioner MLPs per layer and fused, reductions, data movement, draws, shuffles, Adam,
+#      categorical heads) vs the CPU reference; the CUDA backend (DeviceBackend<CudaExec>) vs the CPU
 #      backend and the host-executor backend: log p, all gradients, score, a 10-step Adam loss
 #      trajectory, sampling parity, resident epochs with graph replay == eager; the fused
 #      conditioner MLPs == cuBLAS; Model::fit on cuda (resident and streamed) vs the CPU
 #      trainer; a table forced to stream == the resident run
 #   4. compute-sanitizer memcheck, racecheck and synccheck on small cases (fused MLP kernels,
 #      a streamed run with the copy stream and events)
-#   5. benchmarks: ef_gpu_bench (masked linear vs sgemm), ef_gpu_fused_bench (fused MLP vs
+#   5. benchmarks: ef_gpu_bench (a conditioner layer on the per-layer path vs sgemm), ef_gpu_fused_bench (fused MLP vs
 #      cuBLAS at batch >= 65536), ef_gpu_train_bench (training D in {8,16,64}, hidden
 #      [128,128], 5 layers, batch 512..4096; MAF/RealNVP sampling) and bench/gpu/zuko_gpu.py
 #      (the same workloads in zuko, eager and torch.compile). zuko comes from a wheel fetched
@@ -144,7 +146,7 @@ BENCH=$BUILD/bench/gpu/ef_gpu_bench
 FUSED=$BUILD/bench/gpu/ef_gpu_fused_bench
 TRAIN=$BUILD/bench/gpu/ef_gpu_train_bench
 
-# 3. The kernel tests. 77 means "no usable device": a failure on this machine.
+# 3. The GPU tests. 77 means "no usable device": a failure on this machine.
 rc=0
 run_step "ef_gpu_tests" 150 "$TESTS" || rc=$?
 if [[ $rc -eq 77 ]]; then
@@ -164,9 +166,9 @@ if [[ -z $SAN ]]; then
   record "synccheck" "FAIL(compute-sanitizer not found)"
 else
   run_step "memcheck" 100 "$SAN" --tool memcheck --error-exitcode 86 --print-limit 20 \
-    "$TESTS" -tc="masked_linear: MLP*,maf:*,coupling:*,log_prob:*,gather:*,adam:*,cuda backend: log p*,cuda sanitizer:*" || true
+    "$TESTS" -tc="flow ops*,mlp ops (cuda): per*,data ops*,cat ops*,cuda backend: log p*,cuda sanitizer:*" || true
   run_step "racecheck" 60 "$SAN" --tool racecheck --error-exitcode 86 --print-limit 20 \
-    "$TESTS" -tc="masked_linear: column*,log_prob:*,cuda sanitizer: fused*" || true
+    "$TESTS" -tc="mlp ops (cuda): column*,cuda sanitizer: fused*" || true
   run_step "synccheck" 30 "$SAN" --tool synccheck --error-exitcode 86 --print-limit 20 \
     "$TESTS" -tc="cuda sanitizer: fused*" || true
 fi

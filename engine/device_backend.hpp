@@ -45,6 +45,7 @@
 #include "backend.hpp"
 #include "batch_plan.hpp"
 #include "coupling_split.hpp"
+#include "device_buffer.hpp"
 #include "error.hpp"
 #include "flow.hpp"
 #include "made_incremental.hpp"
@@ -131,7 +132,10 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     std::vector<float*> h;  // h[l] (cap, sizes[l]) for 0 < l < L: hidden activations
     int L() const { return int(sizes.size()) - 1; }
   };
-  enum class Kind { MAF, Coupling, SplineCoupling, SplineAR, ActNorm, Perm };
+  // A flow layer's structure (engine/flow_kinds.hpp: the registry entry of its kind) picks the
+  // plan below, its transform the ops (kernels/ops/flow_ops.hpp); ActNorm and permutations are
+  // the layers between flow steps.
+  enum class Kind { Autoregressive, Coupling, ActNorm, Perm };
   // MAF / nsf-ar inverse: up to this many dimensions one fused kernel runs all D passes of a
   // tile (D x one network's FLOPs, one launch); above it, made_pass runs one degree's units
   // per pass (one network's FLOPs, ~(2L + 3) launches per pass). A guess until gpu_check.sh
@@ -139,6 +143,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   static constexpr int kFusedArMaxDim = 16;
   struct LayerDev {
     Kind kind = Kind::Perm;
+    FlowTransform transform = FlowTransform::Affine;  // Autoregressive / Coupling layers
     int D = 0, C = 0;
     int nt = 0, nP = 0;  // couplings: transformed / pass-through dims
     int W = 0, nout = 0;  // conditioner input and output widths
@@ -175,12 +180,9 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     float* logdet = nullptr;   // (cap)
   };
 
-  using Pool = std::vector<std::pair<void*, size_t>>;  // allocations and their bytes
   template <class T>
-  T* alloc(Pool& pool, size_t n) {
-    T* p = exec_.template alloc<T>(n);
-    pool.push_back({p, std::max<size_t>(n, 1) * sizeof(T)});
-    return p;
+  T* alloc(BufferPool<Exec>& pool, size_t n) {
+    return pool.template alloc<T>(n);
   }
   template <class T>
   const T* upload_fixed(const std::vector<T>& v) {
@@ -235,7 +237,10 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   size_t n_ = 0;
   int G_ = 0, D_ = 0, Fw_ = 0;
   std::vector<PartDev> parts_;
-  Pool fixed_, acts_, data_;  // allocation pools: model, per capacity, dataset
+  // Allocation pools (engine/device_buffer.hpp: each buffer frees itself): the model, the
+  // per-capacity activations, the dataset. Declared after exec_, so destroyed before it.
+  BufferPool<Exec> fixed_{exec_, Memory::Device}, acts_{exec_, Memory::Device},
+      data_{exec_, Memory::Device};
   float *params_ = nullptr, *grads_ = nullptr, *m_ = nullptr, *v_ = nullptr;
   ops::AdamState* adam_ = nullptr;
   double* loss_ = nullptr;  // (1) mean log p of the last forward
@@ -270,7 +275,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   // after the last step that read it, and the step count at the end of its latest chunk.
   bool streaming_ = false;
   StreamPlan stream_;
-  Pool staged_;  // host (pinned) allocations
+  BufferPool<Exec> staged_{exec_, Memory::PinnedHost};  // the slots' staging memory
   int* stage_codes_[kStreamSlots] = {};
   float* stage_u_[kStreamSlots] = {};
   typename Exec::Event copied_[kStreamSlots], consumed_[kStreamSlots];

@@ -62,13 +62,12 @@ DeviceBackend<Exec>::~DeviceBackend() {
   } catch (...) {  // a destructor must not throw; the context may already be gone
   }
   exec_.reset_graph(graph_);
-  for (auto* pool : {&fixed_, &acts_, &data_})
-    for (auto& a : *pool) exec_.free(a.first);
+  // The pools free their buffers as members (before exec_, declared ahead of them).
 }
 
 template <class Exec>
 void DeviceBackend<Exec>::poison_scratch() {
-  for (auto& a : acts_) exec_.memset(a.first, 0xFF, a.second);
+  for (const DeviceBuffer<Exec>& b : acts_.buffers()) exec_.memset(b.get(), 0xFF, b.bytes());
 }
 
 template <class Exec>
@@ -159,23 +158,24 @@ void DeviceBackend<Exec>::build_part(int p) {
     L.clamp = float(fs.clamp);
     L.K = K;
     L.bound = float(fs.tail_bound);
-    const Layer<float>* layer = nullptr;
-    const FlowKind kind = layer_kind(fs, l);
-    if (kind == FlowKind::MAF || kind == FlowKind::NSFAR) {
-      const bool maf = kind == FlowKind::MAF;
-      layer = &next(maf ? "maf" : "nsf-ar");
-      L.kind = maf ? Kind::MAF : Kind::SplineAR;
+    // The registry entry of this layer's kind: the CPU layer to expect, its structure and
+    // transform, and so the conditioner's shape (per transformed dim: 2 affine outputs, or P
+    // spline parameters).
+    const FlowKindInfo& info = flow_kind_info(layer_kind(fs, l));
+    const Layer<float>* layer = &next(info.layer_name);
+    L.transform = info.transform;
+    const int per_dim = info.spline() ? Psp : 2;
+    if (info.autoregressive()) {
+      L.kind = Kind::Autoregressive;
       L.W = L.D + L.C;
-      L.nout = maf ? 2 * L.D : L.D * Psp;
+      L.nout = L.D * per_dim;
     } else {
-      const bool affine = kind == FlowKind::RealNVP;
-      layer = &next(affine ? "coupling" : "nsf-coupling");
-      L.kind = affine ? Kind::Coupling : Kind::SplineCoupling;
+      L.kind = Kind::Coupling;
       const CouplingSplit split(coupling_mask(fs, l), fs.context);
       L.nt = int(split.trans.size());
       L.nP = int(split.pass.size());
       L.W = split.width();
-      L.nout = affine ? 2 * L.nt : L.nt * Psp;
+      L.nout = L.nt * per_dim;
       if (L.nt) L.tr = upload_fixed(split.trans);
       if (L.nP) L.pass = upload_fixed(split.pass);
     }
@@ -209,10 +209,9 @@ void DeviceBackend<Exec>::build_part(int p) {
 
 template <class Exec>
 void DeviceBackend<Exec>::reserve(int cap) {
-  for (auto& a : acts_) exec_.free(a.first);
   acts_.clear();
   exec_.reset_graph(graph_);
-  cap_ = cap;
+  cap_ = 0;  // until every buffer below exists: a throw leaves the next ensure() to start over
   const size_t c = size_t(cap);
   auto mlp_acts = [&](Mlp& m) {
     for (int l = 1; l < m.L(); ++l) m.h[l] = alloc<float>(acts_, c * m.sizes[l]);
@@ -251,6 +250,7 @@ void DeviceBackend<Exec>::reserve(int cap) {
   fused_dz_.assign(size_t(std::max(max_L_ - 1, 0)), nullptr);
   for (float*& p : fused_dz_) p = alloc<float>(acts_, c * max_n_);
   exec_.reserve(cap, max_n_);
+  cap_ = cap;
 }
 
 // ---- parameters ----
@@ -363,29 +363,35 @@ void DeviceBackend<Exec>::layer_forward(LayerDev& L, const float* x, int B, floa
                                         float* logdet) {
   const size_t BD = size_t(B) * L.D;
   switch (L.kind) {
-    case Kind::MAF:
-    case Kind::SplineAR:
+    case Kind::Autoregressive:
       exec_.for_each(size_t(B) * L.W, ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
       mlp_forward(L.mlp, L.in, B, L.out);
-      if (L.kind == Kind::MAF)
-        exec_.for_each(size_t(B), ops::MafForward{x, L.out, L.D, L.clamp, z, logdet});
-      else
-        exec_.for_each(size_t(B), ops::SplineForward{x, L.out, nullptr, L.D, L.D, L.K, L.bound,
-                                                     z, logdet});
+      switch (L.transform) {
+        case FlowTransform::Affine:
+          exec_.for_each(size_t(B), ops::MafForward{x, L.out, L.D, L.clamp, z, logdet});
+          break;
+        case FlowTransform::Spline:
+          exec_.for_each(size_t(B), ops::SplineForward{x, L.out, nullptr, L.D, L.D, L.K, L.bound,
+                                                       z, logdet});
+          break;
+      }
       break;
     case Kind::Coupling:
-    case Kind::SplineCoupling:
       exec_.copy(z, x, BD * sizeof(float));  // pass-through dims
       if (!L.nt) break;
       exec_.for_each(size_t(B) * L.W,
                      ops::PackInput{x, L.D, L.pass, L.nP, F_, Fw_, L.C, L.in, L.W});
       mlp_forward(L.mlp, L.in, B, L.out);
-      if (L.kind == Kind::Coupling)
-        exec_.for_each(size_t(B), ops::CouplingForward{x, L.out, L.tr, L.nt, L.D, L.clamp, z,
-                                                       logdet});
-      else
-        exec_.for_each(size_t(B), ops::SplineForward{x, L.out, L.tr, L.nt, L.D, L.K, L.bound,
-                                                     z, logdet});
+      switch (L.transform) {
+        case FlowTransform::Affine:
+          exec_.for_each(size_t(B), ops::CouplingForward{x, L.out, L.tr, L.nt, L.D, L.clamp, z,
+                                                         logdet});
+          break;
+        case FlowTransform::Spline:
+          exec_.for_each(size_t(B), ops::SplineForward{x, L.out, L.tr, L.nt, L.D, L.K, L.bound,
+                                                       z, logdet});
+          break;
+      }
       break;
     case Kind::ActNorm:
       exec_.for_each(size_t(B), ops::ActNormForward{x, params_ + L.logs, params_ + L.bias, L.D,
@@ -403,27 +409,33 @@ void DeviceBackend<Exec>::layer_backward(LayerDev& L, const float* x, const floa
                                          const float* dlogdet, int B, float* dx) {
   const size_t BD = size_t(B) * L.D;
   switch (L.kind) {
-    case Kind::MAF:
-      exec_.for_each(BD, ops::MafBackward{L.in, L.W, L.out, dz, dlogdet, L.D, L.clamp, dout_, dx});
-      mlp_backward(L.mlp, L.in, dout_, B, din_);
-      exec_.for_each(BD, ops::UnpackGrad{din_, L.W, nullptr, L.D, dx, L.D});
-      break;
-    case Kind::SplineAR:
-      exec_.for_each(BD, ops::SplineBackward{x, L.out, nullptr, L.D, L.D, L.K, L.bound, dz,
-                                             dlogdet, dout_, dx});
+    case Kind::Autoregressive:
+      switch (L.transform) {
+        case FlowTransform::Affine:
+          exec_.for_each(BD, ops::MafBackward{L.in, L.W, L.out, dz, dlogdet, L.D, L.clamp, dout_,
+                                              dx});
+          break;
+        case FlowTransform::Spline:
+          exec_.for_each(BD, ops::SplineBackward{x, L.out, nullptr, L.D, L.D, L.K, L.bound, dz,
+                                                 dlogdet, dout_, dx});
+          break;
+      }
       mlp_backward(L.mlp, L.in, dout_, B, din_);
       exec_.for_each(BD, ops::UnpackGrad{din_, L.W, nullptr, L.D, dx, L.D});
       break;
     case Kind::Coupling:
-    case Kind::SplineCoupling:
       exec_.copy(dx, dz, BD * sizeof(float));  // pass-through dims' direct path
       if (!L.nt) break;
-      if (L.kind == Kind::Coupling)
-        exec_.for_each(size_t(B) * L.nt, ops::CouplingBackward{x, L.out, L.tr, L.nt, L.D,
-                                                               L.clamp, dz, dlogdet, dout_, dx});
-      else
-        exec_.for_each(size_t(B) * L.nt, ops::SplineBackward{x, L.out, L.tr, L.nt, L.D, L.K,
-                                                             L.bound, dz, dlogdet, dout_, dx});
+      switch (L.transform) {
+        case FlowTransform::Affine:
+          exec_.for_each(size_t(B) * L.nt, ops::CouplingBackward{x, L.out, L.tr, L.nt, L.D,
+                                                                 L.clamp, dz, dlogdet, dout_, dx});
+          break;
+        case FlowTransform::Spline:
+          exec_.for_each(size_t(B) * L.nt, ops::SplineBackward{x, L.out, L.tr, L.nt, L.D, L.K,
+                                                               L.bound, dz, dlogdet, dout_, dx});
+          break;
+      }
       mlp_backward(L.mlp, L.in, dout_, B, din_);
       if (L.nP)
         exec_.for_each(size_t(B) * L.nP, ops::UnpackGrad{din_, L.W, L.pass, L.nP, dx, L.D});
@@ -477,20 +489,23 @@ template <class Exec>
 void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, float* x) {
   const size_t BD = size_t(B) * L.D;
   switch (L.kind) {
-    case Kind::MAF:
-    case Kind::SplineAR:
+    case Kind::Autoregressive:
       // After pass i every x_j of degree <= i + 1 is exact: it only reads x_<j.
       fill(x, BD, 0.f);
       if (fusable(L.mlp) && L.D <= kFusedArMaxDim) {
         // Small D: all D passes in one fused kernel per tile (activations on chip).
         exec_.for_each(size_t(B) * L.W,
                        ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
-        if (L.kind == Kind::MAF)
-          exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
-                                 ops::MafInverseStep{z, L.out, L.D, 0, L.clamp, x});
-        else
-          exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
-                                 ops::SplineInverseStep{z, L.out, L.D, 0, L.K, L.bound, x});
+        switch (L.transform) {
+          case FlowTransform::Affine:
+            exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
+                                   ops::MafInverseStep{z, L.out, L.D, 0, L.clamp, x});
+            break;
+          case FlowTransform::Spline:
+            exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
+                                   ops::SplineInverseStep{z, L.out, L.D, 0, L.K, L.bound, x});
+            break;
+        }
         break;
       }
       // Otherwise pass i computes only the conditioner units of degree i (and the outputs of
@@ -502,26 +517,34 @@ void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, floa
           mlp_forward(L.mlp, L.in, B, L.out);
         else
           made_pass(L, B, i + 1);
-        if (L.kind == Kind::MAF)
-          exec_.for_each(size_t(B), ops::MafInverseStep{z, L.out, L.D, i, L.clamp, x});
-        else
-          exec_.for_each(size_t(B), ops::SplineInverseStep{z, L.out, L.D, i, L.K, L.bound, x});
+        switch (L.transform) {
+          case FlowTransform::Affine:
+            exec_.for_each(size_t(B), ops::MafInverseStep{z, L.out, L.D, i, L.clamp, x});
+            break;
+          case FlowTransform::Spline:
+            exec_.for_each(size_t(B),
+                           ops::SplineInverseStep{z, L.out, L.D, i, L.K, L.bound, x});
+            break;
+        }
       }
       break;
     case Kind::Coupling:
-    case Kind::SplineCoupling:
       exec_.copy(x, z, BD * sizeof(float));
       if (!L.nt) break;
       // The conditioner reads the pass-through half, which z carries unchanged.
       exec_.for_each(size_t(B) * L.W,
                      ops::PackInput{z, L.D, L.pass, L.nP, F_, Fw_, L.C, L.in, L.W});
       mlp_forward(L.mlp, L.in, B, L.out);
-      if (L.kind == Kind::Coupling)
-        exec_.for_each(size_t(B) * L.nt,
-                       ops::CouplingInverse{z, L.out, L.tr, L.nt, L.D, L.clamp, x});
-      else
-        exec_.for_each(size_t(B) * L.nt,
-                       ops::SplineInverse{z, L.out, L.tr, L.nt, L.D, L.K, L.bound, x});
+      switch (L.transform) {
+        case FlowTransform::Affine:
+          exec_.for_each(size_t(B) * L.nt,
+                         ops::CouplingInverse{z, L.out, L.tr, L.nt, L.D, L.clamp, x});
+          break;
+        case FlowTransform::Spline:
+          exec_.for_each(size_t(B) * L.nt,
+                         ops::SplineInverse{z, L.out, L.tr, L.nt, L.D, L.K, L.bound, x});
+          break;
+      }
       break;
     case Kind::ActNorm:
       exec_.for_each(BD, ops::ActNormInverse{z, params_ + L.logs, params_ + L.bias, L.D, x});
@@ -716,7 +739,6 @@ template <class Exec>
 void DeviceBackend<Exec>::upload_dataset(const int* codes, const float* u, int N) {
   EF_CHECK(N >= 1, "upload_dataset needs at least one row (got ", N, ")");
   free_data();
-  n_rows_ = N;
   data_codes_ = alloc<int>(data_, size_t(N) * G_);
   data_u_ = alloc<float>(data_, size_t(N) * D_);
   exec_.upload(data_codes_, codes, size_t(N) * G_ * sizeof(int));
@@ -726,6 +748,7 @@ void DeviceBackend<Exec>::upload_dataset(const int* codes, const float* u, int N
   vals_ = alloc<int>(data_, size_t(N));
   perm_ = alloc<int>(data_, size_t(N));
   exec_.for_each(size_t(N), ops::ShuffleKeys{keys_, perm_, 0, 0});  // identity order
+  n_rows_ = N;  // only now: a throw above leaves no resident rows
   const int zero = 0;
   exec_.upload(start_, &zero, sizeof(int));
   host_start_ = 0;
@@ -761,8 +784,8 @@ template <class Exec>
 void DeviceBackend<Exec>::set_loss_ring(int K) {
   EF_CHECK(K >= 1, "loss ring needs at least one slot (got ", K, ")");
   EF_CHECK(steps_run_ == steps_read_, "set_loss_ring with unread losses");
-  ring_K_ = K;
   ring_ = alloc<double>(fixed_, size_t(K));  // the old ring stays in the pool until teardown
+  ring_K_ = K;
   exec_.reset_graph(graph_);
 }
 

@@ -22,17 +22,16 @@ void DeviceBackend<Exec>::free_data() {
       exec_.host_wait(copied_[s]);  // nothing may still read or write what is freed below
       exec_.host_wait(consumed_[s]);
     }
-    for (auto& a : staged_) exec_.free_host(a.first);
-    staged_.clear();
-    for (int s = 0; s < kStreamSlots; ++s) {
-      exec_.event_free(copied_[s]);
-      exec_.event_free(consumed_[s]);
-      stage_codes_[s] = nullptr;
-      stage_u_[s] = nullptr;
-    }
-    streaming_ = false;
   }
-  for (auto& a : data_) exec_.free(a.first);
+  // Also after a begin_stream that threw part way (streaming_ still false).
+  staged_.clear();
+  for (int s = 0; s < kStreamSlots; ++s) {
+    exec_.event_free(copied_[s]);
+    exec_.event_free(consumed_[s]);
+    stage_codes_[s] = nullptr;
+    stage_u_[s] = nullptr;
+  }
+  streaming_ = false;
   data_.clear();
   exec_.reset_graph(graph_);  // it gathers from the freed rows
   n_rows_ = 0;
@@ -48,21 +47,19 @@ void DeviceBackend<Exec>::begin_stream(int batch, int batches_per_chunk) {
   stream_.batches_per_chunk = batches_per_chunk;
   const size_t rows = size_t(stream_.device_rows()), chunk = size_t(stream_.chunk_rows());
   EF_CHECK(rows < size_t(1) << 31, "begin_stream: ", rows, " device rows are too many");
-  n_rows_ = int(rows);
   data_codes_ = alloc<int>(data_, rows * G_);
   data_u_ = alloc<float>(data_, rows * D_);
   perm_ = alloc<int>(data_, rows);
   exec_.for_each(rows, ops::Iota{perm_});  // chunks arrive in training order
   for (int s = 0; s < kStreamSlots; ++s) {
-    stage_codes_[s] = exec_.template alloc_host<int>(chunk * G_);
-    staged_.push_back({stage_codes_[s], chunk * G_ * sizeof(int)});
-    stage_u_[s] = exec_.template alloc_host<float>(chunk * D_);
-    staged_.push_back({stage_u_[s], chunk * D_ * sizeof(float)});
+    stage_codes_[s] = staged_.template alloc<int>(chunk * G_);
+    stage_u_[s] = staged_.template alloc<float>(chunk * D_);
     exec_.event_init(copied_[s]);
     exec_.event_init(consumed_[s]);
     slot_end_step_[s] = steps_run_;
   }
   last_slot_ = -1;
+  n_rows_ = int(rows);  // only now: a throw above leaves no device rows
   streaming_ = true;
   // Exactly two chunks of slots, so a lagged read that falls behind shows as a full ring.
   if (ring_K_ != stream_.ring()) set_loss_ring(stream_.ring());

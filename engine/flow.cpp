@@ -51,27 +51,9 @@ Flow<T>::Flow(const FlowSpec& spec, ParamLayout& layout, const std::string& pref
     const std::string p = prefix + ".layer" + std::to_string(l);
     if (spec.actnorm) layers_.push_back(make_actnorm_layer<T>(spec.dim, layout, p + ".actnorm"));
     const uint64_t seed = math::mix64(spec.seed * 1315423911ULL + uint64_t(l));
-    switch (layer_kind(spec, l)) {
-      case FlowKind::MAF:
-        layers_.push_back(make_maf_layer<T>(spec.dim, spec.context, spec.hidden, spec.activation,
-                                            spec.degrees, spec.clamp, seed, layout, p));
-        break;
-      case FlowKind::RealNVP:
-        layers_.push_back(make_coupling_layer<T>(coupling_mask(spec, l), spec.context,
-                                                 spec.hidden, spec.activation, spec.clamp, seed,
-                                                 layout, p));
-        break;
-      case FlowKind::NSFCoupling:
-        layers_.push_back(make_spline_coupling_layer<T>(coupling_mask(spec, l), spec.context,
-                                                        spec.hidden, spec.activation, spec.bins,
-                                                        spec.tail_bound, seed, layout, p));
-        break;
-      case FlowKind::NSFAR:
-        layers_.push_back(make_spline_ar_layer<T>(spec.dim, spec.context, spec.hidden,
-                                                  spec.activation, spec.degrees, spec.bins,
-                                                  spec.tail_bound, seed, layout, p));
-        break;
-    }
+    // The kind's factory from the registry (engine/flow_kinds.hpp).
+    const LayerFactory<T> make = flow_kind_info(layer_kind(spec, l)).template factory<T>();
+    layers_.push_back(make(spec, l, seed, layout, p));
     if (l + 1 < spec.layers && spec.permutation != Permutation::None && spec.dim > 1)
       layers_.push_back(make_permutation_layer<T>(layer_permutation(spec, l)));
   }

@@ -4,7 +4,7 @@
 
 namespace ef {
 
-bool is_autoregressive(FlowKind k) { return k == FlowKind::MAF || k == FlowKind::NSFAR; }
+bool is_autoregressive(FlowKind k) { return flow_kind_info(k).autoregressive(); }
 Permutation default_permutation(FlowKind k) {
   return is_autoregressive(k) ? Permutation::Reverse : Permutation::None;
 }
@@ -21,7 +21,7 @@ void set_layer_kinds(FlowSpec& s, const std::vector<FlowKind>& kinds) {
 }
 bool has_splines(const FlowSpec& s) {
   for (FlowKind k : layer_kinds(s))
-    if (k == FlowKind::NSFCoupling || k == FlowKind::NSFAR) return true;
+    if (flow_kind_info(k).spline()) return true;
   return false;
 }
 Permutation default_permutation(const FlowSpec& s) {
@@ -34,15 +34,7 @@ std::string flow_name(const FlowSpec& s) {
   for (FlowKind k : layer_kinds(s)) r += (r.empty() ? "" : "+") + std::string(to_string(k));
   return r;
 }
-const char* to_string(FlowKind k) {
-  switch (k) {
-    case FlowKind::MAF: return "maf";
-    case FlowKind::RealNVP: return "realnvp";
-    case FlowKind::NSFCoupling: return "nsf-coupling";
-    case FlowKind::NSFAR: return "nsf-ar";
-  }
-  return "?";
-}
+const char* to_string(FlowKind k) { return flow_kind_info(k).name; }
 const char* to_string(Activation a) { return a == Activation::ReLU ? "relu" : "tanh"; }
 const char* to_string(Degrees d) { return d == Degrees::Sequential ? "sequential" : "random"; }
 const char* to_string(Permutation p) {
@@ -52,12 +44,8 @@ const char* to_string(CouplingMask m) {
   return m == CouplingMask::Alternating ? "alternating" : "random";
 }
 FlowKind flow_kind_from(const std::string& s) {
-  if (s == "maf") return FlowKind::MAF;
-  if (s == "realnvp") return FlowKind::RealNVP;
-  if (s == "nsf-coupling") return FlowKind::NSFCoupling;
-  if (s == "nsf-ar") return FlowKind::NSFAR;
-  EF_THROW("unknown flow \"", s,
-           "\" (expected \"maf\", \"realnvp\", \"nsf-coupling\" or \"nsf-ar\")");
+  if (const FlowKindInfo* k = find_flow_kind(s)) return k->kind;
+  EF_THROW("unknown flow \"", s, "\" (expected ", flow_kind_list(), ")");
 }
 Activation activation_from(const std::string& s) {
   if (s == "relu") return Activation::ReLU;

@@ -5,11 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "flow_kinds.hpp"
+
 namespace ef {
 
-// MAF: affine autoregressive; RealNVP: affine coupling; NSFCoupling / NSFAR: monotone
-// rational-quadratic spline coupling / autoregressive layers (Durkan et al. 2019).
-enum class FlowKind { MAF, RealNVP, NSFCoupling, NSFAR };
+// FlowKind (engine/flow_kinds.hpp, the registry): MAF: affine autoregressive; RealNVP: affine
+// coupling; NSFCoupling / NSFAR: monotone rational-quadratic spline coupling / autoregressive
+// layers (Durkan et al. 2019).
 enum class Activation { ReLU, Tanh };
 enum class Degrees { Sequential, Random };      // MADE hidden-unit degree assignment
 enum class Permutation { Reverse, Random, None };  // between flow layers
@@ -36,7 +38,7 @@ struct FlowSpec {
 };
 
 // Autoregressive kinds (MAF, nsf-ar) default to a reverse permutation between steps; coupling
-// kinds to none (their alternating masks already mix).
+// kinds to none (their alternating masks already mix). Both read the registry.
 bool is_autoregressive(FlowKind k);
 Permutation default_permutation(FlowKind k);
 FlowKind layer_kind(const FlowSpec& s, int l);  // the kind of flow layer l

@@ -5,6 +5,7 @@
 // executor runs, and is tested, on machines without a GPU.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -30,9 +31,17 @@ class HostExec {
     void* p = std::malloc(std::max<size_t>(n, 1) * sizeof(T));
     EF_CHECK(p, "HostExec: out of memory allocating ", n * sizeof(T), " bytes");
     std::memset(p, 0xFF, std::max<size_t>(n, 1) * sizeof(T));
+    live_counter().fetch_add(1, std::memory_order_relaxed);
     return static_cast<T*>(p);
   }
-  void free(void* p) { std::free(p); }
+  void free(void* p) noexcept {
+    if (!p) return;
+    live_counter().fetch_sub(1, std::memory_order_relaxed);
+    std::free(p);
+  }
+  // Allocations made and not yet freed, by every HostExec of the process: the tests check that
+  // a backend whose construction or growth throws gives back all it took.
+  static long live_allocations() { return live_counter().load(); }
   void upload(void* dst, const void* src, size_t bytes) { copy(dst, src, bytes); }
   void download(void* dst, const void* src, size_t bytes) { copy(dst, src, bytes); }
   void copy(void* dst, const void* src, size_t bytes) {
@@ -130,7 +139,7 @@ class HostExec {
   T* alloc_host(size_t n) {
     return alloc<T>(n);
   }
-  void free_host(void* p) { std::free(p); }
+  void free_host(void* p) noexcept { free(p); }
   struct Event {};
   void event_init(Event&) {}
   void event_free(Event&) {}
@@ -146,6 +155,12 @@ class HostExec {
   }
   // No device memory limit on the host: every test table is resident unless a test says not.
   size_t free_bytes() const { return size_t(1) << 50; }
+
+ private:
+  static std::atomic<long>& live_counter() {
+    static std::atomic<long> n{0};
+    return n;
+  }
 };
 
 }  // namespace ef

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "error.hpp"
+#include "flow_kinds.hpp"
 #include "spline_math.hpp"
 
 namespace ef {
@@ -65,6 +66,16 @@ const char* to_string(KeyType t) {
 
 // The table. One row per key; the parser reads every value through its row (type, range,
 // choices, default), so a range is checked in one place.
+namespace {
+// "maf|realnvp|..." from the flow-kind registry (engine/flow_kinds.hpp), so a new kind is a
+// valid model.flow without touching this table.
+std::string flow_choices() {
+  std::string s;
+  for (const std::string& n : flow_kind_names()) s += (s.empty() ? "" : "|") + n;
+  return s;
+}
+}  // namespace
+
 const std::vector<ConfigKey>& config_keys() {
   using T = KeyType;
   static const std::vector<ConfigKey> keys = {
@@ -88,7 +99,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"data.columns.*.encoder", T::String, R"("auto")", any_value(), "auto|standardize|quantile",
        "how a numeric column is mapped to the flow's space"},
       // model: the flow
-      {"model.flow", T::StringOrList, R"("maf")", any_value(), "maf|realnvp|nsf-ar|nsf-coupling",
+      {"model.flow", T::StringOrList, R"("maf")", any_value(), flow_choices(),
        "layer kind, or an array of kinds the layers cycle through"},
       {"model.layers", T::Int, "5", closed(1, 1000), "", "number of flow layers"},
       {"model.hidden", T::Ints, "[128, 128]", closed(1, 65536), "",

@@ -2,8 +2,7 @@
 #include <cub/device/device_radix_sort.cuh>
 
 #include "cuda_exec.cuh"
-#include "logdet_reduce.cuh"
-#include "masked_linear.cuh"
+#include "reductions.cuh"
 
 namespace ef {
 
@@ -33,7 +32,7 @@ CudaExec::~CudaExec() {
   if (copy_stream_) cudaStreamDestroy(copy_stream_);
 }
 
-void CudaExec::free(void* p) {
+void CudaExec::free(void* p) noexcept {
   if (!p) return;
   cudaStreamSynchronize(stream_);  // no kernel may still be using it
   cudaFree(p);
@@ -61,7 +60,7 @@ void CudaExec::memset(void* dst, int byte, size_t bytes) {
 void CudaExec::sync() { EF_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
 void CudaExec::reserve(int rows, int cols) {
-  const size_t n = kernels::masked_linear_backward_workspace(rows, cols);
+  const size_t n = kernels::colsum_workspace(rows, cols);
   if (n <= colsum_ws_n_) return;
   sync();
   cudaFree(colsum_ws_);
@@ -80,7 +79,7 @@ void CudaExec::gemm(bool ta, bool tb, int m, int n, int k, float alpha, const fl
 }
 
 void CudaExec::colsum_add(const float* A, int rows, int cols, float* out) {
-  EF_CHECK(kernels::masked_linear_backward_workspace(rows, cols) <= colsum_ws_n_,
+  EF_CHECK(kernels::colsum_workspace(rows, cols) <= colsum_ws_n_,
            "CudaExec::colsum_add: ", rows, "x", cols, " exceeds the reserved scratch");
   kernels::colsum_add_cuda(A, rows, cols, out, colsum_ws_, stream_);
 }
@@ -122,7 +121,7 @@ void CudaExec::end_capture(Graph& g) {
   EF_CUDA_CHECK(cudaGraphInstantiate(&g.exec, g.graph, 0));
 }
 
-void CudaExec::free_host(void* p) {
+void CudaExec::free_host(void* p) noexcept {
   if (!p) return;
   cudaStreamSynchronize(copy_stream_);  // no copy may still be reading it
   cudaFreeHost(p);

@@ -3,8 +3,10 @@
 // cudaMalloc (filled with 0xFF bytes: NaN floats, so a read of anything never written shows),
 // and one generic kernel: for_each(n, op) runs op(i) for i < n, op being a functor of
 // kernels/ops/ whose body the host executor (engine/host_exec.hpp) runs in its loops. GEMMs are
-// cuBLAS (full fp32: the default math mode, no TF32), column sums the deterministic two-pass
-// kernel of masked_linear.cu, the shuffle sort CUB's radix sort (stable, like the host's).
+// cuBLAS (full fp32: the default math mode, no TF32), column sums and the batch mean the
+// deterministic reductions of reductions.cu, the shuffle sort CUB's radix sort (stable, like the
+// host's). These are the only device implementations of the backend's ops: tests and benchmarks
+// run them through this executor too (tests/gpu, bench/gpu).
 // run_graph captures the body once on the stream and replays the graph afterwards.
 // nvcc only: the kernel template is instantiated for each functor by the code that launches it.
 #pragma once
@@ -54,7 +56,7 @@ class CudaExec {
     EF_CUDA_CHECK(cudaMemsetAsync(p, 0xFF, bytes, stream_));
     return static_cast<T*>(p);
   }
-  void free(void* p);
+  void free(void* p) noexcept;  // waits for the stream; errors are ignored (teardown)
   void upload(void* dst, const void* src, size_t bytes);
   void download(void* dst, const void* src, size_t bytes);  // waits for the stream
   void copy(void* dst, const void* src, size_t bytes);      // device to device, on the stream
@@ -116,7 +118,7 @@ class CudaExec {
     EF_CUDA_CHECK(cudaMallocHost(&p, (n ? n : 1) * sizeof(T)));
     return static_cast<T*>(p);
   }
-  void free_host(void* p);
+  void free_host(void* p) noexcept;
   struct Event {
     cudaEvent_t e = nullptr;
   };

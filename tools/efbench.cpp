@@ -89,9 +89,7 @@ struct Settings {
 
 // Autoregressive flows (MAF, nsf-ar) reverse the order between layers; coupling flows alternate
 // their masks instead (what bench_throughput, the peers and the published setups do).
-ef::Permutation permutation_for(ef::FlowKind k) {
-  return k == ef::FlowKind::MAF || k == ef::FlowKind::NSFAR ? ef::Permutation::Reverse : ef::Permutation::None;
-}
+ef::Permutation permutation_for(ef::FlowKind k) { return ef::default_permutation(k); }
 
 struct Report {
   Settings set;
@@ -827,7 +825,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> flow_names;
   app.add_option("--flows", flow_names,
                  "flows of the throughput suite and the 2-D quality rows (default: maf realnvp nsf-ar nsf-coupling)")
-      ->check(CLI::IsMember({"maf", "realnvp", "nsf-ar", "nsf-coupling"}));
+      ->check(CLI::IsMember(ef::flow_kind_names()));  // the registry (engine/flow_kinds.hpp)
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

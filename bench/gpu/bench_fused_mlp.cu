@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "kernels/cuda_exec.cuh"
-#include "kernels/rng.cuh"
+#include "kernels/ops/data_ops.hpp"
 
 namespace {
 
@@ -94,14 +94,14 @@ int main(int argc, char** argv) try {
     const std::string name = "mlp" + std::to_string(sz[0]) + "-" + std::to_string(sz[1]) + "-" +
                              std::to_string(sz[2]) + "-" + std::to_string(sz[3]);
     Buf P(nparam);
-    ef::kernels::fill_normal_cuda(P.p, nparam, 1, 9, 0, s);
+    ex.for_each(nparam, ef::ops::FillNormal{P.p, 1, 9, 0});
     for (int B : batches) {
       Buf X(size_t(B) * sz[0]), Y(size_t(B) * sz[L]), dX(size_t(B) * sz[0]);
       std::vector<Buf*> H, dZ;
       for (int l = 0; l <= L; ++l) H.push_back(new Buf(size_t(B) * maxw));
       for (int l = 0; l < L; ++l) dZ.push_back(new Buf(size_t(B) * maxw));
-      ef::kernels::fill_normal_cuda(X.p, size_t(B) * sz[0], 1, 1, 0, s);
-      ef::kernels::fill_normal_cuda(Y.p, size_t(B) * sz[L], 1, 2, 0, s);
+      ex.for_each(size_t(B) * sz[0], ef::ops::FillNormal{X.p, 1, 1, 0});
+      ex.for_each(size_t(B) * sz[L], ef::ops::FillNormal{Y.p, 1, 2, 0});
       ef::ops::FusedMlp m;
       m.L = L;
       m.max_width = maxw;

@@ -344,6 +344,8 @@ NB_MODULE(_core, mod) {
   mod.doc() = "EchoFlow C++ engine bindings (internal; use echoflow.EchoFlow)";
   mod.attr("__version__") = EF_VERSION;
   mod.def("version_string", &echoflow::version_string);
+  // The flow kinds' names, from the registry (engine/flow_kinds.hpp).
+  mod.def("flow_kinds", &ef::flow_kind_names);
 
   static nb::exception<ef::Error> ef_error(mod, "EchoFlowError", PyExc_ValueError);
   mod.def("config_keys", &config_keys);

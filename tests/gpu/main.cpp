@@ -1,4 +1,5 @@
-// ef_gpu_tests: every CUDA kernel against the CPU reference backend.
+// ef_gpu_tests: the ops the CUDA backend runs (on its executor) and the whole backend against
+// the CPU reference.
 // Without a usable device the whole executable reports SKIPPED with the reason and exits 77,
 // which ctest (SKIP_RETURN_CODE 77) shows as "Skipped" -- never as a silent pass.
 #define DOCTEST_CONFIG_IMPLEMENT

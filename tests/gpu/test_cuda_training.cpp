@@ -133,7 +133,8 @@ TEST_CASE("cuda sanitizer: fused autoregressive inverse on a ragged tile") {
     cpu->sample(N, 5, 0, nullptr, cc.data(), uc.data(), nullptr);
     dev->device_training()->poison_scratch();
     dev->sample(N, 5, 0, nullptr, cd.data(), ud.data(), nullptr);
-    if (cd == cc) check_close(ud, uc, "sampled u", 1e-3, 1e-3);
+    // Bounded, not skipped: at most 2 of the 45 rows may draw another category.
+    same_draws(cd, ud, cc, uc, G, D, 2, 1e-3, 1e-3);
   }
 }
 

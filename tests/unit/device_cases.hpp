@@ -4,10 +4,12 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "adam.hpp"
 #include "backend.hpp"
 #include "flow.hpp"
 #include "tabular_model.hpp"
@@ -135,6 +137,56 @@ inline void check_close(const std::vector<float>& got, const std::vector<float>&
   INFO(what, ": ", bad, " of ", ref.size(), " outside tolerance; worst at ", worst, ": got ",
        got[worst], " ref ", ref[worst]);
   CHECK(bad == 0);
+}
+
+// The CPU reference's epoch on the whole batches a permutation names (rows perm[s, s + B) of
+// every full batch, the ragged tail dropped as plan_epoch does): forward, backward and Adam per
+// batch. Returns each step's mean log p, to compare with a device backend's resident epoch.
+inline std::vector<double> cpu_epoch(ef::Backend& cpu, const Rows& rows,
+                                     const std::vector<int>& perm, int B,
+                                     const ef::AdamConfig& cfg) {
+  const int G = cpu.spec().groups(), D = cpu.spec().dims(), N = int(perm.size());
+  std::vector<double> losses;
+  for (int s = 0; s + B <= N; s += B) {
+    std::vector<int> c;
+    std::vector<float> u;
+    for (int r = s; r < s + B; ++r) {
+      const size_t row = size_t(perm[size_t(r)]);
+      c.insert(c.end(), rows.codes.begin() + row * G, rows.codes.begin() + (row + 1) * G);
+      u.insert(u.end(), rows.u.begin() + row * D, rows.u.begin() + (row + 1) * D);
+    }
+    losses.push_back(cpu.forward(c.data(), u.data(), B));
+    cpu.backward();
+    cpu.adam_step(cfg);
+  }
+  return losses;
+}
+
+// Draws of two backends from the same seed (codes (N, G), u (N, D)). A uniform within rounding
+// of a category boundary may pick the neighbouring level on one of them, and that row's
+// continuous values then follow another branch: at most max_differ rows may differ in their
+// codes, and every other row's u must agree within the tolerance.
+inline void same_draws(const std::vector<int>& codes, const std::vector<float>& u,
+                       const std::vector<int>& ref_codes, const std::vector<float>& ref_u, int G,
+                       int D, int max_differ, double rtol, double atol_frac) {
+  REQUIRE(codes.size() == ref_codes.size());
+  REQUIRE(u.size() == ref_u.size());
+  const size_t N = G ? codes.size() / size_t(G) : u.size() / size_t(std::max(D, 1));
+  std::vector<float> a, b;
+  int differ = 0;
+  for (size_t r = 0; r < N; ++r) {
+    const bool same = std::equal(codes.begin() + r * G, codes.begin() + (r + 1) * G,
+                                 ref_codes.begin() + r * G);
+    if (!same) {
+      ++differ;
+      continue;
+    }
+    a.insert(a.end(), u.begin() + r * D, u.begin() + (r + 1) * D);
+    b.insert(b.end(), ref_u.begin() + r * D, ref_u.begin() + (r + 1) * D);
+  }
+  INFO(differ, " of ", N, " rows drew other categories");
+  CHECK(differ <= max_differ);
+  check_close(a, b, "sampled u of the rows with the same categories", rtol, atol_frac);
 }
 
 }  // namespace efd

@@ -165,7 +165,7 @@ TEST_CASE("resident schedule: epoch plans, loss read-back points and the shuffle
 TEST_CASE("device backend (host executor): resident epochs equal the eager loop on the same batches") {
   for (const Named& n : {specs()[0], specs()[3]}) {
     CAPTURE(n.name);
-    const int N = 500, Bsz = 64, G = n.spec.groups(), D = n.spec.dims();
+    const int N = 500, Bsz = 64;
     const Rows rows = random_rows(n.spec, N, 61);
     auto cpu = ef::make_cpu_backend(n.spec);
     HostDevice graph(n.spec), eager(n.spec);
@@ -183,20 +183,7 @@ TEST_CASE("device backend (host executor): resident epochs equal the eager loop 
       const auto perm = ef::shuffle_permutation(N, 9, epoch);
       CHECK(graph.permutation() == perm);
       // The CPU reference on the batches the permutation names.
-      std::vector<double> lc;
-      for (int s = 0; s + Bsz <= N; s += Bsz) {
-        std::vector<int> c;
-        std::vector<float> u;
-        for (int r = s; r < s + Bsz; ++r) {
-          const int row = perm[size_t(r)];
-          c.insert(c.end(), rows.codes.begin() + size_t(row) * G,
-                   rows.codes.begin() + size_t(row + 1) * G);
-          u.insert(u.end(), rows.u.begin() + size_t(row) * D, rows.u.begin() + size_t(row + 1) * D);
-        }
-        lc.push_back(cpu->forward(c.data(), u.data(), Bsz));
-        cpu->backward();
-        cpu->adam_step(cfg);
-      }
+      const std::vector<double> lc = cpu_epoch(*cpu, rows, perm, Bsz, cfg);
       REQUIRE(lg.size() == lc.size());
       REQUIRE(le.size() == lc.size());
       for (size_t i = 0; i < lc.size(); ++i) {

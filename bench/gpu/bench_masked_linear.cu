@@ -1,8 +1,10 @@
-// GPU micro-benchmark: one masked dense layer (hidden -> hidden, ReLU) of the conditioner MLPs,
-// forward and backward through kernels/masked_linear, against raw cuBLAS sgemm at the same sizes
-// (the floor those launchers can reach: the gap is the bias/activation, mask and column-sum
-// kernels). Timed with CUDA events on one stream after a warm-up; fp32, cuBLAS default math
-// (no TF32). PyTorch comparisons are out of scope here (see bench/ for the peer baselines).
+// GPU micro-benchmark: one masked dense layer (hidden -> hidden, ReLU) of the conditioner MLPs
+// as the CUDA backend runs it when the fused kernels do not apply (engine/device_backend_impl.hpp
+// mlp_forward / mlp_backward on the CUDA executor): forward BiasRows + GEMM + Activate, backward
+// the weight GEMM + MaskMul + colsum_add + the input GEMM + ActBackward, against raw cuBLAS
+// sgemm at the same sizes (the floor of that path: the gap is the element-wise ops and the
+// column sums). Timed with CUDA events on the executor's stream after a warm-up; fp32, cuBLAS
+// default math (no TF32). PyTorch comparisons are out of scope here (see bench/ for the peers).
 //
 // usage: ef_gpu_bench [--hidden N] [--iters N] [--batches 512,2048,...]
 #include <cublas_v2.h>
@@ -15,12 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cuda_check.cuh"
-#include "kernels/gather.cuh"
-#include "kernels/masked_linear.cuh"
-#include "kernels/rng.cuh"
+#include "kernels/cuda_exec.cuh"
+#include "kernels/ops/data_ops.hpp"
+#include "kernels/ops/mlp_ops.hpp"
 
-namespace k = ef::kernels;
+namespace ops = ef::ops;
 
 namespace {
 
@@ -75,9 +76,9 @@ int main(int argc, char** argv) try {
   EF_CHECK(H > 0 && iters > 0 && !batches.empty(), "bad options");
   cudaDeviceProp prop{};
   EF_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  cudaStream_t s;
-  EF_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  cublasHandle_t h;
+  ef::CudaExec ex;
+  const cudaStream_t s = ex.stream();
+  cublasHandle_t h;  // the raw sgemm floor, on the executor's stream
   EF_CUBLAS_CHECK(cublasCreate(&h));
   EF_CUBLAS_CHECK(cublasSetStream(h, s));
 
@@ -87,26 +88,31 @@ int main(int argc, char** argv) try {
               "fwd/gm", "bwd_ms", "2sgemm_ms", "bwd/gm", "fwd_TF/s", "bwd_TF/s");
   for (int B : batches) {
     const size_t nx = size_t(B) * H, nw = size_t(H) * H;
-    Buf X(nx), Y(nx), dZ(nx), dX(nx), W(nw), mask(nw), dW(nw), b(H), db(H),
-        ws(k::masked_linear_backward_workspace(B, H));
-    k::fill_normal_cuda(X.p, nx, 1, 0, 0, s);
-    k::fill_normal_cuda(dZ.p, nx, 1, 1, 0, s);
-    k::fill_normal_cuda(W.p, nw, 1, 2, 0, s);
-    k::fill_normal_cuda(b.p, H, 1, 3, 0, s);
-    k::fill_cuda(mask.p, nw, 1.f, s);
-    k::fill_cuda(dW.p, nw, 0.f, s);
-    k::fill_cuda(db.p, H, 0.f, s);
+    Buf X(nx), Y(nx), dZ(nx), dX(nx), W(nw), mask(nw), dW(nw), b(H), db(H);
+    ex.reserve(B, H);  // the column sums' scratch, as the backend reserves it
+    ex.for_each(nx, ops::FillNormal{X.p, 1, 0, 0});
+    ex.for_each(nx, ops::FillNormal{dZ.p, 1, 1, 0});
+    ex.for_each(nw, ops::FillNormal{W.p, 1, 2, 0});
+    ex.for_each(size_t(H), ops::FillNormal{b.p, 1, 3, 0});
+    ex.for_each(nw, ops::Fill<float>{mask.p, 1.f});
+    ex.for_each(nw, ops::Fill<float>{dW.p, 0.f});
+    ex.for_each(size_t(H), ops::Fill<float>{db.p, 0.f});
     const float one = 1.f, zero = 0.f;
     const double fwd = time_ms(s, iters, [&] {
-      k::masked_linear_forward_cuda(h, X.p, W.p, b.p, B, H, H, k::Act::ReLU, Y.p, s);
+      ex.for_each(nx, ops::BiasRows{Y.p, b.p, H});
+      ex.gemm(false, true, B, H, H, 1.f, X.p, H, W.p, H, 1.f, Y.p, H);
+      ex.for_each(nx, ops::Activate{Y.p, ops::Act::ReLU});
     });
     const double gemm = time_ms(s, iters, [&] {
       EF_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, H, B, H, &one, W.p, H, X.p, H,
                                   &zero, Y.p, H));
     });
     const double bwd = time_ms(s, iters, [&] {
-      k::masked_linear_backward_cuda(h, X.p, W.p, mask.p, dZ.p, B, H, H, k::Act::ReLU, dW.p, db.p,
-                                     dX.p, ws.p, s);
+      ex.gemm(true, false, H, H, B, 1.f, dZ.p, H, X.p, H, 1.f, dW.p, H);
+      ex.for_each(nw, ops::MaskMul{dW.p, mask.p});
+      ex.colsum_add(dZ.p, B, H, db.p);
+      ex.gemm(false, false, B, H, H, 1.f, dZ.p, H, W.p, H, 0.f, dX.p, H);
+      ex.for_each(nx, ops::ActBackward{dX.p, X.p, ops::Act::ReLU});
     });
     const double gemm2 = time_ms(s, iters, [&] {
       EF_CUBLAS_CHECK(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_T, H, H, B, &one, X.p, H, dZ.p, H,
@@ -120,7 +126,6 @@ int main(int argc, char** argv) try {
   }
   EF_CUDA_CHECK(cudaStreamSynchronize(s));
   cublasDestroy(h);
-  cudaStreamDestroy(s);
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "ef_gpu_bench: %s\n", e.what());
