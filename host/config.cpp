@@ -210,7 +210,8 @@ Config parse_config(const std::string& text, const std::string& name, const std:
 
   if (!root.contains("data")) EF_THROW(name, ": missing \"data\" section (data.path is required)");
   const json& d = root.at("data");
-  check_keys(d, {"path", "columns", "missing", "categorical_max_levels", "header"}, "data", name);
+  check_keys(d, {"path", "columns", "missing", "categorical_max_levels", "header", "support", "support_margin"},
+             "data", name);
   if (d.contains("header")) {
     // An array of names, or the path of a file whose first line is the comma-separated names.
     const json& h = d.at("header");
@@ -244,6 +245,12 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   }
   c.categorical_max_levels = get<int>(d, "categorical_max_levels", 10, "data", name);
   EF_CHECK(c.categorical_max_levels >= 0, name, ": data.categorical_max_levels must be >= 0");
+  const std::string support = get<std::string>(d, "support", "observed", "data", name);
+  if (support != "observed" && support != "unbounded")
+    EF_THROW(name, ": data.support must be \"observed\" or \"unbounded\" (got \"", support, "\")");
+  c.support = support_from(support);
+  c.support_margin = get<double>(d, "support_margin", 0.05, "data", name);
+  EF_CHECK(c.support_margin >= 0 && c.support_margin <= 100, name, ": data.support_margin must be in [0, 100]");
   if (!d.contains("path")) EF_THROW(name, ": missing data.path");
   c.data_path = resolve(get<std::string>(d, "path", "", "data", name));
   if (d.contains("columns")) {
@@ -257,17 +264,24 @@ Config parse_config(const std::string& text, const std::string& name, const std:
       if (v.is_string()) {
         type = v.get<std::string>();
       } else if (v.is_object()) {
-        check_keys(v, {"type", "min", "max", "encoder"}, w, name);
+        check_keys(v, {"type", "min", "max", "encoder", "support"}, w, name);
         type = get<std::string>(v, "type", "", w, name);
         if (v.contains("min")) { o.has_min = true; o.min = get<double>(v, "min", 0.0, w, name); }
         if (v.contains("max")) { o.has_max = true; o.max = get<double>(v, "max", 0.0, w, name); }
         o.encoder = get<std::string>(v, "encoder", "auto", w, name);
         if (o.encoder != "auto" && o.encoder != "standardize" && o.encoder != "quantile")
           EF_THROW(name, ": ", w, ".encoder must be \"auto\", \"standardize\" or \"quantile\"");
+        if (v.contains("support")) {
+          const std::string sp = get<std::string>(v, "support", "observed", w, name);
+          if (sp != "observed" && sp != "unbounded")
+            EF_THROW(name, ": ", w, ".support must be \"observed\" or \"unbounded\" (got \"", sp, "\")");
+          o.has_support = true;
+          o.support = support_from(sp);
+        }
         if (o.has_max && !o.has_min) EF_THROW(name, ": ", w, ": a max needs a min too");
         if (o.has_min && o.has_max && !(o.max > o.min)) EF_THROW(name, ": ", w, ": max must be greater than min");
       } else {
-        EF_THROW(name, ": ", w, " must be a type string or an object {\"type\", \"min\", \"max\", \"encoder\"}, got ",
+        EF_THROW(name, ": ", w, " must be a type string or an object {\"type\", \"min\", \"max\", \"encoder\", \"support\"}, got ",
                  type_name(v));
       }
       if (!type.empty()) {
@@ -278,8 +292,8 @@ Config parse_config(const std::string& text, const std::string& name, const std:
         }
         o.has_type = true;
         c.column_types[it.key()] = o.type;
-        if (o.type == ColumnType::Categorical && (o.has_min || o.has_max || o.encoder != "auto"))
-          EF_THROW(name, ": ", w, ": bounds and encoders apply to numeric columns only");
+        if (o.type == ColumnType::Categorical && (o.has_min || o.has_max || o.encoder != "auto" || o.has_support))
+          EF_THROW(name, ": ", w, ": bounds, encoders and support apply to numeric columns only");
       }
       c.column_options[it.key()] = o;
     }
@@ -346,6 +360,8 @@ echoflow::FitOptions fit_options(const Config& c) {
   opt.flow = c.flow;
   opt.train = c.train;
   opt.columns = c.column_options;
+  opt.support = c.support;
+  opt.support_margin = c.support_margin;
   opt.missing_tokens = c.missing_tokens;
   opt.conditional = c.conditional;
   opt.device = c.device;

@@ -12,13 +12,20 @@
 namespace echoflow {
 namespace {
 
-bool parse_number(const std::string& s, double& out) {
+// A whole-cell number that is not finite: inf, nan, 1e999 (overflow). Underflow (1e-999) reads
+// as the nearest double, 0 or subnormal.
+bool parse_number(const std::string& s, double& out, bool* non_finite = nullptr) {
+  if (non_finite) *non_finite = false;
   if (s.empty()) return false;
   const char* b = s.c_str();
   char* end = nullptr;
   errno = 0;
   double v = std::strtod(b, &end);
-  if (end == b || *end != '\0' || errno == ERANGE || !std::isfinite(v)) return false;
+  if (end == b || *end != '\0') return false;
+  if (!std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1.0)) {
+    if (non_finite) *non_finite = true;
+    return false;
+  }
   out = v;
   return true;
 }
@@ -96,11 +103,19 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
     } else {
       bool numeric = true, whole = true;
       std::set<double> distinct;
-      size_t present = 0;
+      size_t present = 0, bad_row = n;  // bad_row: the first inf / nan / overflowing number
       for (size_t r = 0; r < n; ++r) {
         if (col.is_missing(r)) continue;
         double v;
-        if (!parse_number(cells[r], v)) { numeric = false; break; }
+        bool non_finite = false;
+        if (!parse_number(cells[r], v, &non_finite)) {
+          if (non_finite) {
+            if (bad_row == n) bad_row = r;
+            continue;
+          }
+          numeric = false;
+          break;
+        }
         ++present;
         whole &= v == std::floor(v) && std::fabs(v) < 9e15;
         if (distinct.size() <= size_t(opt.categorical_max_levels)) distinct.insert(v);
@@ -112,6 +127,12 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
         col.type = ColumnType::Categorical;
       else
         col.type = whole ? ColumnType::Integer : ColumnType::Continuous;
+      // A column of numbers with an inf / NaN / 1e999 among them is numeric data with a bad
+      // cell, not a column of labels: say so instead of silently reading hundreds of labels.
+      if (numeric && bad_row < n && col.type != ColumnType::Categorical)
+        EF_THROW(path, ": row ", bad_row + 1, ", column \"", name, "\": \"", cells[bad_row],
+                 "\" is not a finite number, in a column of numbers; list it in data.missing to read it "
+                 "as missing, or declare the column in data.columns");
     }
     if (col.type == ColumnType::Categorical) {
       for (size_t r = 0; r < n; ++r)
