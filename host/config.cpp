@@ -249,7 +249,7 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   if (support != "observed" && support != "unbounded")
     EF_THROW(name, ": data.support must be \"observed\" or \"unbounded\" (got \"", support, "\")");
   c.support = support_from(support);
-  c.support_margin = get<double>(d, "support_margin", 0.05, "data", name);
+  c.support_margin = get<double>(d, "support_margin", 0.1, "data", name);
   EF_CHECK(c.support_margin >= 0 && c.support_margin <= 100, name, ": data.support_margin must be in [0, 100]");
   if (!d.contains("path")) EF_THROW(name, ": missing data.path");
   c.data_path = resolve(get<std::string>(d, "path", "", "data", name));

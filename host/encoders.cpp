@@ -138,10 +138,10 @@ Moments moments(const std::vector<double>& t) {
 }
 
 // The observed support of the continuous remainder (values that are not atoms): [lo, hi] widened
-// by margin * (hi - lo) on each side, whole units for integers (so a column of 0..16 keeps
-// exactly 0..16 at the default margin). The widening never crosses 0: a column whose values are
-// all positive (or all >= 0 for integers) is never sampled below 0, and likewise above 0 for
-// negative ones. Returns false when there is no remainder. Integer bounds are cell bounds:
+// by margin * (hi - lo) on each side (integers: floor(margin * (hi - lo) / 2) whole units, so a
+// column of 0..16 keeps exactly 0..16 at the default margin). The widening never reaches 0 from a one-signed column:
+// positive values are never sampled <= 0 (integers: a column of values >= 1 stays >= 1, one of
+// values >= 0 stays >= 0), and likewise for negative ones. Returns false when there is no remainder. Integer bounds are cell bounds:
 // values k in [a, b] dequantize into [a, b + 1).
 bool observed_range(const ColumnEncoder& e, const std::vector<double>& range_values, double margin,
                       double* lo, double* hi) {
@@ -158,15 +158,21 @@ bool observed_range(const ColumnEncoder& e, const std::vector<double>& range_val
   const bool integer = e.type == ColumnType::Integer;
   double w = margin * range;
   if (integer) {
-    w = std::floor(w);
+    // Half the margin, whole units: a count of 0..16 keeps exactly 0..16 at the default.
+    w = std::floor(0.5 * w);
   } else {
     // Continuous values must lie strictly inside the open interval, so even margin 0 widens by a
     // relative hair (a constant column gets a width too).
     w = std::max(w, 1e-9 * std::max({range, std::fabs(a), std::fabs(b), 1e-300}));
   }
   double vlo = a - w, vhi = b + w;
-  if (integer ? a >= 0 : a > 0) vlo = std::max(vlo, 0.0);
-  if (integer ? b <= 0 : b < 0) vhi = std::min(vhi, 0.0);
+  if (integer) {  // all >= 1 stays >= 1, all >= 0 stays >= 0 (and mirrored)
+    if (a >= 0) vlo = std::max(vlo, std::min(a, 1.0));
+    if (b <= 0) vhi = std::min(vhi, std::max(b, -1.0));
+  } else {  // an open interval: all > 0 stays > 0
+    if (a > 0) vlo = std::max(vlo, 0.0);
+    if (b < 0) vhi = std::min(vhi, 0.0);
+  }
   *lo = vlo;
   *hi = integer ? vhi + 1 : vhi;
   EF_CHECK(std::isfinite(*lo) && std::isfinite(*hi) && std::isfinite(*hi - *lo), "column \"", e.name,
@@ -271,9 +277,27 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
         e.qz.push_back(normal_quantile(p));
       }
     }
+    // End knots at the smallest and largest value (probabilities 1/2n and 1 - 1/2n), so the
+    // whole training range maps into about +-4 normal scores. Without them a heavy tail's
+    // extremes (Cauchy: values 1000x the quartiles) went through the 1/sd linear tail to u in
+    // the hundreds and scored thousands of nats too low.
+    const double n = double(t.size());
+    if (!e.qx.empty() && t.front() < e.qx.front() && normal_quantile(0.5 / n) < e.qz.front()) {
+      e.qx.insert(e.qx.begin(), t.front());
+      e.qz.insert(e.qz.begin(), normal_quantile(0.5 / n));
+    }
+    if (!e.qx.empty() && t.back() > e.qx.back() && normal_quantile(1 - 0.5 / n) > e.qz.back()) {
+      e.qx.push_back(t.back());
+      e.qz.push_back(normal_quantile(1 - 0.5 / n));
+    }
     if (e.qx.size() >= 3) {
       e.marginal = Marginal::Quantile;
-      e.tail_slope = 1.0 / e.sd;
+      // Beyond the end knots: no steeper than the end segments, so a value just past the
+      // training range is not sent far out either.
+      const size_t L = e.qx.size();
+      const double s_lo = (e.qz[1] - e.qz[0]) / (e.qx[1] - e.qx[0]);
+      const double s_hi = (e.qz[L - 1] - e.qz[L - 2]) / (e.qx[L - 1] - e.qx[L - 2]);
+      e.tail_slope = std::min({1.0 / e.sd, s_lo, s_hi});
     } else {
       e.qx.clear();
       e.qz.clear();

@@ -43,7 +43,7 @@ struct ColumnOptions {
   std::string encoder = "auto";  // auto | standardize | quantile
   bool has_support = false;      // set per column; otherwise FitOptions::support applies
   Support support = Support::Observed;
-  double support_margin = 0.05;  // widening on each side, as a share of the observed range
+  double support_margin = 0.1;  // widening on each side, as a share of the observed range
 };
 
 struct ColumnEncoder {

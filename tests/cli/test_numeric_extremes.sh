@@ -97,9 +97,9 @@ done
 cfg "$T/cauchy.json" "$T/cauchy.csv" "" ', "epochs": 8, "patience": 0'
 if "$EF" train "$T/cauchy.json" 2> "$T/cauchy.log"; then
   "$EF" score "$T/cauchy.json.efm" --data "$T/cauchy.csv" --out "$T/cauchy_lp.csv" 2>/dev/null || fail "cauchy: score"
-  python3 - "$T/cauchy.log" "$T/cauchy_lp.csv" "$T/cauchy.csv" <<'PY' || fail "cauchy: unstable validation curve or non-finite scores"
+  if python3 - "$T/cauchy.log" "$T/cauchy_lp.csv" "$T/cauchy.csv" <<'PY'; then echo "ok [cauchy]"; else fail "cauchy: unstable validation curve, non-finite scores or far from the true density"; fi
 import csv, math, re, sys
-val = [float(m.group(1)) for m in re.finditer(r"val NLL\s+(\S+)", open(sys.argv[1]).read())]
+val = [float(m.group(1)) for m in re.finditer(r"^epoch .*val NLL\s+(\S+)", open(sys.argv[1]).read(), re.M)]
 print("cauchy val NLL by epoch:", val)
 assert len(val) == 8 and all(math.isfinite(v) for v in val), val
 # Monotone-ish: no epoch more than 0.25 nats above the best so far (it swung 15 -> 274968).
@@ -117,7 +117,6 @@ nll = -sum(lp) / len(lp)
 print(f"cauchy NLL {nll:.4f}, true density {true_nll:.4f}")
 assert nll < true_nll + 0.15, (nll, true_nll)
 PY
-  echo "ok [cauchy]"
 else
   fail "cauchy: train failed"; tail -3 "$T/cauchy.log" >&2
 fi
@@ -131,7 +130,7 @@ tr = list(csv.DictReader(open(sys.argv[1])))
 s = list(csv.DictReader(open(sys.argv[2])))
 p = [float(r["price"]) for r in tr]
 lo, hi = min(p), max(p)
-top = hi + 0.05 * (hi - lo)
+top = hi + 0.1 * (hi - lo)
 sp = [float(r["price"]) for r in s]
 assert min(sp) > 0, min(sp)
 assert max(sp) <= top, (max(sp), top)

@@ -107,17 +107,18 @@ TEST_CASE("observed support: a logit map onto the widened observed range, exact 
   const double a = *std::min_element(data.begin(), data.end()), b = *std::max_element(data.begin(), data.end());
   for (const char* enc : {"auto", "standardize", "quantile"}) {
     INFO("encoder ", enc);
-    ColumnOptions o;  // default: observed support, margin 0.05
+    ColumnOptions o;  // default: observed support, margin 0.1
     o.encoder = enc;
     const auto e = ColumnEncoder::fit_numeric("price", ColumnType::Continuous, data, 0, "", o);
     CHECK(e.bound == BoundMap::Logit);
     CHECK(e.observed_support);
-    // The widening (0.05 of the range) would cross 0: a positive column stops at 0.
+    // The widening (0.1 of the range) would cross 0: a positive column stops at 0.
     CHECK(e.min == 0.0);
-    CHECK(e.max == doctest::Approx(b + 0.05 * (b - a)).epsilon(1e-12));
-    check_jacobian_and_inverse(e, {a, 0.3, 5.0, 17.0, 400.0, b, b + 0.04 * (b - a)});
+    CHECK(e.max == doctest::Approx(b + 0.1 * (b - a)).epsilon(1e-12));
+    // (a and b themselves are knots of the quantile map: kinks)
+    check_jacobian_and_inverse(e, {a * 1.001, 0.3, 5.0, 17.0, 400.0, b * 0.999, b + 0.04 * (b - a)});
     double lj = 0;
-    e.encode(b + 0.06 * (b - a), &lj);
+    e.encode(b + 0.11 * (b - a), &lj);
     CHECK(lj == -INFINITY);  // outside the support: zero density
     lj = 0;
     e.encode(0.0, &lj);
@@ -144,7 +145,7 @@ TEST_CASE("observed support: a logit map onto the widened observed range, exact 
   for (size_t i = 0; i < data.size(); ++i) mixed.push_back(i % 2 ? data[i] : -data[i] / 10);
   const auto en = ColumnEncoder::fit_numeric("neg", ColumnType::Continuous, neg, 0, "", ColumnOptions());
   CHECK(en.max == 0.0);
-  CHECK(en.min == doctest::Approx(-b - 0.05 * (b - a)).epsilon(1e-12));
+  CHECK(en.min == doctest::Approx(-b - 0.1 * (b - a)).epsilon(1e-12));
   const auto em = ColumnEncoder::fit_numeric("mixed", ColumnType::Continuous, mixed, 0, "", ColumnOptions());
   CHECK(em.min < *std::min_element(mixed.begin(), mixed.end()));
   CHECK(em.max > *std::max_element(mixed.begin(), mixed.end()));
@@ -158,7 +159,7 @@ TEST_CASE("observed support: a logit map onto the widened observed range, exact 
 }
 
 TEST_CASE("observed support: integers keep whole-unit bounds; atoms, declared min, switch off") {
-  // 0..16: the default margin (0.05 * 16 < 1 unit) keeps exactly 0..16.
+  // 0..16: the default margin (0.1 * 16 / 2 < 1 unit) keeps exactly 0..16.
   std::vector<double> ints;
   for (int i = 0; i < 2000; ++i) ints.push_back(std::clamp(std::round(8 + 3 * math::rand_normal(5, 0, i)), 0.0, 16.0));
   const auto e = ColumnEncoder::fit_numeric("k", ColumnType::Integer, ints, 0, "", ColumnOptions());
@@ -176,15 +177,22 @@ TEST_CASE("observed support: integers keep whole-unit bounds; atoms, declared mi
   wide.support_margin = 0.5;
   const auto ew = ColumnEncoder::fit_numeric("k", ColumnType::Integer, ints, 0, "", wide);
   CHECK(ew.min == 0.0);
-  CHECK(ew.max == 16.0 + 8.0 + 1.0);
+  CHECK(ew.max == 16.0 + 4.0 + 1.0);
+  // Values all >= 1 (hours per week): the widening (4 units) stops at 1, never reaching 0.
+  std::vector<double> hours;
+  for (int i = 0; i < 990; ++i) hours.push_back(1 + i % 99);
+  const auto eh = ColumnEncoder::fit_numeric("hours", ColumnType::Integer, hours, 0, "", ColumnOptions());
+  CHECK(eh.min == 1.0);
+  CHECK(eh.max == 99.0 + 4.0 + 1.0);
+  CHECK(eh.decode(-40) == 1.0);
   // Atoms are drawn exactly; the interval covers the remainder only (500 .. 4387 here: a 0 atom
   // does not stretch it down to 0).
   std::vector<double> gain(1000, 0.0);
   for (int i = 0; i < 300; ++i) gain[i] = 500 + 13.0 * i;
   const auto eg = ColumnEncoder::fit_numeric("gain", ColumnType::Continuous, gain, 0, "", ColumnOptions());
   REQUIRE(eg.atoms.size() == 1);
-  CHECK(eg.min == doctest::Approx(500 - 0.05 * 13.0 * 299));
-  CHECK(eg.max == doctest::Approx(500 + 13.0 * 299 + 0.05 * 13.0 * 299));
+  CHECK(eg.min == doctest::Approx(500 - 0.1 * 13.0 * 299));
+  CHECK(eg.max == doctest::Approx(500 + 13.0 * 299 + 0.1 * 13.0 * 299));
   // A declared min keeps its end; the max side is observed.
   ColumnOptions dm;
   dm.has_min = true;
@@ -267,6 +275,27 @@ TEST_CASE("model files without observed_support load with their declared-bounds 
   CHECK(e.bound == BoundMap::Logit);
   CHECK(e.decode(-50) == 1);
   CHECK(e.decode(50) == 9);
+}
+
+TEST_CASE("quantile map: end knots keep heavy-tailed extremes near +-4 normal scores") {
+  // Cauchy: the extremes are ~1000x the quartiles. With only the 1/sd linear tail they were
+  // encoded to u in the hundreds (thousands of nats too low); end knots at the smallest and
+  // largest value put them at Phi^-1(1/2n) and Phi^-1(1 - 1/2n).
+  std::vector<double> c;
+  for (int i = 0; i < 20000; ++i) c.push_back(std::tan(M_PI * (math::rand_uniform(8, 0, i) - 0.5)));
+  const double lo = *std::min_element(c.begin(), c.end()), hi = *std::max_element(c.begin(), c.end());
+  for (Support sp : {Support::Observed, Support::Unbounded}) {
+    INFO("support ", to_string(sp));
+    ColumnOptions o;
+    o.support = sp;
+    const auto e = ColumnEncoder::fit_numeric("cauchy", ColumnType::Continuous, c, 0, "", o);
+    REQUIRE(e.marginal == Marginal::Quantile);
+    double lj = 0;
+    CHECK(e.encode(lo, &lj) == doctest::Approx(normal_quantile(0.5 / 20000)).epsilon(1e-9));
+    CHECK(e.encode(hi, &lj) == doctest::Approx(normal_quantile(1 - 0.5 / 20000)).epsilon(1e-9));
+    CHECK(std::isfinite(lj));
+    check_jacobian_and_inverse(e, {-50.5, -1.3, 0.2, 3.7, 123.4});
+  }
 }
 
 TEST_CASE("normal_quantile inverts the normal CDF") {

@@ -136,7 +136,7 @@ TEST_CASE("observed support: positive columns stay positive, integers in range, 
   }
   t.columns = {Column::numeric("price", price), Column::numeric("count", count, ef::ColumnType::Integer)};
   const double lo = *std::min_element(price.begin(), price.end()), hi = *std::max_element(price.begin(), price.end());
-  const double top = hi + 0.05 * (hi - lo);  // the documented default widening
+  const double top = hi + 0.1 * (hi - lo);  // the documented default widening
   echoflow::Model m = echoflow::Model::fit(t, quick(8));
   const Table s = m.sample(20000, {}, 9);
   double above_max = 0;

@@ -94,7 +94,7 @@ struct FitOptions {
   // densities; rows outside score -inf); "unbounded" is the open real line. A column's own
   // ColumnOptions::support (has_support) overrides.
   ef::Support support = ef::Support::Observed;
-  double support_margin = 0.05;
+  double support_margin = 0.1;
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};  // kept for scoring files
   ef::TrainOptions train;
   std::vector<std::string> conditional; // columns `sample --given` may fix
