@@ -277,28 +277,27 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
         e.qz.push_back(normal_quantile(p));
       }
     }
-    // End knots at the smallest and largest value (probabilities 1/2n and 1 - 1/2n) where the
-    // 1/sd linear tail would send them beyond those normal scores: a heavy tail's extremes
-    // (Cauchy: values 1000x the quartiles) went to u in the hundreds and scored thousands of
-    // nats too low. Light tails keep the plain linear tail.
-    const double n = double(t.size()), z_lo = normal_quantile(0.5 / n), z_hi = normal_quantile(1 - 0.5 / n);
-    double tail = 1.0 / e.sd;
-    if (e.qx.size() >= 2 && e.qz.front() + (t.front() - e.qx.front()) * tail < z_lo && z_lo < e.qz.front()) {
+    // End knots at the smallest and largest value (probabilities 1/2n and 1 - 1/2n), so the
+    // whole training range maps into about +-4 normal scores. Without them a heavy tail's
+    // extremes (Cauchy: values 1000x the quartiles) went through the 1/sd linear tail to u in
+    // the hundreds and scored thousands of nats too low.
+    const double n = double(t.size());
+    if (!e.qx.empty() && t.front() < e.qx.front() && normal_quantile(0.5 / n) < e.qz.front()) {
       e.qx.insert(e.qx.begin(), t.front());
-      e.qz.insert(e.qz.begin(), z_lo);
-      tail = std::min(tail, (e.qz[1] - e.qz[0]) / (e.qx[1] - e.qx[0]));
+      e.qz.insert(e.qz.begin(), normal_quantile(0.5 / n));
     }
-    if (e.qx.size() >= 2 && e.qz.back() + (t.back() - e.qx.back()) * (1.0 / e.sd) > z_hi && z_hi > e.qz.back()) {
-      const size_t L = e.qx.size();
+    if (!e.qx.empty() && t.back() > e.qx.back() && normal_quantile(1 - 0.5 / n) > e.qz.back()) {
       e.qx.push_back(t.back());
-      e.qz.push_back(z_hi);
-      tail = std::min(tail, (e.qz[L] - e.qz[L - 1]) / (e.qx[L] - e.qx[L - 1]));
+      e.qz.push_back(normal_quantile(1 - 0.5 / n));
     }
     if (e.qx.size() >= 3) {
       e.marginal = Marginal::Quantile;
-      // Beyond an end knot: no steeper than its segment, so a value just past the training
-      // range is not sent far out either.
-      e.tail_slope = tail;
+      // Beyond the end knots: no steeper than the end segments, so a value just past the
+      // training range is not sent far out either.
+      const size_t L = e.qx.size();
+      const double s_lo = (e.qz[1] - e.qz[0]) / (e.qx[1] - e.qx[0]);
+      const double s_hi = (e.qz[L - 1] - e.qz[L - 2]) / (e.qx[L - 1] - e.qx[L - 2]);
+      e.tail_slope = std::min({1.0 / e.sd, s_lo, s_hi});
     } else {
       e.qx.clear();
       e.qz.clear();
