@@ -256,13 +256,15 @@ void read_columns(const json& d, Config& c, const std::string& name) {
     json v = it.value();
     if (v.is_string()) v = json{{"type", v}};  // "x": "integer" is short for {"type": "integer"}
     if (!v.is_object())
-      EF_THROW(name, ": ", w, " must be a type string or an object {\"type\", \"min\", \"max\", \"encoder\"}, got ",
+      EF_THROW(name, ": ", w, " must be a type string or an object {\"type\", \"min\", \"max\", \"encoder\", \"support\"}, got ",
                type_name(v));
     check_keys(v, section_keys("data.columns.*"), w, name);
     const json type = checked(v, "data.columns.*.type", w + ".type", name);
     const json mn = checked(v, "data.columns.*.min", w + ".min", name);
     const json mx = checked(v, "data.columns.*.max", w + ".max", name);
     o.encoder = checked(v, "data.columns.*.encoder", w + ".encoder", name).get<std::string>();
+    const json sp = checked(v, "data.columns.*.support", w + ".support", name);
+    if (!sp.is_null()) { o.has_support = true; o.support = support_from(sp.get<std::string>()); }
     if (!mn.is_null()) { o.has_min = true; o.min = mn.get<double>(); }
     if (!mx.is_null()) { o.has_max = true; o.max = mx.get<double>(); }
     if (o.has_max && !o.has_min) EF_THROW(name, ": ", w, ": a max needs a min too");
@@ -271,8 +273,8 @@ void read_columns(const json& d, Config& c, const std::string& name) {
       o.type = column_type_from(type.get<std::string>());
       o.has_type = true;
       c.column_types[it.key()] = o.type;
-      if (o.type == ColumnType::Categorical && (o.has_min || o.has_max || o.encoder != "auto"))
-        EF_THROW(name, ": ", w, ": bounds and encoders apply to numeric columns only");
+      if (o.type == ColumnType::Categorical && (o.has_min || o.has_max || o.encoder != "auto" || o.has_support))
+        EF_THROW(name, ": ", w, ": bounds, encoders and support apply to numeric columns only");
     }
     c.column_options[it.key()] = o;
   }
@@ -310,6 +312,8 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   read_header(d, c, resolve, name);
   c.missing_tokens = checked(d, "data.missing", "data.missing", name).get<std::vector<std::string>>();
   c.categorical_max_levels = checked(d, "data.categorical_max_levels", "data.categorical_max_levels", name).get<int>();
+  c.support = support_from(checked(d, "data.support", "data.support", name).get<std::string>());
+  c.support_margin = checked(d, "data.support_margin", "data.support_margin", name).get<double>();
   if (what == ConfigFor::File) {
     if (!d.contains("path")) EF_THROW(name, ": missing data.path");
     c.data_path = resolve(checked(d, "data.path", "data.path", name).get<std::string>());
@@ -377,6 +381,8 @@ echoflow::FitOptions fit_options(const Config& c) {
   opt.flow = c.flow;
   opt.train = c.train;
   opt.columns = c.column_options;
+  opt.support = c.support;
+  opt.support_margin = c.support_margin;
   opt.missing_tokens = c.missing_tokens;
   opt.conditional = c.conditional;
   opt.device = c.device;

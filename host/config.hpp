@@ -24,6 +24,8 @@ struct Config {
   std::map<std::string, ColumnOptions> column_options;  // bounds, encoder
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};
   int categorical_max_levels = 10;
+  Support support = Support::Observed;             // data.support
+  double support_margin = 0.1;                    // data.support_margin
   std::vector<std::string> header;  // data.header: names for a file without a header row
   FlowSpec flow;                                   // dim/context filled at fit time
   TrainOptions train;

@@ -89,6 +89,12 @@ const std::vector<ConfigKey>& config_keys() {
       {"data.categorical_max_levels", T::Int, "10", closed(0, 1e9), "",
        "an undeclared numeric column with at most this many distinct values (and at most half as "
        "many as rows) is categorical; 0 turns this off"},
+      {"data.support", T::String, R"("observed")", any_value(), "observed|unbounded",
+       "numeric columns without declared bounds: observed = samples stay within the observed "
+       "[min, max] widened by support_margin (exact densities; rows outside score -inf); "
+       "unbounded = the whole real line"},
+      {"data.support_margin", T::Number, "0.1", closed(0, 100), "",
+       "widening of the observed range on each side, as a share of the range (0 = exactly it)"},
       {"data.columns", T::Object, "{}", any_value(), "",
        "per-column settings by name: a type string, or an object with the fields below"},
       {"data.columns.*.type", T::String, "", any_value(), "continuous|integer|categorical",
@@ -98,6 +104,8 @@ const std::vector<ConfigKey>& config_keys() {
        "upper bound of a numeric column (needs min)"},
       {"data.columns.*.encoder", T::String, R"("auto")", any_value(), "auto|standardize|quantile",
        "how a numeric column is mapped to the flow's space"},
+      {"data.columns.*.support", T::String, "", any_value(), "observed|unbounded",
+       "this column's data.support (otherwise the data section's)"},
       // model: the flow
       {"model.flow", T::StringOrList, R"("maf")", any_value(), flow_choices(),
        "layer kind, or an array of kinds the layers cycle through"},

@@ -24,6 +24,13 @@ ColumnType column_type_from(const std::string& s) {
   EF_THROW("unknown column type \"", s, "\" (expected continuous, integer or categorical)");
 }
 
+const char* to_string(Support s) { return s == Support::Observed ? "observed" : "unbounded"; }
+Support support_from(const std::string& s) {
+  if (s == "observed") return Support::Observed;
+  if (s == "unbounded") return Support::Unbounded;
+  EF_THROW("unknown support \"", s, "\" (expected observed or unbounded)");
+}
+
 double normal_quantile(double p) {
   static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
                              1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
@@ -100,9 +107,85 @@ int ColumnEncoder::state_of(double x) const {
   return 0;
 }
 
+namespace {
+// Mean, standard deviation, skewness and excess kurtosis of t, computed on t / max|t| so that
+// squares and fourth powers cannot overflow (values near 1e170 and above).
+struct Moments {
+  double mean = 0, sd = 0, skew = 0, exkurt = 0;
+};
+Moments moments(const std::vector<double>& t) {
+  double scale = 0;
+  for (double v : t) scale = std::max(scale, std::fabs(v));
+  if (!(scale > 0)) scale = 1;
+  const double n = double(t.size());
+  double s = 0;
+  for (double v : t) s += v / scale;
+  const double m = s / n;  // mean / scale, in [-1, 1]
+  double ss = 0, s3 = 0, s4 = 0;
+  for (double v : t) {
+    const double d = v / scale - m, d2 = d * d;
+    ss += d2;
+    s3 += d2 * d;
+    s4 += d2 * d2;
+  }
+  Moments r;
+  r.mean = m * scale;
+  r.sd = t.size() > 1 ? std::sqrt(ss / (n - 1)) * scale : 0.0;
+  const double m2 = ss / n;
+  if (t.size() > 2 && m2 > 0) r.skew = (s3 / n) / std::pow(m2, 1.5);
+  if (t.size() > 3 && m2 > 0) r.exkurt = (s4 / n) / (m2 * m2) - 3.0;
+  return r;
+}
+
+// The observed support of the continuous remainder (values that are not atoms): [lo, hi] widened
+// by margin * (hi - lo) on each side (integers: floor(margin * (hi - lo) / 2) whole units, so a
+// column of 0..16 keeps exactly 0..16 at the default margin). The widening never reaches 0 from a one-signed column:
+// positive values are never sampled <= 0 (integers: a column of values >= 1 stays >= 1, one of
+// values >= 0 stays >= 0), and likewise for negative ones. Returns false when there is no remainder. Integer bounds are cell bounds:
+// values k in [a, b] dequantize into [a, b + 1).
+bool observed_range(const ColumnEncoder& e, const std::vector<double>& range_values, double margin,
+                      double* lo, double* hi) {
+  double a = INFINITY, b = -INFINITY;
+  for (double v : range_values) {
+    if (e.state_of(v) != 0) continue;
+    a = std::min(a, v);
+    b = std::max(b, v);
+  }
+  if (!(a <= b)) return false;
+  const double range = b - a;
+  EF_CHECK(std::isfinite(range), "column \"", e.name, "\": values span [", a, ", ", b,
+           "], wider than double precision can encode; rescale the column");
+  const bool integer = e.type == ColumnType::Integer;
+  double w = margin * range;
+  if (integer) {
+    // Half the margin, whole units: a count of 0..16 keeps exactly 0..16 at the default.
+    w = std::floor(0.5 * w);
+  } else {
+    // Continuous values must lie strictly inside the open interval, so even margin 0 widens by a
+    // relative hair (a constant column gets a width too).
+    w = std::max(w, 1e-9 * std::max({range, std::fabs(a), std::fabs(b), 1e-300}));
+  }
+  double vlo = a - w, vhi = b + w;
+  if (integer) {  // all >= 1 stays >= 1, all >= 0 stays >= 0 (and mirrored)
+    if (a >= 0) vlo = std::max(vlo, std::min(a, 1.0));
+    if (b <= 0) vhi = std::min(vhi, std::max(b, -1.0));
+  } else {  // an open interval: all > 0 stays > 0
+    if (a > 0) vlo = std::max(vlo, 0.0);
+    if (b < 0) vhi = std::min(vhi, 0.0);
+  }
+  *lo = vlo;
+  *hi = integer ? vhi + 1 : vhi;
+  EF_CHECK(std::isfinite(*lo) && std::isfinite(*hi) && std::isfinite(*hi - *lo), "column \"", e.name,
+           "\": the observed range [", a, ", ", b, "] widened by the support margin overflows; "
+           "rescale the column or set data.support to \"unbounded\"");
+  return true;
+}
+}  // namespace
+
 ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType type,
                                          const std::vector<double>& values, size_t n_missing,
-                                         const std::string& missing_token, const ColumnOptions& opt) {
+                                         const std::string& missing_token, const ColumnOptions& opt,
+                                         const std::vector<double>* range_values) {
   ColumnEncoder e;
   e.name = name;
   e.type = type;
@@ -112,6 +195,12 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   e.has_max = opt.has_max;
   e.min = opt.min;
   e.max = opt.max;
+  if (opt.encoder != "auto" && opt.encoder != "quantile" && opt.encoder != "standardize")
+    EF_THROW("column \"", name, "\": unknown encoder \"", opt.encoder, "\" (auto, standardize, quantile)");
+  EF_CHECK(std::isfinite(opt.support_margin) && opt.support_margin >= 0, "column \"", name,
+           "\": the support margin must be a finite number >= 0");
+  for (double v : values)
+    EF_CHECK(std::isfinite(v), "column \"", name, "\": a value is not a finite number");
   // Integers live on [k, k+1) after dequantization, so an integer max M bounds k + v by M + 1.
   const double hi = type == ColumnType::Integer ? e.max + 1 : e.max;
   if (e.has_min && e.has_max) {
@@ -136,6 +225,21 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   for (auto& f : frequent) e.atoms.push_back(f.second);
   std::sort(e.atoms.begin(), e.atoms.end());
 
+  // Undeclared ends: the observed support (a declared min keeps its end, the observed max side
+  // is added). Atoms are drawn exactly, so only the remainder needs the interval.
+  if (opt.support == Support::Observed && !(e.has_min && e.has_max)) {
+    double lo, hi_s;
+    if (observed_range(e, range_values ? *range_values : values, opt.support_margin, &lo, &hi_s)) {
+      if (e.has_min) lo = e.min;  // observed values are >= the declared min (checked by the caller)
+      if (hi_s > lo) {
+        e.bound = BoundMap::Logit;
+        e.min = lo;
+        e.max = hi_s;
+        e.observed_support = true;
+      }
+    }
+  }
+
   // The continuous remainder, through the bound map (at the midpoint of integer cells).
   std::vector<double> t;
   for (double v : values) {
@@ -146,31 +250,18 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     if (std::isfinite(lj)) t.push_back(m);
   }
   if (t.empty()) t.push_back(0.0);
-  double s = 0;
-  for (double v : t) s += v;
-  e.mean = s / double(t.size());
-  double ss = 0, s3 = 0, s4 = 0;
-  for (double v : t) {
-    const double d2 = (v - e.mean) * (v - e.mean);
-    ss += d2;
-    s3 += d2 * (v - e.mean);
-    s4 += d2 * d2;
-  }
-  double sd = t.size() > 1 ? std::sqrt(ss / double(t.size() - 1)) : 0.0;
+  const Moments mo = moments(t);
+  e.mean = mo.mean;
+  double sd = mo.sd;
   // Integer cells add U(0,1) spread (through the bound map this is approximate; it only sets a
   // scale).
-  if (type == ColumnType::Integer && e.bound == BoundMap::None) sd = std::sqrt(sd * sd + 1.0 / 12.0);
+  if (type == ColumnType::Integer && e.bound == BoundMap::None) sd = std::hypot(sd, std::sqrt(1.0 / 12.0));
   if (!(sd > 0)) sd = std::max(1e-6, 1e-6 * std::fabs(e.mean));
   e.sd = sd;
-  const double nt = double(t.size()), m2 = ss / nt;
-  const double skew = t.size() > 2 && ss > 0 ? (s3 / nt) / std::pow(m2, 1.5) : 0.0;
-  const double exkurt = t.size() > 3 && ss > 0 ? (s4 / nt) / (m2 * m2) - 3.0 : 0.0;
   // Default rule: a marginal far from normal (skewed, heavy-tailed, or flat/multimodal, like a
   // mixture of separated modes) gets the quantile map; near-normal ones are standardized.
-  const bool non_normal = std::fabs(skew) > 1.0 || exkurt > 3.0 || exkurt < -1.0;
+  const bool non_normal = std::fabs(mo.skew) > 1.0 || mo.exkurt > 3.0 || mo.exkurt < -1.0;
   const bool quantile = opt.encoder == "quantile" || (opt.encoder == "auto" && non_normal && t.size() >= 50);
-  if (opt.encoder != "auto" && opt.encoder != "quantile" && opt.encoder != "standardize")
-    EF_THROW("column \"", name, "\": unknown encoder \"", opt.encoder, "\" (auto, standardize, quantile)");
   if (quantile) {
     std::sort(t.begin(), t.end());
     // Knots at evenly spaced probabilities; equal quantiles collapse, so knots strictly increase.
@@ -186,15 +277,71 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
         e.qz.push_back(normal_quantile(p));
       }
     }
+    // End knots at the smallest and largest value (probabilities 1/2n and 1 - 1/2n), so the
+    // whole training range maps into about +-4 normal scores. Without them a heavy tail's
+    // extremes (Cauchy: values 1000x the quartiles) went through the 1/sd linear tail to u in
+    // the hundreds and scored thousands of nats too low.
+    const double n = double(t.size());
+    if (!e.qx.empty() && t.front() < e.qx.front() && normal_quantile(0.5 / n) < e.qz.front()) {
+      e.qx.insert(e.qx.begin(), t.front());
+      e.qz.insert(e.qz.begin(), normal_quantile(0.5 / n));
+    }
+    if (!e.qx.empty() && t.back() > e.qx.back() && normal_quantile(1 - 0.5 / n) > e.qz.back()) {
+      e.qx.push_back(t.back());
+      e.qz.push_back(normal_quantile(1 - 0.5 / n));
+    }
     if (e.qx.size() >= 3) {
       e.marginal = Marginal::Quantile;
-      e.tail_slope = 1.0 / e.sd;
+      // Beyond the end knots: no steeper than the end segments, so a value just past the
+      // training range is not sent far out either.
+      const size_t L = e.qx.size();
+      const double s_lo = (e.qz[1] - e.qz[0]) / (e.qx[1] - e.qx[0]);
+      const double s_hi = (e.qz[L - 1] - e.qz[L - 2]) / (e.qx[L - 1] - e.qx[L - 2]);
+      e.tail_slope = std::min({1.0 / e.sd, s_lo, s_hi});
     } else {
       e.qx.clear();
       e.qz.clear();
     }
   }
+  e.validate();
   return e;
+}
+
+void ColumnEncoder::validate() const {
+  if (is_categorical()) {
+    EF_CHECK(index.size() == labels.size(), "column \"", name, "\": duplicate labels");
+    EF_CHECK(group_levels() >= 1, "column \"", name, "\": no levels");
+    return;
+  }
+  auto finite = [&](double v, const char* what) {
+    EF_CHECK(std::isfinite(v), "column \"", name, "\": the encoder's ", what, " is not a finite number (",
+             v, "); values this large cannot be encoded: rescale the column");
+  };
+  finite(mean, "mean");
+  finite(sd, "standard deviation");
+  finite(tail_slope, "tail slope");
+  finite(min, "lower bound");
+  finite(max, "upper bound");
+  EF_CHECK(sd > 0 && tail_slope > 0, "column \"", name, "\": invalid encoder parameters");
+  EF_CHECK(std::isfinite(std::log(sd)) && std::isfinite(std::log(tail_slope)), "column \"", name,
+           "\": the encoder's scale is outside the range of double");
+  EF_CHECK(atoms.size() <= 64, "column \"", name, "\": too many atoms");
+  for (double a : atoms) finite(a, "point mass");
+  if (marginal == Marginal::Quantile) {
+    EF_CHECK(qx.size() == qz.size() && qx.size() >= 2, "column \"", name, "\": bad quantile knots");
+    for (size_t k = 0; k < qx.size(); ++k) {
+      finite(qx[k], "quantile knot");
+      finite(qz[k], "quantile knot");
+    }
+    for (size_t k = 1; k < qx.size(); ++k) {
+      EF_CHECK(qx[k] > qx[k - 1] && qz[k] > qz[k - 1], "column \"", name, "\": quantile knots not increasing");
+      const double slope = (qz[k] - qz[k - 1]) / (qx[k] - qx[k - 1]);
+      EF_CHECK(std::isfinite(std::log(slope)), "column \"", name,
+               "\": a quantile segment's slope is outside the range of double; rescale the column");
+    }
+  }
+  if (bound == BoundMap::Logit)
+    EF_CHECK(max > min && std::isfinite(max - min), "column \"", name, "\": bad bounds");
 }
 
 ColumnEncoder ColumnEncoder::fit_categorical(const std::string& name,
@@ -264,7 +411,7 @@ double ColumnEncoder::decode(double u) const {
   double x = bound_unmap(*this, t);
   if (type == ColumnType::Integer) {
     x = std::floor(x);
-    if (has_min) x = std::max(x, min);
+    if (bound != BoundMap::None) x = std::max(x, min);
     if (bound == BoundMap::Logit) x = std::min(x, max - 1);
   } else if (bound != BoundMap::None) {
     // exp/sigmoid keep x inside the bounds up to float rounding; clamp that rounding.
@@ -293,6 +440,7 @@ void to_json(nlohmann::json& j, const ColumnEncoder& e) {
   j["qx"] = e.qx;
   j["qz"] = e.qz;
   j["tail_slope"] = e.tail_slope;
+  j["observed_support"] = e.observed_support;
 }
 
 void from_json(const nlohmann::json& j, ColumnEncoder& e) {
@@ -303,8 +451,7 @@ void from_json(const nlohmann::json& j, ColumnEncoder& e) {
   if (e.is_categorical()) {
     e.labels = j.at("labels").get<std::vector<std::string>>();
     e.rebuild_index();
-    EF_CHECK(e.index.size() == e.labels.size(), "column \"", e.name, "\": duplicate labels");
-    EF_CHECK(e.group_levels() >= 1, "column \"", e.name, "\": no levels");
+    e.validate();
     return;
   }
   e.atoms = j.at("atoms").get<std::vector<double>>();
@@ -321,15 +468,9 @@ void from_json(const nlohmann::json& j, ColumnEncoder& e) {
   e.qx = j.at("qx").get<std::vector<double>>();
   e.qz = j.at("qz").get<std::vector<double>>();
   e.tail_slope = j.at("tail_slope").get<double>();
-  EF_CHECK(std::isfinite(e.mean) && std::isfinite(e.sd) && e.sd > 0 && e.tail_slope > 0,
-           "column \"", e.name, "\": invalid encoder parameters");
-  EF_CHECK(e.atoms.size() <= 64, "column \"", e.name, "\": too many atoms");
-  if (e.marginal == Marginal::Quantile) {
-    EF_CHECK(e.qx.size() == e.qz.size() && e.qx.size() >= 2, "column \"", e.name, "\": bad quantile knots");
-    for (size_t k = 1; k < e.qx.size(); ++k)
-      EF_CHECK(e.qx[k] > e.qx[k - 1] && e.qz[k] > e.qz[k - 1], "column \"", e.name, "\": quantile knots not increasing");
-  }
-  if (e.bound == BoundMap::Logit) EF_CHECK(e.max > e.min, "column \"", e.name, "\": bad bounds");
+  // Absent in files written before the observed support existed: their bounds were declared.
+  e.observed_support = j.value("observed_support", false);
+  e.validate();
 }
 
 }  // namespace ef

@@ -8,6 +8,9 @@
 //       x -> [dequantize: x + v, v ~ U(0,1), integers] -> [bounds: log(x - min) or
 //       logit((x - min) / (max - min))] -> [marginal: standardize or a monotone piecewise-linear
 //       quantile map to N(0, 1)] -> u
+//     Bounds are declared (config min/max) or, by default, the observed support: the logit map
+//     onto the column's observed [min, max] widened by a margin (docs/SUPPORT.md), so samples stay
+//     in the range users have seen and scores stay exact densities on that interval.
 //     When the state is not "value" (atom or missing), u is filled with N(0, 1) noise that the
 //     model learns to ignore; its density is divided out of the score (docs/MATH.md: scores of
 //     such rows, like integer rows, are Jensen lower bounds estimated with fixed draws).
@@ -26,6 +29,10 @@ ColumnType column_type_from(const std::string& s);
 
 enum class BoundMap { None, Log, Logit };
 enum class Marginal { Standardize, Quantile };
+// Where an undeclared bound comes from: the observed range widened by a margin, or nowhere.
+enum class Support { Observed, Unbounded };
+const char* to_string(Support s);
+Support support_from(const std::string& s);
 
 // What the user (config) says about one column; unset fields are inferred.
 struct ColumnOptions {
@@ -34,6 +41,9 @@ struct ColumnOptions {
   bool has_min = false, has_max = false;
   double min = 0, max = 0;
   std::string encoder = "auto";  // auto | standardize | quantile
+  bool has_support = false;      // set per column; otherwise FitOptions::support applies
+  Support support = Support::Observed;
+  double support_margin = 0.1;  // widening on each side, as a share of the observed range
 };
 
 struct ColumnEncoder {
@@ -53,11 +63,16 @@ struct ColumnEncoder {
   double mean = 0, sd = 1;          // standardize (after the bound map)
   std::vector<double> qx, qz;       // quantile knots: bound-mapped values -> normal scores
   double tail_slope = 1;            // quantile map beyond its knots
+  bool observed_support = false;    // the logit bounds were inferred from the data, not declared
 
   // Fits a numeric column. values: present values only (NaN-free); n_missing: count of missing.
+  // range_values: the values whose range the observed support must contain (every row, so
+  // validation rows score finitely); nullptr = values. Throws, naming the column, when a
+  // statistic would not be finite (values near the limits of double).
   static ColumnEncoder fit_numeric(const std::string& name, ColumnType type,
                                    const std::vector<double>& values, size_t n_missing,
-                                   const std::string& missing_token, const ColumnOptions& opt);
+                                   const std::string& missing_token, const ColumnOptions& opt,
+                                   const std::vector<double>* range_values = nullptr);
   static ColumnEncoder fit_categorical(const std::string& name, const std::vector<std::string>& labels,
                                        const std::vector<uint8_t>& missing,
                                        const std::string& missing_token);
@@ -76,6 +91,9 @@ struct ColumnEncoder {
   double decode(double u) const;  // u -> original units (integers floored, bounds respected)
 
   void rebuild_index();
+  // Every statistic finite and consistent (a model file never holds null or inf); throws naming
+  // the column.
+  void validate() const;
 };
 
 // Inverse of the standard normal CDF (Acklam's rational approximation, one Newton step).

@@ -142,9 +142,12 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
     EF_CHECK(col.size() == N, src, ": column \"", col.name, "\" has ", col.size(), " values, expected ", N);
     EF_CHECK(col.missing.empty() || col.missing.size() == N, src, ": column \"", col.name, "\": bad missing flags");
     auto it = opt.columns.find(col.name);
-    const ColumnOptions copt = it == opt.columns.end() ? ColumnOptions() : it->second;
+    ColumnOptions copt = it == opt.columns.end() ? ColumnOptions() : it->second;
+    if (!copt.has_support) copt.support = opt.support;
+    copt.support_margin = opt.support_margin;
     if (col.type == ColumnType::Categorical) {
-      EF_CHECK(!copt.has_min && !copt.has_max, "column \"", col.name, "\": bounds on a categorical column");
+      EF_CHECK(!copt.has_min && !copt.has_max && !copt.has_support, "column \"", col.name,
+               "\": bounds or support on a categorical column");
       impl->enc.push_back(ef::ColumnEncoder::fit_categorical(col.name, col.labels, col.missing, col.missing_token));
       continue;
     }
@@ -168,10 +171,12 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
       if (is_train[r]) present.push_back(v);
       present_all.push_back(v);
     }
-    // A column whose training rows are all missing still needs a value range.
+    // A column whose training rows are all missing still needs a value range. The observed
+    // support spans every row, so validation rows score finitely.
     const bool use_all = present.empty();
     impl->enc.push_back(ef::ColumnEncoder::fit_numeric(
-        col.name, col.type, use_all ? present_all : present, n_missing, col.missing_token, copt));
+        col.name, col.type, use_all ? present_all : present, n_missing, col.missing_token, copt,
+        &present_all));
   }
   for (auto& c : opt.conditional) {
     EF_CHECK(data.find(c) >= 0, "conditional column \"", c, "\" is not a column of ", src);
@@ -306,7 +311,9 @@ Table Model::sample(size_t n, const std::map<std::string, std::string>& given, u
     // An integer k is the dequantized cell [k, k+1): condition on its midpoint.
     double lj = 0;
     const double uu = e.encode(e.type == ColumnType::Integer ? v + 0.5 : v, &lj);
-    if (!std::isfinite(lj)) EF_THROW("--given ", kv.first, "=", s, ": outside the column's declared bounds");
+    if (!std::isfinite(lj))
+      EF_THROW("--given ", kv.first, "=", s, ": outside the column's ",
+               e.observed_support ? "support (the observed range widened by data.support_margin)" : "declared bounds");
     gv.u[d] = float(uu);
   }
   Table t;

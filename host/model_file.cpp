@@ -7,7 +7,8 @@
 //     16 + H   u64       P = parameter count
 //     24 + H   P * f32   the flat parameter buffer (ParamLayout order)
 //  24 + H + 4P u32       CRC-32 (zlib) of every preceding byte
-// Written to a temporary file and renamed. Readers reject a bad magic, an unknown version, a
+// Written to a temporary file and renamed, after the image is parsed back and compared (a model
+// that would not load is never written). Readers reject a bad magic, an unknown version, a
 // size that does not match, or a CRC mismatch, naming the file.
 // Format 2 (engine 0.2): coupling layers (realnvp, nsf-coupling) read only the pass-through dims
 // and write only the transformed ones (engine/coupling_split.hpp), and MADE hidden units are in
@@ -127,6 +128,21 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
   return impl;
 }
 
+// What train writes must load: the finished image is parsed back and compared with the model in
+// memory before anything is renamed into place, so a model that cannot be read (a non-finite
+// statistic stored as null, say) never replaces a good file.
+static void check_round_trip(const Model::Impl& I, const std::string& image, const std::string& path) {
+  std::shared_ptr<Model::Impl> back;
+  try {
+    back = parse_model_bytes(image, path);
+  } catch (const std::exception& e) {
+    EF_THROW(path, ": not written: the model would not load back: ", e.what());
+  }
+  const bool same = nlohmann::json(back->enc) == nlohmann::json(I.enc) && back->params == I.params &&
+                    back->conditional == I.conditional;
+  if (!same) EF_THROW(path, ": not written: the model read back differs from the one in memory");
+}
+
 void Model::save(const std::string& path) const {
   const Impl& I = *impl_;
   nlohmann::json h;
@@ -151,6 +167,7 @@ void Model::save(const std::string& path) const {
   put<uint64_t>(s, uint64_t(I.params.size()));
   s.append(reinterpret_cast<const char*>(I.params.data()), I.params.size() * 4);
   put<uint32_t>(s, uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), uInt(s.size()))));
+  check_round_trip(I, s, path);
   ef::write_file_atomic(path, s);
 }
 

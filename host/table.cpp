@@ -12,13 +12,20 @@
 namespace echoflow {
 namespace {
 
-bool parse_number(const std::string& s, double& out) {
+// A whole-cell number that is not finite: inf, nan, 1e999 (overflow). Underflow (1e-999) reads
+// as the nearest double, 0 or subnormal.
+bool parse_number(const std::string& s, double& out, bool* non_finite = nullptr) {
+  if (non_finite) *non_finite = false;
   if (s.empty()) return false;
   const char* b = s.c_str();
   char* end = nullptr;
   errno = 0;
   double v = std::strtod(b, &end);
-  if (end == b || *end != '\0' || errno == ERANGE || !std::isfinite(v)) return false;
+  if (end == b || *end != '\0') return false;
+  if (!std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1.0)) {
+    if (non_finite) *non_finite = true;
+    return false;
+  }
   out = v;
   return true;
 }
@@ -115,11 +122,27 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
     } else {
       // Numbers first; the rule (shared with DataFrames) then decides between the three types.
       bool numeric = true;
+      size_t bad_row = n;  // the first inf / nan / overflowing number
       col.values.assign(n, std::nan(""));
-      for (size_t r = 0; r < n && numeric; ++r)
-        if (!col.is_missing(r)) numeric = parse_number(cells[r], col.values[r]);
+      for (size_t r = 0; r < n && numeric; ++r) {
+        if (col.is_missing(r)) continue;
+        bool non_finite = false;
+        if (!parse_number(cells[r], col.values[r], &non_finite)) {
+          if (non_finite) {
+            if (bad_row == n) bad_row = r;
+            continue;
+          }
+          numeric = false;
+        }
+      }
       col.type = numeric ? infer_numeric_type(col.values.data(), n, opt.categorical_max_levels)
                          : ColumnType::Categorical;
+      // A column of numbers with an inf / NaN / 1e999 among them is numeric data with a bad
+      // cell, not a column of labels: say so instead of silently reading hundreds of labels.
+      if (numeric && bad_row < n && col.type != ColumnType::Categorical)
+        EF_THROW(path, ": row ", bad_row + 1, ", column \"", name, "\": \"", cells[bad_row],
+                 "\" is not a finite number, in a column of numbers; list it in data.missing to read it "
+                 "as missing, or declare the column in data.columns");
       if (col.type == ColumnType::Categorical) std::vector<double>().swap(col.values);
       parsed = col.type != ColumnType::Categorical;
     }

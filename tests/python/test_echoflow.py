@@ -311,7 +311,12 @@ def test_density_integrates_to_one_1d():
     m.fit(pd.DataFrame({"x": x}))
     grid = np.linspace(-12, 12, 24001)
     lp = m.log_likelihood(pd.DataFrame({"x": grid}))
-    assert np.isfinite(lp).all()
+    # The default observed support: finite on the data's range, zero density (-inf) beyond the
+    # range widened by 10% on each side.
+    lo, hi = x.min(), x.max()
+    assert np.isfinite(lp[(grid >= lo) & (grid <= hi)]).all()
+    w = 0.1 * (hi - lo)
+    assert (lp[(grid < lo - 1.001 * w) | (grid > hi + 1.001 * w)] == -np.inf).all()
     mass = np.trapezoid(np.exp(lp), grid) if hasattr(np, "trapezoid") else np.trapz(np.exp(lp), grid)
     assert abs(mass - 1.0) < 0.02, mass
 
@@ -379,10 +384,11 @@ def test_ctrl_c_stops_fit_cleanly(tmp_path):
 
 # ---------------------------------------------------------------- scale
 
-def test_score_one_million_rows(spiral_model):
+def test_score_one_million_rows(spiral, spiral_model):
     rng = np.random.default_rng(7)
     n = 1_000_000
-    df = pd.DataFrame({"x": rng.uniform(-10, 10, n), "y": rng.uniform(-10, 10, n)})
+    # Inside the observed range of each column (outside it the density is 0: -inf).
+    df = pd.DataFrame({c: rng.uniform(spiral[c].min(), spiral[c].max(), n) for c in ["x", "y"]})
     t0 = time.perf_counter()
     lp = spiral_model.log_likelihood(df)
     dt = time.perf_counter() - t0

@@ -2,7 +2,10 @@
 // quantile maps.
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "encoders.hpp"
+#include "error.hpp"
 #include "test_util.hpp"
 
 using namespace ef;
@@ -31,6 +34,7 @@ void check_jacobian_and_inverse(const ColumnEncoder& e, const std::vector<double
 TEST_CASE("standardize, log, logit and quantile encoders have exact log-Jacobians and inverses") {
   const auto data = skewed(5000);
   ColumnOptions o;
+  o.support = Support::Unbounded;  // the maps themselves, tails included
   o.encoder = "standardize";
   check_jacobian_and_inverse(ColumnEncoder::fit_numeric("std", ColumnType::Continuous, data, 0, "", o),
                              {0.3, 5.0, 17.0, 400.0});
@@ -40,6 +44,7 @@ TEST_CASE("standardize, log, logit and quantile encoders have exact log-Jacobian
   // Points inside segments and in both tails (knots themselves are kinks).
   check_jacobian_and_inverse(q, {0.05, 3.3, 7.77, 12.1, 55.5, 1e4});
   o = ColumnOptions();
+  o.support = Support::Unbounded;
   o.has_min = true;
   o.min = 0;
   auto lg = ColumnEncoder::fit_numeric("log", ColumnType::Continuous, data, 0, "", o);
@@ -63,6 +68,9 @@ TEST_CASE("standardize, log, logit and quantile encoders have exact log-Jacobian
 
 TEST_CASE("auto encoder rule: skewed -> quantile, symmetric -> standardize; atoms and integers") {
   ColumnOptions o;
+  // The rule on the raw values (an observed-support logit map would first make a log-normal
+  // column near-normal, as a log map does).
+  o.support = Support::Unbounded;
   CHECK(ColumnEncoder::fit_numeric("s", ColumnType::Continuous, skewed(3000), 0, "", o).marginal == Marginal::Quantile);
   std::vector<double> sym;
   for (int i = 0; i < 3000; ++i) sym.push_back(math::rand_normal(1, 2, i));
@@ -91,6 +99,202 @@ TEST_CASE("auto encoder rule: skewed -> quantile, symmetric -> standardize; atom
     CHECK(x == std::floor(x));
     CHECK(x >= 1);
     CHECK(x <= 9);
+  }
+}
+
+TEST_CASE("observed support: a logit map onto the widened observed range, exact and never left") {
+  const auto data = skewed(5000);  // all > 0
+  const double a = *std::min_element(data.begin(), data.end()), b = *std::max_element(data.begin(), data.end());
+  for (const char* enc : {"auto", "standardize", "quantile"}) {
+    INFO("encoder ", enc);
+    ColumnOptions o;  // default: observed support, margin 0.1
+    o.encoder = enc;
+    const auto e = ColumnEncoder::fit_numeric("price", ColumnType::Continuous, data, 0, "", o);
+    CHECK(e.bound == BoundMap::Logit);
+    CHECK(e.observed_support);
+    // The widening (0.1 of the range) would cross 0: a positive column stops at 0.
+    CHECK(e.min == 0.0);
+    CHECK(e.max == doctest::Approx(b + 0.1 * (b - a)).epsilon(1e-12));
+    // (a and b themselves are knots of the quantile map: kinks)
+    check_jacobian_and_inverse(e, {a * 1.001, 0.3, 5.0, 17.0, 400.0, b * 0.999, b + 0.04 * (b - a)});
+    double lj = 0;
+    e.encode(b + 0.11 * (b - a), &lj);
+    CHECK(lj == -INFINITY);  // outside the support: zero density
+    lj = 0;
+    e.encode(0.0, &lj);
+    CHECK(lj == -INFINITY);
+    // The quantile map's linear tails no longer leave the range (they put samples 50% above
+    // the max before).
+    for (double u = -30; u <= 30; u += 0.25) {
+      const double x = e.decode(u);
+      CHECK(x > 0.0);
+      CHECK(x <= e.max);
+    }
+  }
+  // Margin 0: exactly the observed range (up to a relative 1e-9, so the ends stay inside).
+  ColumnOptions exact;
+  exact.support_margin = 0;
+  const auto ex = ColumnEncoder::fit_numeric("price", ColumnType::Continuous, data, 0, "", exact);
+  CHECK(ex.min < a);
+  CHECK(ex.min > a - 1e-6 * b);
+  CHECK(ex.max > b);
+  CHECK(ex.max < b + 1e-6 * b);
+  // A negative column never reaches 0; a column across 0 widens both ways.
+  std::vector<double> neg, mixed;
+  for (double v : data) neg.push_back(-v);
+  for (size_t i = 0; i < data.size(); ++i) mixed.push_back(i % 2 ? data[i] : -data[i] / 10);
+  const auto en = ColumnEncoder::fit_numeric("neg", ColumnType::Continuous, neg, 0, "", ColumnOptions());
+  CHECK(en.max == 0.0);
+  CHECK(en.min == doctest::Approx(-b - 0.1 * (b - a)).epsilon(1e-12));
+  const auto em = ColumnEncoder::fit_numeric("mixed", ColumnType::Continuous, mixed, 0, "", ColumnOptions());
+  CHECK(em.min < *std::min_element(mixed.begin(), mixed.end()));
+  CHECK(em.max > *std::max_element(mixed.begin(), mixed.end()));
+  // range_values (every row) widens the support beyond the training values.
+  std::vector<double> all = data;
+  all.push_back(2 * b);
+  const auto er = ColumnEncoder::fit_numeric("price", ColumnType::Continuous, data, 0, "", ColumnOptions(), &all);
+  double lj = 0;
+  er.encode(2 * b, &lj);
+  CHECK(std::isfinite(lj));
+}
+
+TEST_CASE("observed support: integers keep whole-unit bounds; atoms, declared min, switch off") {
+  // 0..16: the default margin (0.1 * 16 / 2 < 1 unit) keeps exactly 0..16.
+  std::vector<double> ints;
+  for (int i = 0; i < 2000; ++i) ints.push_back(std::clamp(std::round(8 + 3 * math::rand_normal(5, 0, i)), 0.0, 16.0));
+  const auto e = ColumnEncoder::fit_numeric("k", ColumnType::Integer, ints, 0, "", ColumnOptions());
+  CHECK(e.bound == BoundMap::Logit);
+  CHECK(e.min == 0.0);
+  CHECK(e.max == 17.0);  // cell bound: k + v, v in (0, 1)
+  for (double u = -40; u <= 40; u += 0.1) {
+    const double x = e.decode(u);
+    CHECK(x == std::floor(x));
+    CHECK(x >= 0);
+    CHECK(x <= 16);
+  }
+  // A wider margin adds whole units, but never below 0 for a non-negative column.
+  ColumnOptions wide;
+  wide.support_margin = 0.5;
+  const auto ew = ColumnEncoder::fit_numeric("k", ColumnType::Integer, ints, 0, "", wide);
+  CHECK(ew.min == 0.0);
+  CHECK(ew.max == 16.0 + 4.0 + 1.0);
+  // Values all >= 1 (hours per week): the widening (4 units) stops at 1, never reaching 0.
+  std::vector<double> hours;
+  for (int i = 0; i < 990; ++i) hours.push_back(1 + i % 99);
+  const auto eh = ColumnEncoder::fit_numeric("hours", ColumnType::Integer, hours, 0, "", ColumnOptions());
+  CHECK(eh.min == 1.0);
+  CHECK(eh.max == 99.0 + 4.0 + 1.0);
+  CHECK(eh.decode(-40) == 1.0);
+  // Atoms are drawn exactly; the interval covers the remainder only (500 .. 4387 here: a 0 atom
+  // does not stretch it down to 0).
+  std::vector<double> gain(1000, 0.0);
+  for (int i = 0; i < 300; ++i) gain[i] = 500 + 13.0 * i;
+  const auto eg = ColumnEncoder::fit_numeric("gain", ColumnType::Continuous, gain, 0, "", ColumnOptions());
+  REQUIRE(eg.atoms.size() == 1);
+  CHECK(eg.min == doctest::Approx(500 - 0.1 * 13.0 * 299));
+  CHECK(eg.max == doctest::Approx(500 + 13.0 * 299 + 0.1 * 13.0 * 299));
+  // A declared min keeps its end; the max side is observed.
+  ColumnOptions dm;
+  dm.has_min = true;
+  dm.min = -100;
+  const auto ed = ColumnEncoder::fit_numeric("d", ColumnType::Integer, ints, 0, "", dm);
+  CHECK(ed.bound == BoundMap::Logit);
+  CHECK(ed.min == -100.0);
+  CHECK(ed.max == 17.0);
+  // Unbounded: the encoder of before (no bound map, plain moments).
+  ColumnOptions off;
+  off.support = Support::Unbounded;
+  const auto eo = ColumnEncoder::fit_numeric("k", ColumnType::Integer, ints, 0, "", off);
+  CHECK(eo.bound == BoundMap::None);
+  CHECK_FALSE(eo.observed_support);
+  std::vector<double> rest;  // values outside the atoms (the most frequent counts)
+  for (double v : ints)
+    if (eo.state_of(v) == 0) rest.push_back(v + 0.5);
+  double m = 0, ss = 0;
+  for (double v : rest) m += v / double(rest.size());
+  for (double v : rest) ss += (v - m) * (v - m);
+  CHECK(eo.mean == doctest::Approx(m).epsilon(1e-12));
+  CHECK(eo.sd == doctest::Approx(std::sqrt(ss / double(rest.size() - 1) + 1.0 / 12)).epsilon(1e-12));
+  CHECK(eo.decode(40) > 16);  // samples may leave the observed range
+}
+
+TEST_CASE("huge values: moments do not overflow; statistics are finite or the column is refused") {
+  // Values around 1e170: squares overflow double, so naive moments gave an infinite sd that was
+  // stored as null and made the model unloadable.
+  std::vector<double> big;
+  for (int i = 0; i < 3000; ++i) big.push_back(1e170 * (3 + math::rand_normal(6, 0, i)));
+  for (Support sp : {Support::Observed, Support::Unbounded}) {
+    INFO("support ", to_string(sp));
+    ColumnOptions o;
+    o.support = sp;
+    const auto e = ColumnEncoder::fit_numeric("big", ColumnType::Continuous, big, 0, "", o);
+    CHECK(std::isfinite(e.mean));
+    CHECK(std::isfinite(e.sd));
+    if (sp == Support::Unbounded) CHECK(e.sd == doctest::Approx(1e170).epsilon(0.1));
+    check_jacobian_and_inverse(e, {1e170, 3e170, 5e170});
+    // What is written is read back identically.
+    const nlohmann::json j = e;
+    const ColumnEncoder back = nlohmann::json::parse(j.dump()).get<ColumnEncoder>();
+    CHECK(nlohmann::json(back) == j);
+  }
+  // Values spanning [-1.5e308, 1.5e308]: the range itself overflows; the observed support
+  // refuses the column by name, the unbounded standardizer still has a finite scale.
+  std::vector<double> span;
+  for (int i = 0; i < 1000; ++i) span.push_back(1.5e308 * (2 * (i / 999.0) - 1));
+  ColumnOptions sd_only;
+  CHECK_THROWS_WITH_AS(ColumnEncoder::fit_numeric("span", ColumnType::Continuous, span, 0, "", sd_only),
+                       doctest::Contains("column \"span\": values span"), ef::Error);
+  sd_only.support = Support::Unbounded;
+  sd_only.encoder = "standardize";
+  const auto es = ColumnEncoder::fit_numeric("span", ColumnType::Continuous, span, 0, "", sd_only);
+  CHECK(std::isfinite(es.sd));
+  // A header holding null or a non-finite statistic is refused on load, naming the column.
+  nlohmann::json j = es;
+  j["sd"] = nullptr;
+  CHECK_THROWS(j.get<ColumnEncoder>());
+  j = es;
+  j["max"] = 1e308;
+  j["min"] = -1e308;
+  j["bound"] = "logit";
+  CHECK_THROWS_WITH_AS(j.get<ColumnEncoder>(), doctest::Contains("column \"span\": bad bounds"), ef::Error);
+}
+
+TEST_CASE("model files without observed_support load with their declared-bounds behaviour") {
+  ColumnOptions o;
+  o.support = Support::Unbounded;
+  o.has_min = true;
+  o.min = 1;
+  o.has_max = true;
+  o.max = 9;
+  std::vector<double> ints;
+  for (int i = 0; i < 500; ++i) ints.push_back(1 + i % 9);
+  nlohmann::json j = ColumnEncoder::fit_numeric("k", ColumnType::Integer, ints, 0, "", o);
+  j.erase("observed_support");  // as written by earlier builds
+  const ColumnEncoder e = j.get<ColumnEncoder>();
+  CHECK_FALSE(e.observed_support);
+  CHECK(e.bound == BoundMap::Logit);
+  CHECK(e.decode(-50) == 1);
+  CHECK(e.decode(50) == 9);
+}
+
+TEST_CASE("quantile map: end knots keep heavy-tailed extremes near +-4 normal scores") {
+  // Cauchy: the extremes are ~1000x the quartiles. With only the 1/sd linear tail they were
+  // encoded to u in the hundreds (thousands of nats too low); end knots at the smallest and
+  // largest value put them at Phi^-1(1/2n) and Phi^-1(1 - 1/2n).
+  std::vector<double> c;
+  for (int i = 0; i < 20000; ++i) c.push_back(std::tan(M_PI * (math::rand_uniform(8, 0, i) - 0.5)));
+  const double lo = *std::min_element(c.begin(), c.end()), hi = *std::max_element(c.begin(), c.end());
+  for (Support sp : {Support::Observed, Support::Unbounded}) {
+    INFO("support ", to_string(sp));
+    ColumnOptions o;
+    o.support = sp;
+    const auto e = ColumnEncoder::fit_numeric("cauchy", ColumnType::Continuous, c, 0, "", o);
+    REQUIRE(e.marginal == Marginal::Quantile);
+    double lj = 0;
+    CHECK(e.encode(lo, &lj) == doctest::Approx(normal_quantile(0.5 / 20000)).epsilon(1e-9));
+    CHECK(e.encode(hi, &lj) == doctest::Approx(normal_quantile(1 - 0.5 / 20000)).epsilon(1e-9));
+    CHECK(std::isfinite(lj));
+    check_jacobian_and_inverse(e, {-50.5, -1.3, 0.2, 3.7, 123.4});
   }
 }
 

@@ -1,6 +1,7 @@
 // The mixed-type model through the public API: exact normalization over categorical and
 // continuous columns, missing values, point masses, bounds, and exact conditional sampling.
 #include <echoflow/echoflow.hpp>
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -123,6 +124,60 @@ TEST_CASE("mixed table: sum over labels of the integral over x of exp(score) = 1
     MESSAGE(std::string(flow), ": sum over labels of the integral = ", mass);
     CHECK(std::fabs(mass - 1.0) <= 0.02);
   }
+}
+
+TEST_CASE("observed support: positive columns stay positive, integers in range, densities exact") {
+  // price: log-normal (positive, heavy right tail); count: integers 0..16; no bounds declared.
+  Table t;
+  std::vector<double> price, count;
+  for (size_t i = 0; i < 4000; ++i) {
+    price.push_back(std::exp(ef::math::rand_normal(30, 0, i)) * 100);
+    count.push_back(std::clamp(std::round(8 + 3 * ef::math::rand_normal(31, 0, i)), 0.0, 16.0));
+  }
+  t.columns = {Column::numeric("price", price), Column::numeric("count", count, ef::ColumnType::Integer)};
+  const double lo = *std::min_element(price.begin(), price.end()), hi = *std::max_element(price.begin(), price.end());
+  const double top = hi + 0.1 * (hi - lo);  // the documented default widening
+  echoflow::Model m = echoflow::Model::fit(t, quick(8));
+  const Table s = m.sample(20000, {}, 9);
+  double above_max = 0;
+  for (size_t r = 0; r < s.rows(); ++r) {
+    const double p = s.columns[0].values[r], k = s.columns[1].values[r];
+    REQUIRE(p > 0);  // was sampled down to -2773 with an unbounded map
+    REQUIRE(p <= top);
+    above_max += p > hi;
+    REQUIRE(k == std::floor(k));
+    REQUIRE(k >= 0);
+    REQUIRE(k <= 16);
+  }
+  MESSAGE("samples above the observed max (inside the margin): ", above_max, " of 20000");
+  // Outside the support the density is zero.
+  const auto out = m.score(one_row({}, {{"price", -1.0}, {"count", 3}}));
+  CHECK(out[0] == -INFINITY);
+  CHECK(m.score(one_row({}, {{"price", top * 1.01}, {"count", 3}}))[0] == -INFINITY);
+  CHECK(m.score(one_row({}, {{"price", 100.0}, {"count", 17}}))[0] == -INFINITY);
+
+  // exp(score) integrates to 1 over the support (0, top], original units: a one-column model,
+  // integrated on a log-spaced midpoint grid (dx = x ds).
+  Table one;
+  one.columns = {t.columns[0]};
+  echoflow::Model m1 = echoflow::Model::fit(one, quick(8));
+  Table grid;
+  grid.columns = {Column::numeric("price", {})};
+  const int n = 20000;
+  const double s0 = std::log(1e-3), s1 = std::log(top), ds = (s1 - s0) / n;
+  for (int i = 0; i < n; ++i) grid.columns[0].values.push_back(std::exp(s0 + (i + 0.5) * ds));
+  double mass = 0;
+  const auto lp = m1.score(grid);
+  for (int i = 0; i < n; ++i) mass += std::exp(lp[i]) * grid.columns[0].values[i] * ds;
+  MESSAGE("integral of exp(score) over (0.001, top]: ", mass);
+  CHECK(std::fabs(mass - 1.0) <= 0.01);
+
+  // The switch off: the open real line again (the behaviour of earlier builds).
+  auto off = quick(8);
+  off.support = ef::Support::Unbounded;
+  echoflow::Model mu = echoflow::Model::fit(one, off);
+  CHECK(std::isfinite(mu.score(one_row({}, {{"price", top * 2}}))[0]));
+  CHECK(m1.score(one_row({}, {{"price", top * 2}}))[0] == -INFINITY);
 }
 
 TEST_CASE("point masses, missing numeric values, bounds and integers are reproduced") {

@@ -95,6 +95,12 @@ void write_table(const Table& t, const std::string& path);
 struct FitOptions {
   ef::FlowSpec flow;                    // dim/context are set by fit
   std::map<std::string, ColumnOptions> columns;  // bounds / encoder choice per column
+  // Numeric columns without declared bounds: "observed" keeps samples inside the observed
+  // [min, max] widened by support_margin * (max - min) on each side (a logit map, exact
+  // densities; rows outside score -inf); "unbounded" is the open real line. A column's own
+  // ColumnOptions::support (has_support) overrides.
+  ef::Support support = ef::Support::Observed;
+  double support_margin = 0.1;
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};  // kept for scoring files
   ef::TrainOptions train;
   std::vector<std::string> conditional; // columns `sample --given` may fix
