@@ -34,7 +34,7 @@ expect_fail "malformed JSON" "line 2, column" "$EF" train "$T/malformed.json"
 printf '{"data": {"path": "x.csv"}, "trian": {}}' > "$T/unknown.json"
 expect_fail "unknown key" 'unknown key "trian"' "$EF" train "$T/unknown.json"
 cfg "$T/type.json" "$T/good.csv" ', "batch_size": "big"'
-expect_fail "wrong type" "train.batch_size must be an integer" "$EF" train "$T/type.json"
+expect_fail "wrong type" "train.batch_size must be integer or \"auto\" (got \"big\")" "$EF" train "$T/type.json"
 cfg "$T/ep.json" "$T/good.csv" ', "epochs": 0'
 expect_fail "zero epochs" "train.epochs must be in [1, 1000000000] (got 0)" "$EF" train "$T/ep.json"
 cfg "$T/bs.json" "$T/good.csv" ', "batch_size": -3'
