@@ -210,7 +210,8 @@ Config parse_config(const std::string& text, const std::string& name, const std:
 
   if (!root.contains("data")) EF_THROW(name, ": missing \"data\" section (data.path is required)");
   const json& d = root.at("data");
-  check_keys(d, {"path", "columns", "missing", "categorical_max_levels", "header"}, "data", name);
+  check_keys(d, {"path", "columns", "missing", "categorical_max_levels", "categorical_max_labels", "header"},
+             "data", name);
   if (d.contains("header")) {
     // An array of names, or the path of a file whose first line is the comma-separated names.
     const json& h = d.at("header");
@@ -244,6 +245,8 @@ Config parse_config(const std::string& text, const std::string& name, const std:
   }
   c.categorical_max_levels = get<int>(d, "categorical_max_levels", 10, "data", name);
   EF_CHECK(c.categorical_max_levels >= 0, name, ": data.categorical_max_levels must be >= 0");
+  c.categorical_max_labels = get<int>(d, "categorical_max_labels", 1000, "data", name);
+  EF_CHECK(c.categorical_max_labels >= 0, name, ": data.categorical_max_labels must be >= 0");
   if (!d.contains("path")) EF_THROW(name, ": missing data.path");
   c.data_path = resolve(get<std::string>(d, "path", "", "data", name));
   if (d.contains("columns")) {

@@ -23,6 +23,7 @@ struct Config {
   std::map<std::string, ColumnOptions> column_options;  // bounds, encoder
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};
   int categorical_max_levels = 10;
+  int categorical_max_labels = 1000;  // wider categorical columns are dropped with a warning
   std::vector<std::string> header;  // data.header: names for a file without a header row
   FlowSpec flow;                                   // dim/context filled at fit time
   TrainOptions train;
