@@ -222,6 +222,9 @@ Config parse_config(const std::string& text, const std::string& name, const std:
       }
     } else if (h.is_string()) {
       const std::string hp = resolve(h.get<std::string>());
+      std::error_code ec;
+      if (std::filesystem::exists(hp, ec) && !std::filesystem::is_regular_file(hp, ec))
+        EF_THROW(name, ": data.header: ", hp, " is not a regular file");
       std::ifstream hf(hp);
       std::string line;
       if (!hf || !std::getline(hf, line)) EF_THROW(name, ": data.header: cannot read ", hp);
@@ -358,6 +361,11 @@ echoflow::FitOptions fit_options(const Config& c) {
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  {
+    std::error_code ec;  // a FIFO or /dev/zero would block or never end
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+      EF_THROW(path, ": is not a regular file (a pipe, device, socket or folder); the config must be a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) EF_THROW(path, ": cannot open the config file");
   std::stringstream ss;

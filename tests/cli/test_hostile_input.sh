@@ -138,6 +138,8 @@ expect_special "/dev/zero --data" "$EF" score "$M" --data /dev/zero --out "$T/o.
 expect_special "FIFO --data" "$EF" score "$M" --data "$T/fifo" --out "$T/o.csv"
 printf '{"data": {"path": "/dev/zero"}, "output": {"model": "%s"}}' "$T/z.efm" > "$T/z.json"
 expect_special "/dev/zero data.path" "$EF" train "$T/z.json"
+expect_special "/dev/zero config" "$EF" train /dev/zero
+expect_special "FIFO config" "$EF" train "$T/fifo"
 [ -e "$T/o.csv" ] && fail "an output was written for a special input"
 
 # --- 5. streaming: memory does not grow with --rows; block size does not change the bytes ---
@@ -168,6 +170,26 @@ head -401 "$T/big.csv" > "$T/small.csv"
 cmp -s <(tail -n +131074 "$T/big_scores.csv") <(tail -n +2 "$T/tail_scores.csv") \
   && ok "streamed score over 4 blocks: the last blocks match a separate run" || fail "streamed score differs from a separate run"
 rm -f "$T/tail.csv" "$T/tail_scores.csv"
+
+# --- 6. an ID-like categorical column: dropped with a warning naming it, or refused if named ---
+python3 - "$T/id.csv" <<'PY'
+import random, sys
+random.seed(2)
+with open(sys.argv[1], "w") as f:
+    f.write("id,x\n")
+    for i in range(50000):
+        f.write(f"user{i},{random.gauss(0, 1):.5f}\n")
+PY
+printf '{"data": {"path": "%s"}, "model": {"layers": 1, "hidden": [8]}, "train": {"epochs": 1}, "output": {"model": "%s"}}' \
+  "$T/id.csv" "$T/id.efm" > "$T/id.json"
+timeout 120 "$EF" train "$T/id.json" 2> "$T/err.txt" || fail "[ID column] train: $(tail -2 "$T/err.txt")"
+grep -q 'column id (50000 distinct labels) dropped' "$T/err.txt" && ok "[ID column] $(grep dropped "$T/err.txt")" \
+  || fail "[ID column] no warning: $(cat "$T/err.txt")"
+"$EF" sample "$T/id.efm" --rows 3 --out "$T/id_s.csv" && [ "$(head -1 "$T/id_s.csv")" = x ] || fail "[ID column] the model kept it"
+"$EF" train "$T/id.json" --set 'conditional=["id"]' 2> "$T/err.txt"; rc=$?
+[ $rc -eq 1 ] && grep -q 'data.categorical_max_labels' "$T/err.txt" && ok "[ID column, conditional] $(cat "$T/err.txt")" \
+  || fail "[ID column, conditional] exit $rc: $(cat "$T/err.txt")"
+rm -f "$T/id.csv"
 
 # --- 7. non-finite outputs are errors, never silent ---
 "$EF" sample "$M" --rows 100 --out "$T/g.csv" --given x=1e308 2> "$T/err.txt"; rc=$?
