@@ -237,6 +237,9 @@ void read_header(const json& d, Config& c, const std::function<std::string(const
     c.header = h.get<std::vector<std::string>>();
   } else {  // a file whose first line is the comma-separated names
     const std::string hp = resolve(h.get<std::string>());
+    std::error_code ec;
+    if (std::filesystem::exists(hp, ec) && !std::filesystem::is_regular_file(hp, ec))
+      EF_THROW(name, ": data.header: ", hp, " is not a regular file");
     std::ifstream hf(hp);
     std::string line;
     if (!hf || !std::getline(hf, line)) EF_THROW(name, ": data.header: cannot read ", hp);
@@ -314,6 +317,7 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   c.categorical_max_levels = checked(d, "data.categorical_max_levels", "data.categorical_max_levels", name).get<int>();
   c.support = support_from(checked(d, "data.support", "data.support", name).get<std::string>());
   c.support_margin = checked(d, "data.support_margin", "data.support_margin", name).get<double>();
+  c.categorical_max_labels = checked(d, "data.categorical_max_labels", "data.categorical_max_labels", name).get<int>();
   if (what == ConfigFor::File) {
     if (!d.contains("path")) EF_THROW(name, ": missing data.path");
     c.data_path = resolve(checked(d, "data.path", "data.path", name).get<std::string>());
@@ -392,6 +396,11 @@ echoflow::FitOptions fit_options(const Config& c) {
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  {
+    std::error_code ec;  // a FIFO or /dev/zero would block or never end
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+      EF_THROW(path, ": is not a regular file (a pipe, device, socket or folder); the config must be a regular file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) EF_THROW(path, ": cannot open the config file");
   std::stringstream ss;

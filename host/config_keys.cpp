@@ -89,6 +89,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"data.categorical_max_levels", T::Int, "10", closed(0, 1e9), "",
        "an undeclared numeric column with at most this many distinct values (and at most half as "
        "many as rows) is categorical; 0 turns this off"},
+      {"data.categorical_max_labels", T::Int, "1000", closed(0, 1e9), "",
+       "a categorical column with more distinct labels (an ID-like column) is dropped with a "
+       "warning, or refused when the config names it; 0 keeps every column"},
       {"data.support", T::String, R"("observed")", any_value(), "observed|unbounded",
        "numeric columns without declared bounds: observed = samples stay within the observed "
        "[min, max] widened by support_margin (exact densities; rows outside score -inf); "

@@ -3,9 +3,8 @@
 #include <csv.h>
 #include <zlib.h>
 
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <climits>
+#include <cstdint>
 #include <set>
 #include <unistd.h>
 
@@ -17,7 +16,8 @@ namespace {
 struct ParseState {
   const std::string* name;
   std::vector<std::string> row;
-  CsvTable* table;
+  std::vector<std::string> header;
+  CsvTable* table = nullptr;  // receives the data rows
   size_t record = 0;  // 0 = header
   std::string error;
 };
@@ -34,7 +34,7 @@ void on_row(int, void* data) {
     return;
   }
   if (st->record == 0) {
-    std::set<std::string> seen;
+    std::set<std::string> seen;  // O(n log n) in the number of columns
     for (size_t c = 0; c < st->row.size(); ++c) {
       const std::string& h = st->row[c];
       if (h.empty())
@@ -42,11 +42,14 @@ void on_row(int, void* data) {
       else if (!seen.insert(h).second)
         st->error = detail::cat(*st->name, ": header: duplicate column name \"", h, "\"");
     }
-    st->table->header = st->row;
-    st->table->cells.assign(st->row.size(), {});
-  } else if (st->row.size() != st->table->header.size()) {
+    st->header = st->row;
+    if (st->table) {
+      st->table->header = st->row;
+      st->table->cells.assign(st->row.size(), {});
+    }
+  } else if (st->row.size() != st->header.size()) {
     st->error = detail::cat(*st->name, ": row ", st->record, ": ", st->row.size(),
-                            " fields, but the header has ", st->table->header.size());
+                            " fields, but the header has ", st->header.size());
   } else {
     for (size_t c = 0; c < st->row.size(); ++c) st->table->cells[c].push_back(std::move(st->row[c]));
   }
@@ -57,9 +60,8 @@ void on_row(int, void* data) {
 class Parser {
  public:
   // header: the column names when the file has no header row (null: the first row is it).
-  Parser(CsvTable& t, const std::string& name, const std::vector<std::string>* header = nullptr) {
+  Parser(const std::string& name, const std::vector<std::string>* header = nullptr) {
     st_.name = &name;
-    st_.table = &t;
     if (header) {
       st_.row = *header;
       on_row(0, &st_);  // validates names (duplicates, empty) exactly like a header row
@@ -69,7 +71,25 @@ class Parser {
       EF_THROW(name, ": cannot initialize the CSV parser");
   }
   ~Parser() { csv_free(&p_); }
+  // Rows parsed from now on go to t (which gets the header and one cell list per column).
+  void attach(CsvTable& t) {
+    st_.table = &t;
+    t.header = st_.header;
+    t.cells.assign(st_.header.size(), {});
+  }
   void feed(const char* buf, size_t n) {
+    if (first_) {
+      first_ = false;
+      const auto* u = reinterpret_cast<const unsigned char*>(buf);
+      // UTF-16: a byte-order mark, or ASCII text with zero high bytes.
+      if ((n >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff))) ||
+          (n >= 2 && ((u[0] != 0 && u[1] == 0) || (u[0] == 0 && u[1] != 0))))
+        EF_THROW(*st_.name, ": UTF-16 is not supported, convert the file to UTF-8");
+      if (n >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf) {  // UTF-8 byte-order mark
+        buf += 3;
+        n -= 3;
+      }
+    }
     if (csv_parse(&p_, buf, n, on_field, on_row, &st_) != n) fail();
     check();
   }
@@ -79,6 +99,8 @@ class Parser {
     if (st_.record == 0) EF_THROW(*st_.name, ": the file is empty (no header)");
     if (st_.record == 1) EF_THROW(*st_.name, ": the file has no data rows");
   }
+  size_t records() const { return st_.record; }
+  const std::vector<std::string>& header() const { return st_.header; }
 
  private:
   void fail() {
@@ -90,6 +112,7 @@ class Parser {
   }
   csv_parser p_{};
   ParseState st_;
+  bool first_ = true;
 };
 
 }  // namespace
@@ -97,39 +120,106 @@ class Parser {
 CsvTable parse_csv(const std::string& text, const std::string& name) {
   CsvTable t;
   t.path = name;
-  Parser p(t, name);
+  Parser p(name);
+  p.attach(t);
   p.feed(text.data(), text.size());
   p.finish();
   return t;
 }
 
-CsvTable read_csv(const std::string& path, const std::vector<std::string>* header) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) EF_THROW(path, ": no such file");
-  if (std::filesystem::is_directory(path, ec)) EF_THROW(path, ": is a directory, not a CSV file");
-  gzFile f = gzopen(path.c_str(), "rb");  // also reads uncompressed files transparently
-  if (!f) EF_THROW(path, ": cannot open for reading");
-  gzbuffer(f, 1 << 17);
-  CsvTable t;
-  t.path = path;
-  try {
-    Parser p(t, path, header);
-    std::vector<char> buf(1 << 17);
-    for (;;) {
-      int n = gzread(f, buf.data(), unsigned(buf.size()));
-      if (n < 0) {
-        int errnum = 0;
-        EF_THROW(path, ": read error (", gzerror(f, &errnum), ")");
-      }
-      if (n == 0) break;
-      p.feed(buf.data(), size_t(n));
+struct CsvReader::State {
+  std::string path;
+  gzFile f = nullptr;
+  std::unique_ptr<Parser> parser;
+  std::vector<char> buf;
+  CsvTable pending;  // rows parsed with the header, before the first next()
+  bool eof = false;
+  // Reads one block into the attached table; false at the end of the file.
+  bool read_block() {
+    if (eof) return false;
+    const int n = gzread(f, buf.data(), unsigned(buf.size()));
+    if (n < 0) {
+      int errnum = 0;
+      EF_THROW(path, ": read error (", gzerror(f, &errnum), ")");
     }
-    p.finish();
-  } catch (...) {
-    gzclose(f);
-    throw;
+    if (n == 0) {
+      eof = true;
+      parser->finish();
+      return false;
+    }
+    parser->feed(buf.data(), size_t(n));
+    return true;
   }
-  gzclose(f);
+  ~State() {
+    if (f) gzclose(f);
+  }
+};
+
+CsvReader::CsvReader(const std::string& path, const std::vector<std::string>* header)
+    : st_(std::make_unique<State>()) {
+  State& s = *st_;
+  s.path = path;
+  const int fd = open_regular_file(path, "a CSV file");
+  s.f = gzdopen(fd, "rb");  // also reads uncompressed files transparently
+  if (!s.f) {
+    ::close(fd);
+    EF_THROW(path, ": cannot open for reading");
+  }
+  gzbuffer(s.f, 1 << 17);
+  s.buf.resize(1 << 17);
+  s.pending.path = path;
+  s.parser = std::make_unique<Parser>(s.path, header);
+  s.parser->attach(s.pending);
+  while (s.parser->records() == 0 && s.read_block()) {
+  }
+  if (s.parser->records() == 0 && !s.eof) EF_THROW(path, ": the file is empty (no header)");
+}
+
+CsvReader::~CsvReader() = default;
+
+const std::vector<std::string>& CsvReader::header() const { return st_->parser->header(); }
+
+bool CsvReader::next(CsvTable& out, size_t max_rows) {
+  State& s = *st_;
+  first_row_ = s.parser->records() - 1 - s.pending.rows();
+  out = std::move(s.pending);
+  s.pending = CsvTable();
+  s.parser->attach(s.pending);  // keeps the parser off `out` if it is moved or freed later
+  if (out.header.empty()) {
+    out.header = s.parser->header();
+    out.cells.assign(out.header.size(), {});
+  }
+  out.path = s.path;
+  while (out.rows() < max_rows) {
+    // Parse a block into pending, then move its rows to out.
+    const bool more = s.read_block();
+    for (size_t c = 0; c < out.cells.size(); ++c) {
+      auto& src = s.pending.cells[c];
+      auto& dst = out.cells[c];
+      if (dst.empty()) {
+        dst.swap(src);
+      } else {
+        dst.insert(dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
+        src.clear();
+      }
+    }
+    if (!more) break;
+  }
+  // Exactly max_rows rows: the rest of the last block waits in pending for the next call.
+  if (out.rows() > max_rows)
+    for (size_t c = 0; c < out.cells.size(); ++c) {
+      auto& src = out.cells[c];
+      s.pending.cells[c].assign(std::make_move_iterator(src.begin() + long(max_rows)),
+                                std::make_move_iterator(src.end()));
+      src.resize(max_rows);
+    }
+  return out.rows() > 0;
+}
+
+CsvTable read_csv(const std::string& path, const std::vector<std::string>* header) {
+  CsvReader r(path, header);
+  CsvTable t;
+  r.next(t, SIZE_MAX);
   return t;
 }
 
@@ -145,31 +235,6 @@ std::string csv_field(const std::string& s) {
     q += c;
   }
   return q + "\"";
-}
-
-void write_file_atomic(const std::string& path, const std::string& content) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path tmp = target;
-  tmp += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) EF_THROW(path, ": cannot write (cannot create ", tmp.string(), ")");
-    out.write(content.data(), std::streamsize(content.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      EF_THROW(path, ": write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    EF_THROW(path, ": cannot rename the temporary file into place");
-  }
 }
 
 }  // namespace ef

@@ -59,7 +59,7 @@ void Model::Impl::build_layout() {
 }
 
 void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int* idx, int B,
-                         uint64_t stream, int pass, int S, std::vector<int>& codes,
+                         uint64_t stream, int pass, int S, uint64_t row0, std::vector<int>& codes,
                          std::vector<float>& u, std::vector<double>& logj,
                          std::vector<char>& bad) const {
   const int G = spec.groups(), D = spec.dims();
@@ -74,7 +74,7 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
     for (int r = 0; r < B; ++r) {
       const size_t row = size_t(idx[r]);
       // Noise for this cell: fresh per batch in training, fixed per scoring pass.
-      const uint64_t nidx = pass < 0 ? uint64_t(r) : uint64_t(row);
+      const uint64_t nidx = pass < 0 ? uint64_t(r) : row0 + row;
       const uint64_t nseed = pass < 0 ? stream : 0x5eedULL + uint64_t(pass);
       auto fill = [&] {
         const double f = ef::math::rand_normal(nseed, 2 * c + 1, nidx);
@@ -108,7 +108,7 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
       }
       if (e.type == ColumnType::Integer) {
         const double v = pass < 0 ? ef::math::rand_uniform(nseed, 2 * c, nidx)
-                                  : (pass + ef::math::rand_uniform(0x7a11ULL, c, row)) / S;
+                                  : (pass + ef::math::rand_uniform(0x7a11ULL, c, row0 + row)) / S;
         x += v;
       }
       double lj = 0;
@@ -196,7 +196,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   std::vector<double> logj;
   std::vector<char> bad;
   ef::BatchFn make_batch = [&](const int* rows, int B, uint64_t stream, ef::Batch& out) {
-    I.encode(data, srcs, rows, B, stream ^ (opt.train.seed * 0x9e3779b97f4a7c15ULL), -1, 1,
+    I.encode(data, srcs, rows, B, stream ^ (opt.train.seed * 0x9e3779b97f4a7c15ULL), -1, 1, 0,
              out.codes, out.u, logj, bad);
     out.logj_sum = 0;
     for (int r = 0; r < B; ++r) out.logj_sum += logj[r];
@@ -216,7 +216,9 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   return m;
 }
 
-std::vector<double> Model::score(const Table& t) const {
+std::vector<double> Model::score(const Table& t) const { return score(t, 0); }
+
+std::vector<double> Model::score(const Table& t, size_t first_row) const {
   const Impl& I = *impl_;
   const std::string src = t.source.empty() ? "table" : t.source;
   const size_t nc = I.enc.size();
@@ -250,17 +252,30 @@ std::vector<double> Model::score(const Table& t) const {
     for (int r = 0; r < b; ++r) idx[r] = int(r0 + r);
     lp.resize(b);
     for (int s = 0; s < S; ++s) {
-      I.encode(t, srcs, idx.data(), b, 0, s, S, codes, u, logj, bad);
+      I.encode(t, srcs, idx.data(), b, 0, s, S, first_row, codes, u, logj, bad);
       be.score(codes.data(), u.data(), b, lp.data());
       for (int r = 0; r < b; ++r)
         out[r0 + r] += bad[r] ? -std::numeric_limits<double>::infinity() : (double(lp[r]) + logj[r]) / S;
     }
+    // -inf means "outside the support"; NaN or +inf is an overflow, never a score.
+    for (int r = 0; r < b; ++r)
+      if (std::isnan(out[r0 + r]) || out[r0 + r] == std::numeric_limits<double>::infinity())
+        EF_THROW(src, ": row ", first_row + r0 + r + 1, ": the score is ", std::isnan(out[r0 + r]) ? "NaN" : "+inf",
+                 " (the model's computation overflowed on this row; its parameters or the row's values are too large)");
   }
   return out;
 }
 
 Table Model::sample(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
                     ef::SampleInfo* info) const {
+  Table t;
+  sample_blocks(n, given, seed, n, [&](Table& b) { t = std::move(b); }, info);
+  return t;
+}
+
+void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
+                          size_t block_rows, const std::function<void(Table&)>& sink,
+                          ef::SampleInfo* info) const {
   const Impl& I = *impl_;
   EF_CHECK(n >= 1, "the number of rows to sample must be positive");
   EF_CHECK(n < size_t(1) << 31, "too many rows to sample");
@@ -316,60 +331,79 @@ Table Model::sample(size_t n, const std::map<std::string, std::string>& given, u
                e.observed_support ? "support (the observed range widened by data.support_margin)" : "declared bounds");
     gv.u[d] = float(uu);
   }
-  Table t;
-  for (auto& e : I.enc) {
-    Column col;
-    col.name = e.name;
-    col.type = e.type;
-    col.missing_token = e.missing_token;
-    if (e.is_categorical()) col.labels.resize(n); else col.values.resize(n);
-    if (e.has_missing) col.missing.assign(n, 0);
-    t.columns.push_back(std::move(col));
+  // Given numeric values are written exactly as given (no float round trip).
+  std::vector<std::pair<int, double>> given_values;
+  for (auto& kv : given) {
+    int c = 0;
+    while (I.enc[size_t(c)].name != kv.first) ++c;
+    const ef::ColumnEncoder& e = I.enc[size_t(c)];
+    if (!e.is_categorical() && !(e.has_missing && kv.second == e.missing_token))
+      given_values.push_back({c, std::strtod(kv.second.c_str(), nullptr)});
   }
   std::lock_guard<std::mutex> lock(I.mu);
   ef::Backend& be = I.backend();
-  // Chunks keep memory bounded; importance resampling then works per chunk.
+  // Chunks keep memory bounded; importance resampling then works per chunk. The draws depend
+  // on the chunk (its first row), never on the block: blocks are whole chunks.
   const size_t chunk = conditional ? 2048 : 8192;
+  const size_t block = std::max<size_t>(1, (std::max<size_t>(block_rows, 1) + chunk - 1) / chunk) * chunk;
   std::vector<int> codes;
   std::vector<float> u;
   ef::SampleInfo agg, part;
   double ess = 0;
-  for (size_t r0 = 0; r0 < n; r0 += chunk) {
-    const int b = int(std::min(chunk, n - r0));
-    codes.resize(size_t(b) * G);
-    u.resize(size_t(b) * D);
-    be.sample(b, seed, r0, conditional ? &gv : nullptr, codes.data(), u.data(), &part);
-    agg.method = part.method;
-    agg.proposals += part.proposals;
-    ess += part.ess;
-    for (size_t c = 0; c < nc; ++c) {
-      const ef::ColumnEncoder& e = I.enc[c];
-      Column& col = t.columns[c];
-      const int g = I.col_group[c], d = I.col_dim[c];
-      for (int r = 0; r < b; ++r) {
-        const size_t row = r0 + r;
-        const int code = g >= 0 ? codes[size_t(r) * G + g] : 0;
-        if (e.has_missing && code == e.missing_code()) {
-          col.missing[row] = 1;
-        } else if (e.is_categorical()) {
-          col.labels[row] = e.labels[code];
-        } else if (code > 0) {
-          col.values[row] = e.atoms[code - 1];
-        } else {
-          col.values[row] = e.decode(u[size_t(r) * D + d]);
+  Table t;
+  for (size_t b0 = 0; b0 < n; b0 += block) {
+    const size_t nb = std::min(block, n - b0);
+    t.columns.clear();
+    for (auto& e : I.enc) {
+      Column col;
+      col.name = e.name;
+      col.type = e.type;
+      col.missing_token = e.missing_token;
+      if (e.is_categorical()) col.labels.resize(nb); else col.values.resize(nb);
+      if (e.has_missing) col.missing.assign(nb, 0);
+      t.columns.push_back(std::move(col));
+    }
+    for (size_t r0 = b0; r0 < b0 + nb; r0 += chunk) {
+      const int b = int(std::min(chunk, b0 + nb - r0));
+      codes.resize(size_t(b) * G);
+      u.resize(size_t(b) * D);
+      be.sample(b, seed, r0, conditional ? &gv : nullptr, codes.data(), u.data(), &part);
+      agg.method = part.method;
+      agg.proposals += part.proposals;
+      ess += part.ess;
+      for (size_t c = 0; c < nc; ++c) {
+        const ef::ColumnEncoder& e = I.enc[c];
+        Column& col = t.columns[c];
+        const int g = I.col_group[c], d = I.col_dim[c];
+        bool given_value = false;  // overwritten with the given number below
+        for (auto& gc : given_values) given_value |= gc.first == int(c);
+        for (int r = 0; r < b; ++r) {
+          const size_t row = r0 - b0 + r;
+          const int code = g >= 0 ? codes[size_t(r) * G + g] : 0;
+          if (e.has_missing && code == e.missing_code()) {
+            col.missing[row] = 1;
+          } else if (e.is_categorical()) {
+            col.labels[row] = e.labels[code];
+          } else if (code > 0) {
+            col.values[row] = e.atoms[code - 1];
+          } else {
+            const double x = e.decode(u[size_t(r) * D + d]);
+            // An overflow (huge parameters, an extreme --given value) is an error, never an
+            // "inf" or "nan" cell.
+            if (!std::isfinite(x) && !given_value)
+              EF_THROW("sample: row ", r0 + r + 1, ", column \"", e.name, "\": the model produced a non-finite value (",
+                       x, "); its parameters or the --given values are outside the range it can represent");
+            col.values[row] = x;
+          }
         }
       }
     }
+    for (auto& gv_c : given_values)
+      std::fill(t.columns[size_t(gv_c.first)].values.begin(), t.columns[size_t(gv_c.first)].values.end(), gv_c.second);
+    sink(t);
   }
   agg.ess = ess;
   if (info) *info = agg;
-  // Given numeric values are written exactly as given (no float round trip).
-  for (auto& kv : given) {
-    Column& col = t.columns[t.find(kv.first)];
-    if (col.type != ColumnType::Categorical && !(I.enc[t.find(kv.first)].has_missing && kv.second == col.missing_token))
-      std::fill(col.values.begin(), col.values.end(), std::strtod(kv.second.c_str(), nullptr));
-  }
-  return t;
 }
 
 std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed) const {

@@ -14,14 +14,16 @@
 // and write only the transformed ones (engine/coupling_split.hpp), and MADE hidden units are in
 // ascending degree order (engine/made_masks.cpp). Format-1 parameters do not fit either, so a
 // format-1 file is refused with a message saying to retrain.
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <set>
 
 #include "config.hpp"
-#include "csv.hpp"
+#include "output_file.hpp"
 #include "tabular_model.hpp"
 #include "model_impl.hpp"
 
@@ -53,6 +55,38 @@ nlohmann::json train_summary(const ef::TrainResult& t) {
           {"stopped_early", t.stopped_early}, {"n_train", t.n_train}, {"n_val", t.n_val},
           {"seconds", t.seconds}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
           {"patience", t.patience}};
+}
+
+// A lower bound on the parameter count of spec, computed without building anything, so that a
+// header claiming huge layers is refused before their masks are allocated. Counted: each
+// categorical MADE's dense layers (inputs: its one-hot width + context; outputs: the one-hot
+// width), and for each autoregressive flow layer the dense layers from D + context inputs to at
+// least 2D outputs. Coupling layers count half (one of two may transform nothing when D = 1),
+// with only their hidden-to-hidden weights and biases.
+double min_param_count(const ef::TabularSpec& spec) {
+  const std::vector<int>& h = spec.flow.hidden;
+  double hh = 0, hb = 0;
+  for (size_t i = 0; i < h.size(); ++i) {
+    hb += h[i];
+    if (i + 1 < h.size()) hh += double(h[i]) * h[i + 1];
+  }
+  auto dense = [&](double in, double out) {
+    if (h.empty()) return in * out + out;
+    return in * h.front() + hh + hb + h.back() * out + out;
+  };
+  int ar_layers = 0, coupling_layers = 0;
+  for (int l = 0; l < spec.flow.layers; ++l)
+    (ef::is_autoregressive(ef::layer_kind(spec.flow, l)) ? ar_layers : coupling_layers)++;
+  double total = 0, ctx = 0;
+  for (const ef::PartSpec& ps : spec.parts) {
+    double w = 0;
+    for (int k : ps.levels) w += k;
+    if (!ps.levels.empty()) total += dense(w + ctx, w);
+    if (ps.dims > 0)
+      total += ar_layers * dense(ps.dims + ctx + w, 2.0 * ps.dims) + (coupling_layers / 2) * (hh + hb);
+    ctx += w + ps.dims;
+  }
+  return total;
 }
 
 }  // namespace
@@ -88,21 +122,21 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     for (auto& c : h.at("columns")) impl->enc.push_back(c.get<ef::ColumnEncoder>());
     EF_CHECK(!impl->enc.empty(), "no columns");
     EF_CHECK(impl->enc.size() <= 100000, "too many columns");
-    for (size_t i = 0; i < impl->enc.size(); ++i)
-      for (size_t j = 0; j < i; ++j)
-        EF_CHECK(impl->enc[i].name != impl->enc[j].name, "duplicate column \"", impl->enc[i].name, "\"");
+    std::set<std::string> names;
+    for (auto& e : impl->enc) EF_CHECK(names.insert(e.name).second, "duplicate column \"", e.name, "\"");
     impl->conditional = h.at("conditional").get<std::vector<std::string>>();
     impl->missing_tokens = h.at("missing_tokens").get<std::vector<std::string>>();
-    for (size_t i = 0; i < impl->conditional.size(); ++i) {
-      const std::string& c = impl->conditional[i];
-      bool found = false;
-      for (auto& e : impl->enc) found |= e.name == c;
-      EF_CHECK(found, "conditional column \"", c, "\" is not a model column");
-      for (size_t j = 0; j < i; ++j) EF_CHECK(impl->conditional[j] != c, "duplicate conditional column");
+    std::set<std::string> conds;
+    for (const std::string& c : impl->conditional) {
+      EF_CHECK(names.count(c), "conditional column \"", c, "\" is not a model column");
+      EF_CHECK(conds.insert(c).second, "duplicate conditional column");
     }
     ef::flow_spec_from_json(h.at("model"), impl->spec.flow, path);
     impl->spec.flow.seed = h.at("seed").get<uint64_t>();
     impl->build_layout();
+    const double need = min_param_count(impl->spec);
+    if (need > double(P))
+      EF_THROW("the header describes at least ", need, " parameters but the file holds ", P);
     impl->config = h.value("config", nlohmann::json());
     const nlohmann::json& tr = h.at("training");
     impl->train.epochs_run = tr.value("epochs_run", 0);
@@ -168,16 +202,33 @@ void Model::save(const std::string& path) const {
   s.append(reinterpret_cast<const char*>(I.params.data()), I.params.size() * 4);
   put<uint32_t>(s, uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), uInt(s.size()))));
   check_round_trip(I, s, path);
-  ef::write_file_atomic(path, s);
+  ef::write_file_atomic(path, s, /*durable=*/true);
 }
 
 Model Model::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) EF_THROW(path, ": cannot open the model file");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  // A regular file only: a FIFO or /dev/zero would block or grow without limit.
+  const int fd = ef::open_regular_file(path, "the model file");
+  struct stat st {};
+  ::fstat(fd, &st);
+  std::string bytes;
+  try {
+    bytes.resize(size_t(st.st_size));
+    size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t n = ::read(fd, &bytes[got], bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) EF_THROW(path, ": cannot read the model file (", std::strerror(errno), ")");
+      if (n == 0) break;  // shrank while being read: the checks below report it as truncated
+      got += size_t(n);
+    }
+    bytes.resize(got);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
   Model m;
-  m.impl_ = parse_model_bytes(ss.str(), path);
+  m.impl_ = parse_model_bytes(bytes, path);
   return m;
 }
 

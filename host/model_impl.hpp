@@ -28,10 +28,11 @@ struct Model::Impl {
   void build_layout();
   // Encodes rows idx[0..B) of t (column k of the model read from t's column src[k]).
   // pass < 0: training noise from `stream`; pass = s >= 0: scoring pass s of S (stratified
-  // dequantization, fixed fills). logj (B): encoder terms per row; bad (B): rows outside the
-  // model's support (unseen label, value out of bounds, unexpected missing value).
+  // dequantization, fixed fills, drawn for row row0 + idx[r]: t may be a block of a larger
+  // table). logj (B): encoder terms per row; bad (B): rows outside the model's support (unseen
+  // label, value out of bounds, unexpected missing value).
   void encode(const Table& t, const std::vector<int>& src, const int* idx, int B, uint64_t stream,
-              int pass, int S, std::vector<int>& codes, std::vector<float>& u,
+              int pass, int S, uint64_t row0, std::vector<int>& codes, std::vector<float>& u,
               std::vector<double>& logj, std::vector<char>& bad) const;
 };
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "csv.hpp"
+#include "output_file.hpp"
 #include "error.hpp"
 
 namespace ef {

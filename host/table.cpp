@@ -1,34 +1,44 @@
 // CSV <-> Table: missing-value tokens, type inference and numeric parsing, with errors that name
 // the file, row and column.
-#include <cerrno>
+#include <omp.h>
+
+#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
+#include <cstdint>
 #include <echoflow/echoflow.hpp>
 #include <set>
 
 #include "csv.hpp"
+#include "table_stream.hpp"
 
 namespace echoflow {
-namespace {
 
-// A whole-cell number that is not finite: inf, nan, 1e999 (overflow). Underflow (1e-999) reads
-// as the nearest double, 0 or subnormal.
-bool parse_number(const std::string& s, double& out, bool* non_finite = nullptr) {
+// A whole-cell decimal number. Not finite (inf, nan, 1e999 overflow): false, and *non_finite
+// set. Underflow (1e-999) reads as the nearest double, 0 or subnormal.
+bool parse_number(const std::string& s, double& out, bool* non_finite) {
   if (non_finite) *non_finite = false;
-  if (s.empty()) return false;
-  const char* b = s.c_str();
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(b, &end);
-  if (end == b || *end != '\0') return false;
-  if (!std::isfinite(v) || (errno == ERANGE && std::fabs(v) > 1.0)) {
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (b != e && *b == '+') ++b;  // strtod accepted it; from_chars does not
+  if (b == e || (s[0] == '+' && *b == '-')) return false;
+  double v;
+  const auto r = std::from_chars(b, e, v, std::chars_format::general);
+  if (r.ptr != e) return false;
+  if (r.ec == std::errc::result_out_of_range) {
+    // from_chars does not say which way: strtod gives +-HUGE_VAL for overflow, 0/subnormal for underflow.
+    v = std::strtod(std::string(b, e).c_str(), nullptr);
+  } else if (r.ec != std::errc()) {
+    return false;
+  }
+  if (!std::isfinite(v) || std::fabs(v) == HUGE_VAL) {
     if (non_finite) *non_finite = true;
     return false;
   }
   out = v;
   return true;
 }
+
+namespace {
 
 // RFC 3629 UTF-8 (no overlongs, no surrogates): names and labels go into the model file's JSON.
 bool valid_utf8(const std::string& s) {
@@ -82,118 +92,230 @@ int Table::find(const std::string& name) const {
   return -1;
 }
 
-Table read_table(const std::string& path, const ReadOptions& opt) {
-  ef::CsvTable csv = ef::read_csv(path, opt.header.empty() ? nullptr : &opt.header);
-  for (auto& kv : opt.types) {
-    bool found = false;
-    for (auto& h : csv.header) found |= h == kv.first;
-    if (!found) EF_THROW(path, ": column \"", kv.first, "\" is missing (required by ", opt.declared_by, ")");
-  }
-  const std::set<std::string> tokens(opt.missing_tokens.begin(), opt.missing_tokens.end());
-  Table t;
-  t.source = path;
-  const size_t n = csv.rows();
-  for (size_t c = 0; c < csv.header.size(); ++c) {
-    const std::string& name = csv.header[c];
-    auto& cells = csv.cells[c];
-    if (!valid_utf8(name))
-      EF_THROW(path, ": header: column ", c + 1, " name is not valid UTF-8 (convert the file to UTF-8)");
-    Column col;
-    col.name = name;
-    std::vector<uint8_t> miss(n, 0);
-    bool any_missing = false;
-    std::map<std::string, size_t> token_count;
+namespace {
+
+// Converts the cells of column `name` (cells are consumed). declared: the type, or null to
+// infer it. Row numbers in messages are first_row + r + 1.
+Column convert_column(const std::string& path, const std::string& name, size_t c,
+                      std::vector<std::string>& cells, const ColumnType* declared,
+                      const ReadOptions& opt, const std::set<std::string>& tokens, size_t first_row) {
+  const size_t n = cells.size();
+  if (!valid_utf8(name))
+    EF_THROW(path, ": header: column ", c + 1, " name is not valid UTF-8 (convert the file to UTF-8)");
+  Column col;
+  col.name = name;
+  std::vector<uint8_t> miss(n, 0);
+  bool any_missing = false;
+  std::map<std::string, size_t> token_count;
+  if (!tokens.empty())
     for (size_t r = 0; r < n; ++r)
       if (tokens.count(cells[r])) {
         miss[r] = 1;
         any_missing = true;
         ++token_count[cells[r]];
       }
-    if (any_missing) {
-      col.missing = std::move(miss);
-      size_t best = 0;
-      for (auto& kv : token_count)
-        if (kv.second > best) { best = kv.second; col.missing_token = kv.first; }
-    }
-    bool parsed = false;  // values already read by inference
-    auto it = opt.types.find(name);
-    if (it != opt.types.end()) {
-      col.type = it->second;
-    } else {
-      // Numbers first; the rule (shared with DataFrames) then decides between the three types.
-      bool numeric = true;
-      size_t bad_row = n;  // the first inf / nan / overflowing number
-      col.values.assign(n, std::nan(""));
-      for (size_t r = 0; r < n && numeric; ++r) {
-        if (col.is_missing(r)) continue;
-        bool non_finite = false;
-        if (!parse_number(cells[r], col.values[r], &non_finite)) {
-          if (non_finite) {
-            if (bad_row == n) bad_row = r;
-            continue;
-          }
-          numeric = false;
+  if (any_missing) {
+    col.missing = std::move(miss);
+    size_t best = 0;
+    for (auto& kv : token_count)
+      if (kv.second > best) { best = kv.second; col.missing_token = kv.first; }
+  }
+  if (declared) {
+    col.type = *declared;
+  } else {
+    // Numbers first; the rule shared with DataFrames (infer_numeric_type) then decides.
+    bool numeric = true;
+    size_t bad_row = n;  // the first inf / nan / overflowing number
+    std::vector<double> values(n, std::nan(""));
+    for (size_t r = 0; r < n && numeric; ++r) {
+      if (col.is_missing(r)) continue;
+      bool non_finite = false;
+      if (!parse_number(cells[r], values[r], &non_finite)) {
+        if (non_finite) {
+          if (bad_row == n) bad_row = r;
+          continue;
         }
-      }
-      col.type = numeric ? infer_numeric_type(col.values.data(), n, opt.categorical_max_levels)
-                         : ColumnType::Categorical;
-      // A column of numbers with an inf / NaN / 1e999 among them is numeric data with a bad
-      // cell, not a column of labels: say so instead of silently reading hundreds of labels.
-      if (numeric && bad_row < n && col.type != ColumnType::Categorical)
-        EF_THROW(path, ": row ", bad_row + 1, ", column \"", name, "\": \"", cells[bad_row],
-                 "\" is not a finite number, in a column of numbers; list it in data.missing to read it "
-                 "as missing, or declare the column in data.columns");
-      if (col.type == ColumnType::Categorical) std::vector<double>().swap(col.values);
-      parsed = col.type != ColumnType::Categorical;
-    }
-    if (col.type == ColumnType::Categorical) {
-      for (size_t r = 0; r < n; ++r)
-        if (!valid_utf8(cells[r]))
-          EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": the label is not valid UTF-8 (convert the file to UTF-8)");
-      col.labels = std::move(cells);
-    } else if (!parsed) {
-      col.values.resize(n, std::nan(""));
-      for (size_t r = 0; r < n; ++r) {
-        if (col.is_missing(r)) continue;
-        double v;
-        if (!parse_number(cells[r], v))
-          EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": \"", cells[r], "\" is not a ",
-                   col.type == ColumnType::Integer ? "whole number" : "finite number");
-        if (col.type == ColumnType::Integer && v != std::floor(v))
-          EF_THROW(path, ": row ", r + 1, ", column \"", name, "\": \"", cells[r],
-                   "\" is not a whole number (the column is integer)");
-        col.values[r] = v;
+        numeric = false;
       }
     }
-    if (col.type != ColumnType::Categorical) std::vector<std::string>().swap(cells);
-    t.columns.push_back(std::move(col));
+    col.type = numeric ? infer_numeric_type(values.data(), n, opt.categorical_max_levels)
+                       : ColumnType::Categorical;
+    // A column of numbers with an inf / NaN / 1e999 among them is numeric data with a bad
+    // cell, not a column of labels: say so instead of silently reading hundreds of labels.
+    if (numeric && bad_row < n && col.type != ColumnType::Categorical)
+      EF_THROW(path, ": row ", first_row + bad_row + 1, ", column \"", name, "\": \"", cells[bad_row],
+               "\" is not a finite number, in a column of numbers; list it in data.missing to read it "
+               "as missing, or declare the column in data.columns");
+  }
+  if (col.type == ColumnType::Categorical) {
+    for (size_t r = 0; r < n; ++r)
+      if (!valid_utf8(cells[r]))
+        EF_THROW(path, ": row ", first_row + r + 1, ", column \"", name, "\": the label is not valid UTF-8 (convert the file to UTF-8)");
+    col.labels = std::move(cells);
+  } else {
+    col.values.resize(n, std::nan(""));
+    for (size_t r = 0; r < n; ++r) {
+      if (col.is_missing(r)) continue;
+      double v;
+      if (!parse_number(cells[r], v))
+        EF_THROW(path, ": row ", first_row + r + 1, ", column \"", name, "\": \"", cells[r], "\" is not a ",
+                 col.type == ColumnType::Integer ? "whole number" : "finite number");
+      if (col.type == ColumnType::Integer && v != std::floor(v))
+        EF_THROW(path, ": row ", first_row + r + 1, ", column \"", name, "\": \"", cells[r],
+                 "\" is not a whole number (the column is integer)");
+      col.values[r] = v;
+    }
+    std::vector<std::string>().swap(cells);
+  }
+  return col;
+}
+
+void check_declared(const std::string& path, const std::vector<std::string>& header, const ReadOptions& opt) {
+  std::set<std::string> names(header.begin(), header.end());
+  for (auto& kv : opt.types)
+    if (!names.count(kv.first))
+      EF_THROW(path, ": column \"", kv.first, "\" is missing (required by ", opt.declared_by, ")");
+}
+
+// Appends s as one CSV field, quoted when RFC 4180 needs it (see ef::csv_field).
+void append_field(std::string& out, const std::string& s) {
+  auto blank = [](char ch) { return ch == ' ' || ch == '\t'; };
+  if (!s.empty() && s.find_first_of(",\"\r\n") == std::string::npos && !blank(s.front()) && !blank(s.back())) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char ch : s) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+Table read_table(const std::string& path, const ReadOptions& opt) {
+  ef::CsvTable csv = ef::read_csv(path, opt.header.empty() ? nullptr : &opt.header);
+  check_declared(path, csv.header, opt);
+  const std::set<std::string> tokens(opt.missing_tokens.begin(), opt.missing_tokens.end());
+  Table t;
+  t.source = path;
+  for (size_t c = 0; c < csv.header.size(); ++c) {
+    auto it = opt.types.find(csv.header[c]);
+    t.columns.push_back(convert_column(path, csv.header[c], c, csv.cells[c],
+                                       it == opt.types.end() ? nullptr : &it->second, opt, tokens, 0));
   }
   return t;
 }
 
-void write_table(const Table& t, const std::string& path) {
+TableReader::TableReader(const std::string& path, const ReadOptions& opt)
+    : path_(path), reader_(path, opt.header.empty() ? nullptr : &opt.header), opt_(opt),
+      tokens_(opt.missing_tokens.begin(), opt.missing_tokens.end()) {
+  const auto& h = reader_.header();
+  check_declared(path, h, opt);
+  for (size_t c = 0; c < h.size(); ++c)
+    if (opt.types.count(h[c])) keep_.push_back(int(c));
+}
+
+bool TableReader::next(Table& out, size_t max_rows) {
+  if (!reader_.next(cells_, max_rows)) return false;
+  out.columns.clear();
+  out.source = path_;
+  for (int c : keep_) {
+    const std::string& name = cells_.header[c];
+    out.columns.push_back(convert_column(path_, name, size_t(c), cells_.cells[c], &opt_.types.at(name),
+                                         opt_, tokens_, reader_.first_row()));
+  }
+  return true;
+}
+
+std::string format_header(const Table& t) {
   std::string out;
-  for (size_t c = 0; c < t.columns.size(); ++c)
-    out += (c ? "," : "") + ef::csv_field(t.columns[c].name);
-  out += "\n";
+  for (size_t c = 0; c < t.columns.size(); ++c) {
+    if (c) out += ',';
+    append_field(out, t.columns[c].name);
+  }
+  return out + "\n";
+}
+
+void format_rows(const Table& t, size_t r0, size_t r1, std::string& out) {
   char buf[64];
-  const size_t n = t.rows();
-  for (size_t r = 0; r < n; ++r) {
+  for (size_t r = r0; r < r1; ++r) {
     for (size_t c = 0; c < t.columns.size(); ++c) {
       const Column& col = t.columns[c];
       if (c) out += ',';
       if (col.is_missing(r)) {
-        out += ef::csv_field(col.missing_token);
+        append_field(out, col.missing_token);
       } else if (col.type == ColumnType::Categorical) {
-        out += ef::csv_field(col.labels[r]);
+        append_field(out, col.labels[r]);
       } else {
-        std::snprintf(buf, sizeof buf, col.type == ColumnType::Integer ? "%.0f" : "%.9g", col.values[r]);
-        out += buf;
+        const double v = col.values[r];
+        std::to_chars_result res;
+        // Whole numbers in integer columns print without an exponent while exact in int64.
+        if (col.type == ColumnType::Integer && v == std::floor(v) && std::fabs(v) < 9.2e18)
+          res = std::to_chars(buf, buf + sizeof buf, int64_t(v));
+        else
+          res = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
+        out.append(buf, res.ptr);
       }
     }
     out += '\n';
   }
-  ef::write_file_atomic(path, out);
+}
+
+void TableWriter::write(const Table& block) {
+  if (!header_done_) {
+    f_.write(format_header(block));
+    header_done_ = true;
+  }
+  const size_t n = block.rows();
+  // Pieces of >= 2048 rows, formatted in parallel, written in order.
+  const int pieces = int(std::min<size_t>(size_t(omp_get_max_threads()), (n + 2047) / 2048));
+  if (pieces <= 1) {
+    if (parts_.empty()) parts_.resize(1);
+    parts_[0].clear();
+    format_rows(block, 0, n, parts_[0]);
+    f_.write(parts_[0]);
+    return;
+  }
+  if (int(parts_.size()) < pieces) parts_.resize(size_t(pieces));
+#pragma omp parallel for num_threads(pieces) schedule(static, 1)
+  for (int i = 0; i < pieces; ++i) {
+    parts_[size_t(i)].clear();
+    format_rows(block, n * size_t(i) / size_t(pieces), n * size_t(i + 1) / size_t(pieces), parts_[size_t(i)]);
+  }
+  for (int i = 0; i < pieces; ++i) f_.write(parts_[size_t(i)]);
+}
+
+void TableWriter::commit() { f_.commit(); }
+
+std::vector<std::string> drop_high_cardinality(Table& t, size_t max_labels) {
+  std::vector<std::string> dropped;
+  if (max_labels == 0) return dropped;
+  std::vector<Column> kept;
+  for (Column& c : t.columns) {
+    if (c.type == ColumnType::Categorical) {
+      std::set<std::string> distinct;
+      for (size_t r = 0; r < c.labels.size() && distinct.size() <= max_labels; ++r)
+        if (!c.is_missing(r)) distinct.insert(c.labels[r]);
+      if (distinct.size() > max_labels) {
+        std::set<std::string> all;
+        for (size_t r = 0; r < c.labels.size(); ++r)
+          if (!c.is_missing(r)) all.insert(c.labels[r]);
+        dropped.push_back(ef::detail::cat(c.name, " (", all.size(), " distinct labels)"));
+        continue;
+      }
+    }
+    kept.push_back(std::move(c));
+  }
+  t.columns = std::move(kept);
+  return dropped;
+}
+
+void write_table(const Table& t, const std::string& path) {
+  TableWriter w(path);
+  w.write(t);
+  w.commit();
 }
 
 }  // namespace echoflow

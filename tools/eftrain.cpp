@@ -10,6 +10,7 @@
 // writer (host/config.hpp, host/csv.hpp, host/svg_plot.hpp). Errors: message on stderr, exit
 // status 1 (2 for usage).
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <cstdio>
@@ -21,10 +22,70 @@
 #include "config_keys.hpp"
 #include "progress.hpp"
 #include "omp_env.hpp"
+#include "block_pipeline.hpp"
 #include "csv.hpp"
 #include "svg_plot.hpp"
+#include "table_stream.hpp"
 
 namespace {
+
+// --- streaming sample and score: memory is one block, whatever --rows or the input size ---
+constexpr size_t kBlockRows = 65536;
+
+// Draws blocks and writes each while the next is drawn (one writer thread, one block ahead).
+// The bytes do not depend on the block size (Model::sample_blocks, TableWriter).
+void stream_sample(const echoflow::Model& m, size_t rows, const std::map<std::string, std::string>& given,
+                   uint64_t seed, const std::string& out, ef::SampleInfo* info) {
+  echoflow::TableWriter w(out);
+  ef::BlockPipeline<echoflow::Table> pipe([&w](echoflow::Table& b) { w.write(b); });
+  m.sample_blocks(rows, given, seed, kBlockRows, [&](echoflow::Table& b) { pipe.push(b); }, info);
+  pipe.finish();
+  w.commit();
+}
+
+// Reads, scores and writes the input a block at a time; -inf = outside the model's support.
+void stream_score(const echoflow::Model& m, const std::string& data, const std::string& out) {
+  // Read with the model's column types, so a bad value is reported against the model's column.
+  echoflow::ReadOptions ro;
+  ro.types = m.column_types();
+  ro.declared_by = "the model";
+  ro.missing_tokens = m.missing_tokens();
+  echoflow::TableReader reader(data, ro);
+  ef::OutputFile f(out);
+  f.write("log_prob\n", 9);
+  echoflow::Table t;
+  std::string s;
+  while (reader.next(t, kBlockRows)) {
+    const std::vector<double> lp = m.score(t, reader.first_row());
+    s.clear();
+    char b[32];
+    for (double v : lp) {
+      s.append(b, std::to_chars(b, b + sizeof b, v).ptr);
+      s += '\n';
+    }
+    f.write(s);
+  }
+  f.commit();
+}
+
+// Categorical columns with more distinct labels than data.categorical_max_labels (ID-like) are
+// dropped with a warning; one the config names (conditional, data.columns) is an error.
+void drop_id_like_columns(echoflow::Table& table, const ef::Config& cfg) {
+  const auto dropped = echoflow::drop_high_cardinality(table, size_t(cfg.categorical_max_labels));
+  for (const std::string& d : dropped) {
+    const std::string name = d.substr(0, d.rfind(" ("));
+    bool named = cfg.column_types.count(name) || cfg.column_options.count(name);
+    for (auto& c : cfg.conditional) named |= c == name;
+    if (named)  // the config asks for this column: refuse rather than drop
+      throw ef::Error(cfg.data_path + ": column " + d + " has more labels than data.categorical_max_labels = " +
+                          std::to_string(cfg.categorical_max_labels) + "; the config names it, so raise the limit or remove it",
+                      __FILE__, __LINE__);
+    std::fprintf(stderr, "eftrain: warning: %s: column %s dropped: more than data.categorical_max_labels = %d "
+                 "(an ID-like column cannot be learned; raise the limit to keep it)\n",
+                 cfg.data_path.c_str(), d.c_str(), cfg.categorical_max_labels);
+  }
+  if (table.columns.empty()) throw ef::Error(cfg.data_path + ": no columns left to model", __FILE__, __LINE__);
+}
 
 int cmd_train(const std::string& config_path, const std::vector<std::string>& sets) {
   ef::Config cfg = ef::load_config(config_path, sets);
@@ -34,6 +95,7 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   ro.categorical_max_levels = cfg.categorical_max_levels;
   ro.header = cfg.header;
   echoflow::Table table = echoflow::read_table(cfg.data_path, ro);
+  drop_id_like_columns(table, cfg);
   echoflow::FitOptions opt = ef::fit_options(cfg);
   std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s\n",
                cfg.data_path.c_str(), table.rows(), table.columns.size(),
@@ -61,33 +123,19 @@ int cmd_sample(const std::string& model, long rows, const std::string& out, uint
   }
   echoflow::Model m = echoflow::Model::load(model);
   ef::SampleInfo info;
-  echoflow::Table t = m.sample(size_t(rows), given, seed, &info);
+  stream_sample(m, size_t(rows), given, seed, out, &info);
   if (info.method == "importance")
     std::fprintf(stderr, "eftrain: conditional draws by importance resampling with exact weights: "
                  "%zu proposals, effective sample size %.1f for %ld rows\n", info.proposals, info.ess, rows);
   else if (info.method == "enumeration")
     std::fprintf(stderr, "eftrain: conditional draws are exact (enumerated %zu categorical combinations)\n",
                  info.proposals);
-  echoflow::write_table(t, out);
   return 0;
 }
 
 int cmd_score(const std::string& model, const std::string& data, const std::string& out) {
   echoflow::Model m = echoflow::Model::load(model);
-  // Read with the model's column types, so a bad value is reported against the model's column.
-  echoflow::ReadOptions ro;
-  ro.types = m.column_types();
-  ro.declared_by = "the model";
-  ro.missing_tokens = m.missing_tokens();
-  echoflow::Table t = echoflow::read_table(data, ro);
-  const std::vector<double> lp = m.score(t);
-  std::string s = "log_prob\n";
-  char b[40];
-  for (double v : lp) {
-    std::snprintf(b, sizeof b, "%.9g\n", v);
-    s += b;
-  }
-  ef::write_file_atomic(out, s);
+  stream_score(m, data, out);
   return 0;
 }
 

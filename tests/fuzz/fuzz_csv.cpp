@@ -1,7 +1,9 @@
 // libFuzzer target: ef::parse_csv on arbitrary bytes, then the per-cell work read_table does
 // (missing tokens, number parsing, type inference), then a write/read round trip through
-// ef::csv_field (the quoting write_table uses). parse_csv must succeed or throw ef::Error;
-// anything else (another exception type, a sanitizer report, a broken invariant) is a bug.
+// ef::csv_field (the quoting write_table uses), then the CSV writer (echoflow::format_rows) on
+// the input's bytes taken as doubles and labels: what it writes must parse back to bit-identical
+// numbers and the same labels. parse_csv must succeed or throw ef::Error; anything else
+// (another exception type, a sanitizer report, a broken invariant) is a bug.
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -10,8 +12,11 @@
 #include <set>
 #include <string>
 
+#include <cstring>
+
 #include "csv.hpp"
 #include "error.hpp"
+#include "table_stream.hpp"
 
 namespace {
 
@@ -20,17 +25,7 @@ namespace {
   std::abort();
 }
 
-// Same rules as host/table.cpp's parse_number.
-bool parse_number(const std::string& s, double& out) {
-  if (s.empty()) return false;
-  const char* b = s.c_str();
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(b, &end);
-  if (end == b || *end != '\0' || errno == ERANGE || !std::isfinite(v)) return false;
-  out = v;
-  return true;
-}
+using echoflow::parse_number;  // the reader's number parser (host/table.cpp)
 
 // Column typing as in read_table (default ReadOptions: tokens "", NA, ?, nan; 10 levels).
 void infer(const std::vector<std::string>& cells) {
@@ -64,7 +59,40 @@ std::string write(const ef::CsvTable& t) {
 
 }  // namespace
 
+// The writer: the input as doubles (finite ones) and as labels; write, parse, compare.
+void writer_round_trip(const uint8_t* data, size_t size) {
+  using echoflow::Column;
+  std::vector<double> v;
+  std::vector<std::string> labels;
+  for (size_t i = 0; i + 8 <= size; i += 8) {
+    double d;
+    std::memcpy(&d, data + i, 8);
+    if (!std::isfinite(d) || (d != 0 && std::fabs(d) < 2.2250738585072014e-308)) continue;  // finite, normal
+    v.push_back(d);
+    labels.emplace_back(reinterpret_cast<const char*>(data + i), 8);
+  }
+  if (v.empty()) return;
+  echoflow::Table t;
+  t.columns = {Column::numeric("v", v), Column::categorical("label", labels)};
+  std::string text = echoflow::format_header(t);
+  echoflow::format_rows(t, 0, t.rows(), text);
+  ef::CsvTable u;
+  try {
+    u = ef::parse_csv(text, "written.csv");
+  } catch (const ef::Error& e) {
+    fail("the writer's output does not parse:", e.what());
+  }
+  if (u.rows() != v.size()) fail("the writer's output has the wrong row count");
+  for (size_t r = 0; r < v.size(); ++r) {
+    double back;
+    if (!parse_number(u.cells[0][r], back)) fail("a written number does not parse:", u.cells[0][r]);
+    if (std::memcmp(&back, &v[r], 8) != 0) fail("a written number reads back different:", u.cells[0][r]);
+    if (u.cells[1][r] != labels[r]) fail("a written label reads back different");
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  writer_round_trip(data, size);
   const std::string text(reinterpret_cast<const char*>(data), size);
   ef::CsvTable t;
   try {

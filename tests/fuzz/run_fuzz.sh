@@ -19,7 +19,7 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DEF_FUZZ=ON -DEF_CUDA=OFF -DEF_BUILD_TESTS=OFF \
     || exit 1
 fi
-cmake --build "$BUILD" -j"${EF_FUZZ_BUILD_JOBS:-2}" --target fuzz_csv fuzz_config fuzz_model || exit 1
+cmake --build "$BUILD" -j"${EF_FUZZ_BUILD_JOBS:-2}" --target fuzz_csv fuzz_config fuzz_model fuzz_given || exit 1
 
 # One thread per process: the readers do not need BLAS/OpenMP threads.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -27,7 +27,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 status=0
-for t in ${EF_FUZZ_TARGETS:-csv config model}; do
+for t in ${EF_FUZZ_TARGETS:-csv config model given}; do
   case $t in
     csv) maxlen=4096 ;;
     config) maxlen=4096 ;;

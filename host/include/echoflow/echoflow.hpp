@@ -89,8 +89,14 @@ ColumnType infer_numeric_type(const double* values, size_t n, int categorical_ma
 // categorical, else infer_numeric_type. Missing-value tokens become missing values. Errors name
 // the file, row and column.
 Table read_table(const std::string& path, const ReadOptions& opt);
-// Writes a table as CSV atomically (temporary file + rename).
+// Writes a table as CSV; nothing is visible at `path` until the whole file is written (see
+// host/output_file.hpp). Numbers in the shortest form that reads back exactly.
 void write_table(const Table& t, const std::string& path);
+
+// Removes categorical columns with more than max_labels distinct labels (ID-like columns: each
+// label too rare to learn, and the model's size grows with labels x hidden width). Returns
+// "NAME (N distinct labels)" for each removed column. max_labels = 0 keeps every column.
+std::vector<std::string> drop_high_cardinality(Table& t, size_t max_labels);
 
 struct FitOptions {
   ef::FlowSpec flow;                    // dim/context are set by fit
@@ -119,12 +125,23 @@ class Model {
   // log p(row) for every row of t, natural log, original units. Columns are matched by name;
   // extra columns are ignored.
   std::vector<double> score(const Table& t) const;
+  // score() of a block of a larger table whose first row is row first_row (0-based) of the
+  // whole: the fixed noise draws and the row numbers in messages follow the row's position in
+  // the whole table, so scoring a file block by block gives the same numbers as at once.
+  // NaN or +inf (an overflow) is an error naming the row; -inf means "outside the support".
+  std::vector<double> score(const Table& t, size_t first_row) const;
   // n rows in the training table's column order. `given` fixes any subset of the conditional
   // columns (value as text: a label, a number, or a missing token); the rest are drawn from
   // p(rest | given). `info` (optional) says how: ancestral, enumeration or importance
   // resampling (with its effective sample size).
   Table sample(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
                ef::SampleInfo* info = nullptr) const;
+  // sample() a block at a time: `sink` gets consecutive blocks of about block_rows rows (whole
+  // internal chunks), whose concatenation is exactly sample(n, given, seed); memory is one
+  // block. A non-finite decoded value (an overflow) is an error naming the row and column.
+  void sample_blocks(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
+                     size_t block_rows, const std::function<void(Table&)>& sink,
+                     ef::SampleInfo* info = nullptr) const;
 
   const ef::TrainResult& training() const;
   std::vector<std::string> column_names() const;

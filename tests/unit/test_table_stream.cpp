@@ -1,0 +1,219 @@
+// Streaming tables and output files: exact number round trips, block-size independence of
+// sample/score/CSV reading, output files that never show partial data or follow symlinks.
+#include <echoflow/echoflow.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "csv.hpp"
+#include "output_file.hpp"
+#include "table_stream.hpp"
+#include "test_util.hpp"
+
+using echoflow::Column;
+using echoflow::Table;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/ef_stream_XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+Table mixed_table(size_t n) {
+  std::vector<double> x, k;
+  std::vector<std::string> c;
+  for (size_t i = 0; i < n; ++i) {
+    const double z = ef::math::rand_normal(11, 1, i);
+    x.push_back(std::exp(2 * z) * (i % 2 ? 1 : -1));
+    k.push_back(std::floor(5 + 3 * ef::math::rand_normal(11, 2, i)));
+    c.push_back(z > 0.5 ? "hi, \"quoted\"" : z < -0.5 ? " lo" : "mid");
+  }
+  Table t;
+  t.columns = {Column::numeric("x", x), Column::numeric("k", k, ef::ColumnType::Integer),
+               Column::categorical("c", c)};
+  return t;
+}
+
+echoflow::FitOptions quick() {
+  echoflow::FitOptions o;
+  o.flow.layers = 2;
+  o.flow.hidden = {16};
+  o.train.epochs = 1;
+  o.train.batch_size = 128;
+  o.device = "cpu";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("numbers written by write_table read back bit-identical") {
+  std::vector<double> v = {0.1, 1.0 / 3, -2.5e-300, 1.7976931348623157e308, 4.9406564584124654e-320 * 1e16,
+                           123456789.123456789, -0.0, 1e22, 5e-324 * 1e300, 3.0};
+  for (size_t i = 0; i < 2000; ++i) v.push_back(std::ldexp(ef::math::rand_normal(5, 0, i), int(i % 200) - 100));
+  Table t;
+  t.columns = {Column::numeric("v", v)};
+  const std::string d = temp_dir();
+  echoflow::write_table(t, d + "/v.csv");
+  echoflow::ReadOptions ro;
+  ro.types["v"] = ef::ColumnType::Continuous;
+  Table r = echoflow::read_table(d + "/v.csv", ro);
+  REQUIRE(r.rows() == v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::memcmp(&r.columns[0].values[i], &v[i], sizeof(double)) == 0);
+  }
+  fs::remove_all(d);
+}
+
+TEST_CASE("parse_number: decimal numbers only, finite, in range") {
+  double v = 0;
+  CHECK((echoflow::parse_number("+1.5", v) && v == 1.5));
+  CHECK((echoflow::parse_number("-2e3", v) && v == -2000));
+  CHECK((echoflow::parse_number(".5", v) && v == 0.5));
+  for (const char* bad : {"", "+", "+-1", "1e999", "inf", "nan", "-inf", "1,5", "1.5x", " 1", "abc"})
+    CHECK_MESSAGE(!echoflow::parse_number(bad, v), bad);
+}
+
+TEST_CASE("CSV: the bytes do not depend on the block size or the thread count; RFC 4180 quoting") {
+  const Table t = mixed_table(20000);
+  std::string whole = echoflow::format_header(t);
+  echoflow::format_rows(t, 0, t.rows(), whole);
+  const std::string d = temp_dir();
+  echoflow::write_table(t, d + "/w.csv");  // parallel pieces
+  CHECK(slurp(d + "/w.csv") == whole);
+  {
+    echoflow::TableWriter w(d + "/b.csv");
+    for (size_t r0 = 0; r0 < t.rows(); r0 += 777) {
+      Table b;
+      for (auto& c : t.columns) {
+        Column bc = c;
+        const size_t r1 = std::min(t.rows(), r0 + 777);
+        if (c.type == ef::ColumnType::Categorical)
+          bc.labels.assign(c.labels.begin() + long(r0), c.labels.begin() + long(r1));
+        else
+          bc.values.assign(c.values.begin() + long(r0), c.values.begin() + long(r1));
+        b.columns.push_back(bc);
+      }
+      w.write(b);
+    }
+    CHECK(!fs::exists(d + "/b.csv"));  // nothing visible before commit
+    w.commit();
+  }
+  CHECK(slurp(d + "/b.csv") == whole);
+  CHECK(whole.find("\"hi, \"\"quoted\"\"\"") != std::string::npos);
+  CHECK(whole.find("\" lo\"") != std::string::npos);
+  // Read back in small blocks: the same cells as at once, row numbers continue across blocks.
+  ef::CsvTable all = ef::read_csv(d + "/b.csv");
+  ef::CsvReader rd(d + "/b.csv");
+  ef::CsvTable blk;
+  size_t rows = 0;
+  while (rd.next(blk, 1000)) {
+    REQUIRE(rd.first_row() == rows);
+    REQUIRE(blk.rows() == std::min<size_t>(1000, t.rows() - rows));
+    for (size_t r = 0; r < blk.rows(); ++r)
+      for (size_t c = 0; c < 3; ++c) REQUIRE(blk.cells[c][r] == all.cells[c][rows + r]);
+    rows += blk.rows();
+  }
+  CHECK(rows == t.rows());
+  fs::remove_all(d);
+}
+
+TEST_CASE("CSV reader: UTF-8 BOM skipped, UTF-16 refused, block row numbers in messages") {
+  const std::string d = temp_dir();
+  std::ofstream(d + "/bom.csv") << "\xef\xbb\xbfx,y\n1,2\n";
+  CHECK(ef::read_csv(d + "/bom.csv").header[0] == "x");
+  std::ofstream(d + "/u16.csv") << std::string("\xff\xfex\0,\0y\0\n\0", 10);
+  CHECK_THROWS_WITH(ef::read_csv(d + "/u16.csv"), doctest::Contains("UTF-16 is not supported"));
+  {
+    std::ofstream f(d + "/bad.csv");
+    f << "x\n";
+    for (int i = 0; i < 5000; ++i) f << i << "\n";
+    f << "oops\n";
+  }
+  echoflow::ReadOptions ro;
+  ro.types["x"] = ef::ColumnType::Continuous;
+  echoflow::TableReader tr(d + "/bad.csv", ro);
+  Table b;
+  CHECK_THROWS_WITH(while (tr.next(b, 100)) {}, doctest::Contains("row 5001, column \"x\""));
+  fs::remove_all(d);
+}
+
+TEST_CASE("sample_blocks and block-wise score equal one-shot sample and score") {
+  const Table data = mixed_table(600);
+  echoflow::Model m = echoflow::Model::fit(data, quick());
+  const Table whole = m.sample(20000, {}, 9);
+  std::string a, b;
+  echoflow::format_rows(whole, 0, whole.rows(), a);
+  size_t blocks = 0;
+  m.sample_blocks(20000, {}, 9, 1, [&](Table& t) {
+    ++blocks;
+    echoflow::format_rows(t, 0, t.rows(), b);
+  });
+  CHECK(blocks > 1);
+  CHECK(a == b);
+  // Blocks are multiples of score's internal 4096-row batch (as eftrain's are): the BLAS calls
+  // then see the same batches, and the noise draws follow the row's index in the whole table.
+  const std::vector<double> s = m.score(whole);
+  for (size_t r0 = 0; r0 + 8192 <= whole.rows(); r0 += 8192) {
+    Table part;
+    for (auto& c : whole.columns) {
+      Column pc = c;
+      if (c.type == ef::ColumnType::Categorical)
+        pc.labels.assign(c.labels.begin() + long(r0), c.labels.begin() + long(r0 + 8192));
+      else
+        pc.values.assign(c.values.begin() + long(r0), c.values.begin() + long(r0 + 8192));
+      part.columns.push_back(pc);
+    }
+    const std::vector<double> sp = m.score(part, r0);
+    for (size_t r = 0; r < sp.size(); ++r) REQUIRE(sp[r] == s[r0 + r]);
+  }
+}
+
+TEST_CASE("OutputFile: nothing visible before commit, discarded on error, symlinks replaced not followed") {
+  for (int named = 0; named < 2; ++named) {
+    CAPTURE(named);
+    if (named) ::setenv("EF_OUTPUT_NO_TMPFILE", "1", 1);
+    const std::string d = temp_dir();
+    std::ofstream(d + "/victim") << "victim";
+    fs::create_symlink(d + "/victim", d + "/out");
+    {
+      ef::OutputFile f(d + "/out");
+      CHECK(f.unnamed() == !named);
+      f.write("new data");
+      size_t entries = 0;
+      for (auto& e : fs::directory_iterator(d)) entries += e.path().filename() != "victim" && e.path().filename() != "out";
+      CHECK(entries == size_t(named));  // the fallback's temporary name, or nothing at all
+      f.commit();
+    }
+    CHECK(slurp(d + "/victim") == "victim");
+    CHECK(!fs::is_symlink(d + "/out"));
+    CHECK(slurp(d + "/out") == "new data");
+    {
+      ef::OutputFile f(d + "/gone");
+      f.write(std::string(3 << 20, 'x'));  // past the buffer: data reaches the file
+    }  // destroyed without commit
+    CHECK(!fs::exists(d + "/gone"));
+    size_t n = 0;
+    for (auto& e : fs::directory_iterator(d)) n += e.path().filename() != "victim";
+    CHECK(n == 1);  // only "out": no temporary left
+    fs::remove_all(d);
+    ::unsetenv("EF_OUTPUT_NO_TMPFILE");
+  }
+  CHECK_THROWS_WITH(ef::OutputFile("/nonexistent-dir/x.csv"), doctest::Contains("cannot write"));
+}
