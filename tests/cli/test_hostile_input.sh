@@ -192,12 +192,19 @@ grep -q 'column id (50000 distinct labels) dropped' "$T/err.txt" && ok "[ID colu
 rm -f "$T/id.csv"
 
 # --- 7. non-finite outputs are errors, never silent ---
-"$EF" sample "$M" --rows 100 --out "$T/g.csv" --given x=1e308 2> "$T/err.txt"; rc=$?
+# Observed support (the default): 1e308 is outside x's support, refused before drawing.
+"$EF" sample "$M" --rows 100 --out "$T/g.csv" --given x=1e308 2> "$T/err.txt" && fail "[--given x=1e308] accepted outside the support"
+grep -q "outside the column's support" "$T/err.txt" || fail "[--given x=1e308] message: $(cat "$T/err.txt")"
+[ -e "$T/g.csv" ] && fail "[--given x=1e308] left an output"
+# Unbounded support: 1e308 is in the support and the draws overflow; an error, never inf in the file.
+"$EF" train "$T/c.json" --set data.support=unbounded --set output.model="$T/mu.efm" 2> "$T/train.log" ||
+  fail "[--given x=1e308] cannot train the unbounded model: $(tail -2 "$T/train.log")"
+"$EF" sample "$T/mu.efm" --rows 100 --out "$T/g.csv" --given x=1e308 2> "$T/err.txt"; rc=$?
 if [ $rc -eq 0 ]; then
-  grep -qiE 'inf|nan' "$T/g.csv" && fail "[--given x=1e308] wrote non-finite values" || ok "[--given x=1e308] finite output"
+  grep -qiE 'inf|nan' "$T/g.csv" && fail "[--given x=1e308, unbounded] wrote non-finite values" || ok "[--given x=1e308, unbounded] finite output"
 else
-  grep -q "non-finite" "$T/err.txt" && ok "[--given x=1e308] $(cat "$T/err.txt")" || fail "[--given x=1e308] message: $(cat "$T/err.txt")"
-  [ -e "$T/g.csv" ] && fail "[--given x=1e308] left an output"
+  grep -q "non-finite" "$T/err.txt" && ok "[--given x=1e308, unbounded] $(cat "$T/err.txt")" || fail "[--given x=1e308, unbounded] message: $(cat "$T/err.txt")"
+  [ -e "$T/g.csv" ] && fail "[--given x=1e308, unbounded] left an output"
 fi
 rewrite_model "$M" "$T/big.efm" 'p = [v * 1e30 if i % 3 else v for i, v in enumerate(p)]'
 "$EF" sample "$T/big.efm" --rows 100 --out "$T/b.csv" 2> "$T/err.txt"; rc=$?
