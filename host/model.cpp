@@ -365,7 +365,8 @@ Table Model::sample(size_t n, const std::map<std::string, std::string>& given, u
   return t;
 }
 
-std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed) const {
+std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed,
+                                                  std::vector<std::string>* names) const {
   const Impl& I = *impl_;
   EF_CHECK(I.spec.parts.size() == 1 && I.spec.parts[0].levels.empty(),
            "layer_trace needs a model of continuous columns without conditional columns");
@@ -376,7 +377,14 @@ std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed) cons
     for (int i = 0; i < D; ++i) z[r * D + i] = float(ef::math::rand_normal(seed, 1, r * D + i));
   std::vector<std::vector<float>> out;
   ef::FlowWorkspace<float> ws;
-  tm.flow(0)->inverse_trace(I.params.data(), z.data(), nullptr, int(n), out, ws);
+  const auto* flow = tm.flow(0);
+  flow->inverse_trace(I.params.data(), z.data(), nullptr, int(n), out, ws);
+  if (names) {
+    const size_t L = flow->num_layers();
+    names->assign(1, "base N(0, I)");
+    for (size_t k = 1; k <= L; ++k)
+      names->push_back("undo " + std::to_string(k) + "/" + std::to_string(L) + ": " + flow->layer(L - k).name());
+  }
   return out;
 }
 

@@ -7,8 +7,11 @@
 // A thin client of the echoflow C++ API. Errors: message on stderr, exit status 1 (2 for usage).
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <cstdio>
+#include <cstdlib>
 #include <echoflow/echoflow.hpp>
 #include <string>
 #include <vector>
@@ -16,7 +19,7 @@
 #include "config.hpp"
 #include "omp_env.hpp"
 #include "csv.hpp"
-#include "svg_plot.hpp"
+#include "plot.hpp"
 
 namespace {
 
@@ -99,69 +102,194 @@ int cmd_score(const std::string& model, const std::string& data, const std::stri
   return 0;
 }
 
+// --- plot: CSV files side by side, one panel each ---------------------------------------------
+
+// One axis of `eftrain plot` over every file: numeric (data units) or categorical (the labels,
+// in sorted order). Discrete axes (categories, or whole numbers with few distinct values) are
+// jittered so that piled-up rows stay visible; the axis name says so.
+struct PlotAxisData {
+  ef::PlotAxis axis;
+  std::vector<std::vector<double>> values;  // per file, per row (NaN: missing)
+};
+
+double jitter_of(size_t file, size_t row, int axis) {  // uniform in [-1, 1), fixed per cell
+  uint64_t h = (uint64_t(file) * 0x9e3779b97f4a7c15ULL) ^ (uint64_t(row) * 0xbf58476d1ce4e5b9ULL) ^
+               (uint64_t(axis) * 0x94d049bb133111ebULL);
+  h ^= h >> 31;
+  h *= 0xd6e8feb86659fd3bULL;
+  h ^= h >> 29;
+  return double(h >> 11) / double(1ULL << 52) - 1.0;
+}
+
+PlotAxisData plot_axis(const std::vector<echoflow::Table>& tables, const std::string& col, int axis) {
+  PlotAxisData d;
+  d.axis.name = col;
+  bool categorical = false;
+  for (auto& t : tables) categorical |= t.columns[t.find(col)].type == ef::ColumnType::Categorical;
+  auto text_of = [](const echoflow::Column& c, size_t r) {
+    if (c.type == ef::ColumnType::Categorical) return c.labels[r];
+    char b[40];
+    std::snprintf(b, sizeof b, "%.15g", c.values[r]);
+    return std::string(b);
+  };
+  if (categorical) {
+    std::set<std::string> levels;
+    for (auto& t : tables) {
+      const auto& c = t.columns[t.find(col)];
+      for (size_t r = 0; r < c.size(); ++r)
+        if (!c.is_missing(r)) levels.insert(text_of(c, r));
+    }
+    d.axis.categories.assign(levels.begin(), levels.end());
+  }
+  std::set<double> distinct;
+  for (size_t f = 0; f < tables.size(); ++f) {
+    const auto& c = tables[f].columns[tables[f].find(col)];
+    std::vector<double> v(c.size(), NAN);
+    for (size_t r = 0; r < c.size(); ++r) {
+      if (c.is_missing(r)) continue;
+      if (categorical) {
+        const auto& cats = d.axis.categories;
+        v[r] = double(std::lower_bound(cats.begin(), cats.end(), text_of(c, r)) - cats.begin());
+      } else {
+        v[r] = c.values[r];
+        if (distinct.size() <= 30) distinct.insert(v[r]);
+      }
+    }
+    d.values.push_back(std::move(v));
+  }
+  // Jitter width: a categorical step is 1; a discrete numeric axis gets 0.3 of its smallest gap.
+  double width = categorical ? 0.3 : 0;
+  if (!categorical && distinct.size() >= 2 && distinct.size() <= 30) {
+    bool whole = true;
+    double gap = INFINITY, prev = NAN;
+    for (double x : distinct) {
+      whole &= x == std::floor(x);
+      if (!std::isnan(prev)) gap = std::min(gap, x - prev);
+      prev = x;
+    }
+    if (whole) width = 0.3 * gap;
+  }
+  if (width > 0) {
+    d.axis.name += " (jittered)";
+    for (size_t f = 0; f < d.values.size(); ++f)
+      for (size_t r = 0; r < d.values[f].size(); ++r) d.values[f][r] += width * jitter_of(f, r, axis);
+  }
+  return d;
+}
+
 int cmd_plot(const std::vector<std::string>& files, const std::string& out, std::string xcol,
-             std::string ycol) {
-  std::vector<ef::ScatterSeries> panels;
-  const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
-  for (size_t i = 0; i < files.size(); ++i) {
-    echoflow::Table t = echoflow::read_table(files[i], echoflow::ReadOptions());
+             std::string ycol, const std::vector<std::string>& labels) {
+  if (!labels.empty() && labels.size() != files.size())
+    throw CLI::ValidationError("--labels", "gives " + std::to_string(labels.size()) + " labels for " +
+                               std::to_string(files.size()) + " files");
+  std::vector<echoflow::Table> tables;
+  echoflow::ReadOptions ro;
+  ro.categorical_max_levels = 0;  // integer columns with few values stay numeric here
+  for (auto& f : files) {
+    tables.push_back(echoflow::read_table(f, ro));
+    const echoflow::Table& t = tables.back();
     if (xcol.empty()) {
-      if (t.columns.size() < 2) throw ef::Error(files[i] + ": need two numeric columns to plot", __FILE__, __LINE__);
+      if (t.columns.size() < 2) throw ef::Error(f + ": need two columns to plot (or --x and --y)", __FILE__, __LINE__);
       xcol = t.columns[0].name;
       ycol = t.columns[1].name;
     }
-    const int xi = t.find(xcol), yi = t.find(ycol);
-    if (xi < 0 || yi < 0)
-      throw ef::Error(files[i] + ": no column \"" + (xi < 0 ? xcol : ycol) + "\"", __FILE__, __LINE__);
-    if (t.columns[xi].type == ef::ColumnType::Categorical || t.columns[yi].type == ef::ColumnType::Categorical)
-      throw ef::Error(files[i] + ": plot needs numeric columns", __FILE__, __LINE__);
-    panels.push_back({files[i], t.columns[xi].values, t.columns[yi].values, colors[i % 4]});
+    for (auto* c : {&xcol, &ycol})
+      if (t.find(*c) < 0) throw ef::Error(f + ": no column \"" + *c + "\"", __FILE__, __LINE__);
   }
-  if (out.size() > 4 && out.compare(out.size() - 4, 4, ".png") == 0)
-    ef::write_scatter_png(out, panels);
-  else
-    ef::write_scatter_svg(out, xcol + " vs " + ycol, panels);
+  const PlotAxisData X = plot_axis(tables, xcol, 0), Y = plot_axis(tables, ycol, 1);
+  const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+  ef::Figure fig;
+  fig.title = ycol + " vs " + xcol;
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string label = !labels.empty() ? labels[i] : i == 0 ? "real" : "synthetic";
+    if (labels.empty() && files.size() > 2 && i > 0) label += " " + std::to_string(i);
+    ef::PlotSeries s;
+    s.color = colors[i % 4];
+    size_t shown = 0;
+    for (size_t r = 0; r < X.values[i].size(); ++r)
+      if (!std::isnan(X.values[i][r]) && !std::isnan(Y.values[i][r])) {
+        s.x.push_back(X.values[i][r]);
+        s.y.push_back(Y.values[i][r]);
+        ++shown;
+      }
+    const size_t total = tables[i].rows();
+    s.label = label + " (" + std::to_string(total) + " rows" +
+              (shown < total ? ", " + std::to_string(total - shown) + " missing, not shown" : "") + ")";
+    ef::PlotPanel p;
+    p.title = label + ": " + std::filesystem::path(files[i]).filename().string();
+    p.x = X.axis;
+    p.y = Y.axis;
+    p.series.push_back(std::move(s));
+    fig.panels.push_back(std::move(p));
+  }
+  ef::write_figure(out, fig);
   return 0;
 }
 
-// The base normal pushed back through the flow one layer at a time (2-D continuous models):
-// DIR/layer_K.csv for every stage and DIR/layers.png with the stages side by side.
+// --- visualize: the base normal pushed back through the flow, one panel per stage -------------
+
+// DIR/layer_K.csv for every stage and DIR/layers.png with the stages on a grid (2-D models).
 int cmd_visualize(const std::string& model, const std::string& dir, long rows, uint64_t seed) {
-  if (rows <= 0) throw ef::Error("--rows must be positive", __FILE__, __LINE__);
+  if (rows <= 0) throw CLI::ValidationError("--rows", "must be positive (got " + std::to_string(rows) + ")");
   echoflow::Model m = echoflow::Model::load(model);
   const auto names = m.column_names();
-  const auto stages = m.layer_trace(size_t(rows), seed);
   if (names.size() != 2)
     throw ef::Error("visualize draws 2-D models (this one has " + std::to_string(names.size()) + " columns)",
                     __FILE__, __LINE__);
+  std::vector<std::string> stage_names;
+  const auto stages = m.layer_trace(size_t(rows), seed, &stage_names);
   std::filesystem::create_directories(dir);
-  std::vector<ef::ScatterSeries> panels;
+  ef::Figure fig;
+  fig.title = std::filesystem::path(model).filename().string() +
+              ": base normal pushed back through the flow, layer by layer";
+  fig.columns = 4;
+  fig.shared_axes = false;  // the stages live in different ranges
   for (size_t k = 0; k < stages.size(); ++k) {
-    ef::ScatterSeries p;
-    p.title = k == 0 ? "base N(0, I)" : "after undoing " + std::to_string(k) + " layer(s)";
+    ef::PlotPanel p;
+    p.title = "stage " + std::to_string(k) + ": " + stage_names[k];
+    p.x.name = "u1 = " + names[0] + ", encoded";
+    p.y.name = "u2 = " + names[1] + ", encoded";
+    ef::PlotSeries s;
+    s.label = std::to_string(rows) + " draws";
     std::string csv = names[0] + "," + names[1] + "\n";
     char b[64];
     for (size_t r = 0; r < size_t(rows); ++r) {
-      p.x.push_back(stages[k][2 * r]);
-      p.y.push_back(stages[k][2 * r + 1]);
+      s.x.push_back(stages[k][2 * r]);
+      s.y.push_back(stages[k][2 * r + 1]);
       std::snprintf(b, sizeof b, "%.6g,%.6g\n", stages[k][2 * r], stages[k][2 * r + 1]);
       csv += b;
     }
-    p.color = "#1f77b4";
     ef::write_file_atomic(dir + "/layer_" + std::to_string(k) + ".csv", csv);
-    panels.push_back(std::move(p));
+    p.series.push_back(std::move(s));
+    fig.panels.push_back(std::move(p));
   }
   // Last panel: samples decoded to the table's units (the stages above are in encoded units).
   {
     const echoflow::Table t = m.sample(size_t(rows), {}, seed);
-    panels.back().color = "#1f77b4";
-    panels.push_back({"samples, original units", t.columns[0].values, t.columns[1].values, "#d62728"});
+    ef::PlotPanel p;
+    p.title = "samples in the table's units";
+    p.x.name = names[0];
+    p.y.name = names[1];
+    p.series.push_back({"synthetic (" + std::to_string(rows) + " rows)", t.columns[0].values,
+                        t.columns[1].values, "#d62728"});
+    fig.panels.push_back(std::move(p));
   }
-  // Each panel has its own scale: the stages live in different ranges.
-  ef::write_scatter_png(dir + "/layers.png", panels, /*shared_axes=*/false);
-  std::fprintf(stderr, "eftrain: %zu stages written to %s (layer_*.csv, layers.png); encoded units\n",
+  ef::write_figure(dir + "/layers.png", fig);
+  std::fprintf(stderr, "eftrain: %zu stages written to %s (layer_*.csv in encoded units, layers.png)\n",
                stages.size(), dir.c_str());
   return 0;
+}
+
+// --rows N: a usage error (exit 2) unless N is a whole number >= 1.
+CLI::Validator positive_count() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        char* end = nullptr;
+        const long long v = std::strtoll(s.c_str(), &end, 10);
+        if (s.empty() || *end != '\0' || v < 1) return "must be a whole number >= 1 (got " + s + ")";
+        return "";
+      },
+      "N>=1");
 }
 
 }  // namespace
@@ -184,7 +312,7 @@ int main(int argc, char** argv) {
 
   auto* sample = app.add_subcommand("sample", "draw synthetic rows from a model");
   sample->add_option("model", model, "model file (.efm)")->required();
-  sample->add_option("--rows", rows, "number of rows")->required();
+  sample->add_option("--rows", rows, "number of rows")->required()->check(positive_count());
   sample->add_option("--out", out, "output CSV")->required();
   sample->add_option("--seed", seed, "random seed (same seed, same rows)");
   sample->add_option("--given", givens, "fix a conditional column: COLUMN=VALUE");
@@ -194,17 +322,20 @@ int main(int argc, char** argv) {
   score->add_option("--data", data, "input CSV")->required();
   score->add_option("--out", out, "output CSV (header log_prob)")->required();
 
-  auto* plot = app.add_subcommand("plot", "scatter plot of CSV files side by side (.svg, or .png)");
+  auto* plot = app.add_subcommand("plot", "labelled scatter plots of CSV files side by side (.png, .svg or .pdf)");
   plot->add_option("files", plot_files, "CSV files, one panel each")->required();
-  plot->add_option("--out", out, "output .svg or .png")->required();
+  plot->add_option("--out", out, "output .png, .svg or .pdf")->required();
   plot->add_option("--x", xcol, "x column (default: first)");
   plot->add_option("--y", ycol, "y column (default: second)");
+  std::vector<std::string> plot_labels;
+  plot->add_option("--labels", plot_labels, "one legend label per file (default: real, synthetic)")
+      ->delimiter(',');
 
   long vis_rows = 2000;
   auto* vis = app.add_subcommand("visualize", "the base normal pushed back through the flow layer by layer (2-D models)");
   vis->add_option("model", model, "model file (.efm)")->required();
   vis->add_option("--out", out, "output folder")->required();
-  vis->add_option("--rows", vis_rows, "points per stage");
+  vis->add_option("--rows", vis_rows, "points per stage")->check(positive_count());
   vis->add_option("--seed", seed, "random seed");
 
   try {
@@ -217,8 +348,11 @@ int main(int argc, char** argv) {
     if (*train) return cmd_train(config, sets);
     if (*sample) return cmd_sample(model, rows, out, seed, givens);
     if (*score) return cmd_score(model, data, out);
-    if (*plot) return cmd_plot(plot_files, out, xcol, ycol);
+    if (*plot) return cmd_plot(plot_files, out, xcol, ycol, plot_labels);
     if (*vis) return cmd_visualize(model, out, vis_rows, seed);
+  } catch (const CLI::Error& e) {  // a usage error found after parsing
+    std::fprintf(stderr, "eftrain: usage error: %s %s\n", e.get_name().c_str(), e.what());
+    return 2;
   } catch (const ef::Error& e) {
     std::fprintf(stderr, "eftrain: error: %s\n", e.what());
     return 1;

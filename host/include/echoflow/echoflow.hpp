@@ -120,8 +120,11 @@ class Model {
   std::vector<std::string> missing_tokens() const;  // the tokens read as missing at training
   const std::vector<std::string>& conditional() const;
   // The base normal pushed back through the flow layer by layer (unconditional models, 2-D
-  // views): out[k] is the cloud after undoing the last k layers, in encoded units.
-  std::vector<std::vector<float>> layer_trace(size_t n, uint64_t seed) const;
+  // views): out[k] is the cloud after undoing the last k layers, in encoded units. names
+  // (optional) gets one label per stage: "base N(0, I)", then the layer undone, e.g.
+  // "undo 3/10: nsf-coupling" (counting the flow's steps, permutations included).
+  std::vector<std::vector<float>> layer_trace(size_t n, uint64_t seed,
+                                              std::vector<std::string>* names = nullptr) const;
 
   struct Impl;
 
