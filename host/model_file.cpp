@@ -15,6 +15,7 @@
 // format-1 file is refused with a message saying to retrain.
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -107,6 +108,12 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     impl->train.best_epoch = tr.value("best_epoch", 0);
     impl->train.n_train = tr.value("n_train", 0);
     impl->train.n_val = tr.value("n_val", 0);
+    auto num = [&](const char* k) { return tr.contains(k) && tr[k].is_number() ? tr[k].get<double>() : NAN; };
+    impl->train.best_val_nll = num("best_val_nll");
+    impl->train.final_train_nll = num("final_train_nll");
+    impl->train.seconds = tr.value("seconds", 0.0);
+    impl->train.stopped_early = tr.value("stopped_early", false);
+    impl->schema = h.value("schema", nlohmann::json());
   } catch (const ef::Error& e) {
     EF_THROW(path, ": invalid model header: ", e.what());
   } catch (const std::exception& e) {
@@ -139,6 +146,7 @@ void Model::save(const std::string& path) const {
   h["param_count"] = I.params.size();
   h["training"] = train_summary(I.train);
   h["config"] = I.config;
+  h["schema"] = I.schema;
   const std::string header = h.dump();
   std::string s(kMagic, 8);
   put<uint32_t>(s, kVersion);

@@ -78,7 +78,11 @@ std::vector<Tick> axis_ticks(const PlotAxis& ax, Range r, double length_px) {
     }
     return t;
   }
-  const std::vector<double> v = nice_ticks(r.lo, r.hi, length_px > 250 ? 5 : 3);
+  std::vector<double> v = nice_ticks(r.lo, r.hi, length_px > 250 ? 5 : 3);
+  if (ax.min_step > 0 && v.size() > 1 && v[1] - v[0] < ax.min_step) {
+    v.clear();
+    for (double x = std::ceil(r.lo / ax.min_step) * ax.min_step; x <= r.hi; x += ax.min_step) v.push_back(x);
+  }
   const double step = v.size() > 1 ? v[1] - v[0] : 1;
   for (double x : v) t.push_back({x, tick_label(x, step)});
   return t;
@@ -100,7 +104,6 @@ void write_figure(const std::string& path, const Figure& fig) {
   for (auto& p : fig.panels) all.push_back(&p);
   std::vector<Range> xr(n), yr(n);
   std::vector<std::vector<Tick>> xt(n), yt(n);
-  double ytick_w = 0;
   for (size_t k = 0; k < n; ++k) {
     const std::vector<const PlotPanel*> scope =
         fig.shared_axes ? all : std::vector<const PlotPanel*>{&fig.panels[k]};
@@ -108,9 +111,11 @@ void write_figure(const std::string& path, const Figure& fig) {
     yr[k] = axis_range(scope, false);
     xt[k] = axis_ticks(fig.panels[k].x, xr[k], kPlotW);
     yt[k] = axis_ticks(fig.panels[k].y, yr[k], kPlotH);
-    for (auto& t : yt[k]) ytick_w = std::max(ytick_w, text_width(t.label, kTickFont));
   }
-  const double left = 8 + kAxisFont + 8 + ytick_w + 8;
+  // A fixed left margin (tick labels are at most ~9 characters: tick_label switches to %.3g), so
+  // the figure's size depends only on its panel grid: (96 + 340 + 16) per column + 8 wide,
+  // title + (28 + 300 + 46) per row + 4 high.
+  const double left = 96;
   const double bottom = 6 + kTickFont + 10 + kAxisFont + 8;
   const double cell_w = left + kPlotW + kRight, cell_h = kPanelTop + kPlotH + bottom;
   const double top = fig.title.empty() ? 4 : kTitleH;

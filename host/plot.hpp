@@ -17,6 +17,7 @@ struct PlotSeries {
 struct PlotAxis {
   std::string name;                     // axis title
   std::vector<std::string> categories;  // non-empty: categorical axis, value i is categories[i]
+  double min_step = 0;                  // ticks at least this far apart (1: whole numbers only)
 };
 
 struct PlotPanel {

@@ -151,7 +151,9 @@ void write_table(const Table& t, const std::string& path) {
       const Column& col = t.columns[c];
       if (c) out += ',';
       if (col.is_missing(r)) {
-        out += ef::csv_field(col.missing_token);
+        // As the input wrote it: an empty token stays an empty field (quoted only when it is the
+        // row's one field, which would otherwise be a blank line).
+        if (!col.missing_token.empty() || t.columns.size() == 1) out += ef::csv_field(col.missing_token);
       } else if (col.type == ColumnType::Categorical) {
         out += ef::csv_field(col.labels[r]);
       } else {

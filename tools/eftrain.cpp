@@ -20,6 +20,7 @@
 #include "omp_env.hpp"
 #include "csv.hpp"
 #include "plot.hpp"
+#include "schema.hpp"
 
 namespace {
 
@@ -43,6 +44,10 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s\n",
                cfg.data_path.c_str(), table.rows(), table.columns.size(),
                ef::flow_name(cfg.flow).c_str(), cfg.flow.layers, cfg.device.c_str());
+  opt.on_schema = [](const nlohmann::json& schema) {
+    std::fprintf(stderr, "eftrain: schema (stored in the model; `eftrain info MODEL` prints it):\n%s",
+                 ef::format_schema(schema).c_str());
+  };
   opt.on_epoch = [](const ef::EpochReport& r) {
     std::fprintf(stderr, "epoch %*d/%d  train NLL %9.4f  val NLL %9.4f%s  %10.0f rows/s  ETA %s\n",
                  int(std::to_string(r.epochs).size()), r.epoch, r.epochs, r.train_nll, r.val_nll,
@@ -99,6 +104,26 @@ int cmd_score(const std::string& model, const std::string& data, const std::stri
     s += b;
   }
   ef::write_file_atomic(out, s);
+  return 0;
+}
+
+// --- info: what a model file holds ------------------------------------------------------------
+
+int cmd_info(const std::string& model) {
+  echoflow::Model m = echoflow::Model::load(model);
+  const ef::TrainResult& t = m.training();
+  const nlohmann::json& cfg = m.config();
+  std::printf("model: %s\n", model.c_str());
+  if (cfg.contains("model")) std::printf("flow: %s\n", cfg["model"].dump().c_str());
+  std::printf("schema (%zu columns):\n", m.column_names().size());
+  if (m.schema().is_null())
+    std::printf("  (not stored: the model was written by an older eftrain)\n");
+  else
+    std::printf("%s", ef::format_schema(m.schema()).c_str());
+  std::printf("training: %d epochs in %.1f s%s; best epoch %d, validation NLL %.4f, final train NLL %.4f; "
+              "%d training rows, %d validation rows\n",
+              t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.best_epoch, t.best_val_nll,
+              t.final_train_nll, t.n_train, t.n_val);
   return 0;
 }
 
@@ -167,7 +192,10 @@ PlotAxisData plot_axis(const std::vector<echoflow::Table>& tables, const std::st
       if (!std::isnan(prev)) gap = std::min(gap, x - prev);
       prev = x;
     }
-    if (whole) width = 0.3 * gap;
+    if (whole) {
+      width = 0.3 * gap;
+      d.axis.min_step = 1;  // ticks on whole numbers only
+    }
   }
   if (width > 0) {
     d.axis.name += " (jittered)";
@@ -338,6 +366,9 @@ int main(int argc, char** argv) {
   vis->add_option("--rows", vis_rows, "points per stage")->check(positive_count());
   vis->add_option("--seed", seed, "random seed");
 
+  auto* info = app.add_subcommand("info", "print a model's schema and training summary");
+  info->add_option("model", model, "model file (.efm)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -350,6 +381,7 @@ int main(int argc, char** argv) {
     if (*score) return cmd_score(model, data, out);
     if (*plot) return cmd_plot(plot_files, out, xcol, ycol, plot_labels);
     if (*vis) return cmd_visualize(model, out, vis_rows, seed);
+    if (*info) return cmd_info(model);
   } catch (const CLI::Error& e) {  // a usage error found after parsing
     std::fprintf(stderr, "eftrain: usage error: %s %s\n", e.get_name().c_str(), e.what());
     return 2;

@@ -95,6 +95,8 @@ struct FitOptions {
   std::string device = "auto";          // auto | cpu | cuda
   int threads = 0;                      // 0 = library default
   std::function<void(const ef::EpochReport&)> on_epoch;
+  // Called once before the first epoch with the inferred schema (Model::schema()).
+  std::function<void(const nlohmann::json&)> on_schema;
   nlohmann::json config;                // stored in the model file for provenance
 };
 
@@ -115,6 +117,11 @@ class Model {
                ef::SampleInfo* info = nullptr) const;
 
   const ef::TrainResult& training() const;
+  // What fit made of the table, per column (type, encoder, levels or range, missing rate, point
+  // masses, conditional) and the device it trained on ("reason" when "auto" fell back to the
+  // CPU); stored in the model file. ef::format_schema (host/schema.hpp) prints it as a table.
+  const nlohmann::json& schema() const;
+  const nlohmann::json& config() const;  // the effective config stored at training (may be null)
   std::vector<std::string> column_names() const;
   std::map<std::string, ColumnType> column_types() const;
   std::vector<std::string> missing_tokens() const;  // the tokens read as missing at training
