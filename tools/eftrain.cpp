@@ -2,7 +2,9 @@
 //   eftrain train CONFIG.json [--set KEY=VALUE]...
 //   eftrain sample MODEL --rows N --out OUT.csv [--seed S] [--given COLUMN=VALUE]...
 //   eftrain score MODEL --data IN.csv --out OUT.csv
-//   eftrain plot REAL.csv SYNTHETIC.csv --out PLOT.svg [--x COL --y COL]
+//   eftrain plot REAL.csv SYNTHETIC.csv --out PLOT.png|.svg|.pdf [--x COL --y COL] [--labels A,B]
+//   eftrain visualize MODEL --out DIR [--rows N]
+//   eftrain info MODEL
 //   eftrain --version
 // A thin client of the echoflow C++ API. Errors: message on stderr, exit status 1 (2 for usage).
 #include <CLI/CLI.hpp>
