@@ -141,8 +141,10 @@ void write_figure(const std::string& path, const Figure& fig) {
       canvas->text(ox - 7, py(t.v) + kTickFont * 0.35, t.label, kTickFont, Anchor::End);
     }
     canvas->text(ox + kPlotW / 2, oy + kPlotH + bottom - 8, p.x.name, kAxisFont, Anchor::Middle);
-    canvas->text(ox - left + 8 + kAxisFont, oy + kPlotH / 2, p.y.name, kAxisFont, Anchor::Middle,
-                 false, /*rotated=*/true);
+    double ytick_w = 0;  // the y axis name sits just left of the widest tick label
+    for (auto& t : yt[k]) ytick_w = std::max(ytick_w, text_width(t.label, kTickFont));
+    canvas->text(std::max(ox - left + 8 + kAxisFont, ox - 7 - ytick_w - 8), oy + kPlotH / 2, p.y.name,
+                 kAxisFont, Anchor::Middle, false, /*rotated=*/true);
     for (auto& s : p.series) {
       std::vector<double> cx, cy;
       for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)

@@ -316,7 +316,7 @@ CLI::Validator positive_count() {
       [](std::string& s) -> std::string {
         char* end = nullptr;
         const long long v = std::strtoll(s.c_str(), &end, 10);
-        if (s.empty() || *end != '\0' || v < 1) return "must be a whole number >= 1 (got " + s + ")";
+        if (s.empty() || *end != '\0' || v < 1) return "must be positive, a whole number >= 1 (got " + s + ")";
         return "";
       },
       "N>=1");
