@@ -13,5 +13,5 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEF_WERROR=ON -DEF_CUDA="$EF_
 cmake --build "$BUILD" -j "$(nproc)"
 ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)" "$@"
 # The Python package (nanobind + scikit-build-core, pinned in tests/python/requirements.txt),
-# compiled with the same flags as above so ccache serves the engine's objects.
+# compiled with the same flags as above (-Werror included), meant for ccache reuse (.ci/build_env.sh).
 EF_PY_WERROR=ON ./tests/python/run.sh -q
