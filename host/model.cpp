@@ -1,4 +1,6 @@
 // echoflow::Model: fit, score and sample on top of the column encoders and a Backend.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -6,6 +8,7 @@
 #include "blas.hpp"
 #include "flow_math.hpp"
 #include "model_impl.hpp"
+#include "schema.hpp"
 
 namespace echoflow {
 namespace {
@@ -13,6 +16,39 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (auto& x : v) s += (s.empty() ? "" : ", ") + x;
   return s.empty() ? "none" : s;
+}
+// The labels for an error message: all of them up to 20, else the first 20 and a count.
+std::string label_list(const std::vector<std::string>& labels) {
+  const size_t show = std::min<size_t>(labels.size(), 20);
+  std::string s;
+  for (size_t i = 0; i < show; ++i) s += (i ? ", \"" : "\"") + labels[i] + "\"";
+  if (labels.size() > show) s += ", ... (" + std::to_string(labels.size() - show) + " more)";
+  return s;
+}
+
+// The model column a mistyped name most likely meant: equal ignoring case, else within edit
+// distance 2 (and less than half the name); "" when none is close.
+std::string closest_name(const std::string& name, const std::vector<ef::ColumnEncoder>& enc) {
+  auto lower = [](std::string s) {
+    for (char& ch : s) ch = char(std::tolower((unsigned char)ch));
+    return s;
+  };
+  const std::string a = lower(name);
+  std::string best;
+  size_t best_d = std::min<size_t>(3, (a.size() + 1) / 2);
+  for (auto& e : enc) {
+    const std::string b = lower(e.name);
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+      std::swap(prev, cur);
+    }
+    if (prev[b.size()] < best_d) best_d = prev[b.size()], best = e.name;
+  }
+  return best;
 }
 }  // namespace
 
@@ -132,6 +168,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   auto impl = std::make_shared<Impl>();
   for (auto& kv : opt.columns)
     EF_CHECK(data.find(kv.first) >= 0, "data.columns: \"", kv.first, "\" is not a column of ", src);
+  std::vector<ef::ColumnStats> stats;  // per column, for the schema
   std::vector<char> is_train(N, 0);
   {
     std::vector<int> tr, va;
@@ -145,10 +182,14 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
     ColumnOptions copt = it == opt.columns.end() ? ColumnOptions() : it->second;
     if (!copt.has_support) copt.support = opt.support;
     copt.support_margin = opt.support_margin;
+    ef::ColumnStats st;
+    st.rows = N;
     if (col.type == ColumnType::Categorical) {
       EF_CHECK(!copt.has_min && !copt.has_max && !copt.has_support, "column \"", col.name,
                "\": bounds or support on a categorical column");
       impl->enc.push_back(ef::ColumnEncoder::fit_categorical(col.name, col.labels, col.missing, col.missing_token));
+      for (size_t r = 0; r < N; ++r) st.missing += col.is_missing(r);
+      stats.push_back(st);
       continue;
     }
     // The encoder (its quantile knots, atoms, scale) is fitted on the training rows only: a
@@ -177,6 +218,16 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
     impl->enc.push_back(ef::ColumnEncoder::fit_numeric(
         col.name, col.type, use_all ? present_all : present, n_missing, col.missing_token, copt,
         &present_all));
+    const ef::ColumnEncoder& e = impl->enc.back();
+    st.missing = n_missing;
+    st.atom_share.assign(e.atoms.size(), 0.0);
+    if (!present_all.empty()) {
+      st.min = *std::min_element(present_all.begin(), present_all.end());
+      st.max = *std::max_element(present_all.begin(), present_all.end());
+    }
+    for (double v : present_all)
+      if (const int k = e.state_of(v); k > 0) st.atom_share[size_t(k - 1)] += 1.0 / double(N);
+    stats.push_back(st);
   }
   for (auto& c : opt.conditional) {
     EF_CHECK(data.find(c) >= 0, "conditional column \"", c, "\" is not a column of ", src);
@@ -189,6 +240,16 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   impl->device = opt.device;
   impl->config = opt.config;
   if (opt.threads > 0) ef::set_num_threads(opt.threads);
+  {
+    nlohmann::json cols = nlohmann::json::array();
+    for (size_t c = 0; c < impl->enc.size(); ++c) {
+      bool cond = false;
+      for (auto& name : impl->conditional) cond |= name == impl->enc[c].name;
+      cols.push_back(ef::column_schema(impl->enc[c], stats[c], cond));
+    }
+    impl->schema = {{"columns", cols}, {"rows", N}, {"device", ef::device_schema(opt.device)}};
+    if (opt.on_schema) opt.on_schema(impl->schema);
+  }
 
   std::vector<int> srcs(impl->enc.size());
   for (size_t c = 0; c < srcs.size(); ++c) srcs[c] = int(c);
@@ -293,7 +354,11 @@ void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& gi
     int c = -1;
     for (size_t k = 0; k < nc; ++k)
       if (I.enc[k].name == kv.first) c = int(k);
-    if (c < 0) EF_THROW("--given ", kv.first, ": no such column in the model");
+    if (c < 0) {
+      const std::string near = closest_name(kv.first, I.enc);
+      EF_THROW("--given ", kv.first, ": no such column in the model",
+               near.empty() ? std::string() : " (did you mean \"" + near + "\"?)");
+    }
     if (I.col_part[c] >= I.spec.c_parts)
       EF_THROW("--given ", kv.first, ": the column was not declared \"conditional\" at training time "
                "(conditional columns: ", join(I.conditional), ")");
@@ -309,7 +374,8 @@ void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& gi
     if (e.is_categorical()) {
       auto it = e.index.find(s);
       if (it == e.index.end())
-        EF_THROW("--given ", kv.first, "=", s, ": label not seen in training (", e.labels.size(), " known labels)");
+        EF_THROW("--given ", kv.first, "=", s, ": label not seen in training; known labels (",
+                 e.labels.size(), "): ", label_list(e.labels));
       gv.codes[g] = it->second;
       continue;
     }
@@ -406,7 +472,8 @@ void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& gi
   if (info) *info = agg;
 }
 
-std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed) const {
+std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed,
+                                                  std::vector<std::string>* names) const {
   const Impl& I = *impl_;
   EF_CHECK(I.spec.parts.size() == 1 && I.spec.parts[0].levels.empty(),
            "layer_trace needs a model of continuous columns without conditional columns");
@@ -417,11 +484,20 @@ std::vector<std::vector<float>> Model::layer_trace(size_t n, uint64_t seed) cons
     for (int i = 0; i < D; ++i) z[r * D + i] = float(ef::math::rand_normal(seed, 1, r * D + i));
   std::vector<std::vector<float>> out;
   ef::FlowWorkspace<float> ws;
-  tm.flow(0)->inverse_trace(I.params.data(), z.data(), nullptr, int(n), out, ws);
+  const auto* flow = tm.flow(0);
+  flow->inverse_trace(I.params.data(), z.data(), nullptr, int(n), out, ws);
+  if (names) {
+    const size_t L = flow->num_layers();
+    names->assign(1, "base N(0, I)");
+    for (size_t k = 1; k <= L; ++k)
+      names->push_back("undo " + std::to_string(k) + "/" + std::to_string(L) + ": " + flow->layer(L - k).name());
+  }
   return out;
 }
 
 const ef::TrainResult& Model::training() const { return impl_->train; }
+const nlohmann::json& Model::schema() const { return impl_->schema; }
+const nlohmann::json& Model::config() const { return impl_->config; }
 const std::vector<std::string>& Model::conditional() const { return impl_->conditional; }
 std::vector<std::string> Model::column_names() const {
   std::vector<std::string> v;

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <set>
 
@@ -146,6 +147,12 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     impl->train.epochs = tr.value("epochs", 0);
     impl->train.batch_size = tr.value("batch_size", 0);
     impl->train.patience = tr.value("patience", 0);
+    auto num = [&](const char* k) { return tr.contains(k) && tr[k].is_number() ? tr[k].get<double>() : NAN; };
+    impl->train.best_val_nll = num("best_val_nll");
+    impl->train.final_train_nll = num("final_train_nll");
+    impl->train.seconds = tr.value("seconds", 0.0);
+    impl->train.stopped_early = tr.value("stopped_early", false);
+    impl->schema = h.value("schema", nlohmann::json());
   } catch (const ef::Error& e) {
     EF_THROW(path, ": invalid model header: ", e.what());
   } catch (const std::exception& e) {
@@ -193,6 +200,7 @@ void Model::save(const std::string& path) const {
   h["param_count"] = I.params.size();
   h["training"] = train_summary(I.train);
   h["config"] = I.config;
+  h["schema"] = I.schema;
   const std::string header = h.dump();
   std::string s(kMagic, 8);
   put<uint32_t>(s, kVersion);

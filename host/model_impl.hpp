@@ -18,6 +18,7 @@ struct Model::Impl {
   std::vector<float> params;           // the flat buffer in spec's ParamLayout
   ef::TrainResult train;
   nlohmann::json config;
+  nlohmann::json schema;               // host/schema.hpp: inferred columns and the device used
   std::string device = "auto";
 
   mutable std::mutex mu;               // guards be (and its workspaces)

@@ -245,7 +245,9 @@ void format_rows(const Table& t, size_t r0, size_t r1, std::string& out) {
       const Column& col = t.columns[c];
       if (c) out += ',';
       if (col.is_missing(r)) {
-        append_field(out, col.missing_token);
+        // As the input wrote it: an empty token stays an empty field (quoted only when it is the
+        // row's one field, which would otherwise be a blank line).
+        if (!col.missing_token.empty() || t.columns.size() == 1) append_field(out, col.missing_token);
       } else if (col.type == ColumnType::Categorical) {
         append_field(out, col.labels[r]);
       } else {

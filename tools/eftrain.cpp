@@ -2,18 +2,22 @@
 //   eftrain train CONFIG.json [--set KEY=VALUE]...
 //   eftrain sample MODEL --rows N --out OUT.csv [--seed S] [--given COLUMN=VALUE]...
 //   eftrain score MODEL --data IN.csv --out OUT.csv
-//   eftrain plot FILE.csv... --out PLOT.svg|PLOT.png [--x COL --y COL]
+//   eftrain plot FILE.csv... --out PLOT.png|.svg|.pdf [--x COL --y COL] [--labels A,B]
 //   eftrain visualize MODEL --out DIR [--rows N] [--seed S]   (2-D models, layer by layer)
+//   eftrain info MODEL                 (the schema and training summary stored in a model)
 //   eftrain config                     (a commented template with every config key)
 //   eftrain --version
 // Built on the echoflow C++ API plus the host floor's config parser, CSV reader and plot
-// writer (host/config.hpp, host/csv.hpp, host/svg_plot.hpp). Errors: message on stderr, exit
+// writer (host/config.hpp, host/csv.hpp, host/plot.hpp). Errors: message on stderr, exit
 // status 1 (2 for usage).
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <cstdio>
+#include <cstdlib>
 #include <echoflow/echoflow.hpp>
 #include <string>
 #include <vector>
@@ -24,7 +28,8 @@
 #include "omp_env.hpp"
 #include "block_pipeline.hpp"
 #include "csv.hpp"
-#include "svg_plot.hpp"
+#include "plot.hpp"
+#include "schema.hpp"
 #include "table_stream.hpp"
 
 namespace {
@@ -100,6 +105,10 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s\n",
                cfg.data_path.c_str(), table.rows(), table.columns.size(),
                ef::flow_name(cfg.flow).c_str(), cfg.flow.layers, cfg.device.c_str());
+  opt.on_schema = [](const nlohmann::json& schema) {
+    std::fprintf(stderr, "eftrain: schema (stored in the model; `eftrain info MODEL` prints it):\n%s",
+                 ef::format_schema(schema).c_str());
+  };
   opt.on_epoch = [](const ef::EpochReport& r) { std::fputs(ef::progress_line(r).c_str(), stderr); };
   echoflow::Model m = echoflow::Model::fit(table, opt);
   m.save(cfg.output_model);
@@ -139,69 +148,217 @@ int cmd_score(const std::string& model, const std::string& data, const std::stri
   return 0;
 }
 
-int cmd_plot(const std::vector<std::string>& files, const std::string& out, std::string xcol,
-             std::string ycol) {
-  std::vector<ef::ScatterSeries> panels;
-  const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
-  for (size_t i = 0; i < files.size(); ++i) {
-    echoflow::Table t = echoflow::read_table(files[i], echoflow::ReadOptions());
-    if (xcol.empty()) {
-      if (t.columns.size() < 2) throw ef::Error(files[i] + ": need two numeric columns to plot", __FILE__, __LINE__);
-      xcol = t.columns[0].name;
-      ycol = t.columns[1].name;
-    }
-    const int xi = t.find(xcol), yi = t.find(ycol);
-    if (xi < 0 || yi < 0)
-      throw ef::Error(files[i] + ": no column \"" + (xi < 0 ? xcol : ycol) + "\"", __FILE__, __LINE__);
-    if (t.columns[xi].type == ef::ColumnType::Categorical || t.columns[yi].type == ef::ColumnType::Categorical)
-      throw ef::Error(files[i] + ": plot needs numeric columns", __FILE__, __LINE__);
-    panels.push_back({files[i], t.columns[xi].values, t.columns[yi].values, colors[i % 4]});
-  }
-  if (out.size() > 4 && out.compare(out.size() - 4, 4, ".png") == 0)
-    ef::write_scatter_png(out, panels);
+// --- info: what a model file holds ------------------------------------------------------------
+
+int cmd_info(const std::string& model) {
+  echoflow::Model m = echoflow::Model::load(model);
+  const ef::TrainResult& t = m.training();
+  const nlohmann::json& cfg = m.config();
+  std::printf("model: %s\n", model.c_str());
+  if (cfg.contains("model")) std::printf("flow: %s\n", cfg["model"].dump().c_str());
+  std::printf("schema (%zu columns):\n", m.column_names().size());
+  if (m.schema().is_null())
+    std::printf("  (not stored: the model was written by an older eftrain)\n");
   else
-    ef::write_scatter_svg(out, xcol + " vs " + ycol, panels);
+    std::printf("%s", ef::format_schema(m.schema()).c_str());
+  std::printf("training: %d epochs in %.1f s%s; best epoch %d, validation NLL %.4f, final train NLL %.4f; "
+              "%d training rows, %d validation rows\n",
+              t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.best_epoch, t.best_val_nll,
+              t.final_train_nll, t.n_train, t.n_val);
   return 0;
 }
 
-// The base normal pushed back through the flow one layer at a time (2-D continuous models):
-// DIR/layer_K.csv for every stage and DIR/layers.png with the stages side by side.
+// --- plot: CSV files side by side, one panel each ---------------------------------------------
+
+// One axis of `eftrain plot` over every file: numeric (data units) or categorical (the labels,
+// in sorted order). Discrete axes (categories, or whole numbers with few distinct values) are
+// jittered so that piled-up rows stay visible; the axis name says so.
+struct PlotAxisData {
+  ef::PlotAxis axis;
+  std::vector<std::vector<double>> values;  // per file, per row (NaN: missing)
+};
+
+double jitter_of(size_t file, size_t row, int axis) {  // uniform in [-1, 1), fixed per cell
+  uint64_t h = (uint64_t(file) * 0x9e3779b97f4a7c15ULL) ^ (uint64_t(row) * 0xbf58476d1ce4e5b9ULL) ^
+               (uint64_t(axis) * 0x94d049bb133111ebULL);
+  h ^= h >> 31;
+  h *= 0xd6e8feb86659fd3bULL;
+  h ^= h >> 29;
+  return double(h >> 11) / double(1ULL << 52) - 1.0;
+}
+
+PlotAxisData plot_axis(const std::vector<echoflow::Table>& tables, const std::string& col, int axis) {
+  PlotAxisData d;
+  d.axis.name = col;
+  bool categorical = false;
+  for (auto& t : tables) categorical |= t.columns[t.find(col)].type == ef::ColumnType::Categorical;
+  auto text_of = [](const echoflow::Column& c, size_t r) {
+    if (c.type == ef::ColumnType::Categorical) return c.labels[r];
+    char b[40];
+    std::snprintf(b, sizeof b, "%.15g", c.values[r]);
+    return std::string(b);
+  };
+  if (categorical) {
+    std::set<std::string> levels;
+    for (auto& t : tables) {
+      const auto& c = t.columns[t.find(col)];
+      for (size_t r = 0; r < c.size(); ++r)
+        if (!c.is_missing(r)) levels.insert(text_of(c, r));
+    }
+    d.axis.categories.assign(levels.begin(), levels.end());
+  }
+  std::set<double> distinct;
+  for (size_t f = 0; f < tables.size(); ++f) {
+    const auto& c = tables[f].columns[tables[f].find(col)];
+    std::vector<double> v(c.size(), NAN);
+    for (size_t r = 0; r < c.size(); ++r) {
+      if (c.is_missing(r)) continue;
+      if (categorical) {
+        const auto& cats = d.axis.categories;
+        v[r] = double(std::lower_bound(cats.begin(), cats.end(), text_of(c, r)) - cats.begin());
+      } else {
+        v[r] = c.values[r];
+        if (distinct.size() <= 30) distinct.insert(v[r]);
+      }
+    }
+    d.values.push_back(std::move(v));
+  }
+  // Jitter width: a categorical step is 1; a discrete numeric axis gets 0.3 of its smallest gap.
+  double width = categorical ? 0.3 : 0;
+  if (!categorical && distinct.size() >= 2 && distinct.size() <= 30) {
+    bool whole = true;
+    double gap = INFINITY, prev = NAN;
+    for (double x : distinct) {
+      whole &= x == std::floor(x);
+      if (!std::isnan(prev)) gap = std::min(gap, x - prev);
+      prev = x;
+    }
+    if (whole) {
+      width = 0.3 * gap;
+      d.axis.min_step = 1;  // ticks on whole numbers only
+    }
+  }
+  if (width > 0) {
+    d.axis.name += " (jittered)";
+    for (size_t f = 0; f < d.values.size(); ++f)
+      for (size_t r = 0; r < d.values[f].size(); ++r) d.values[f][r] += width * jitter_of(f, r, axis);
+  }
+  return d;
+}
+
+int cmd_plot(const std::vector<std::string>& files, const std::string& out, std::string xcol,
+             std::string ycol, const std::vector<std::string>& labels) {
+  if (!labels.empty() && labels.size() != files.size())
+    throw CLI::ValidationError("--labels", "gives " + std::to_string(labels.size()) + " labels for " +
+                               std::to_string(files.size()) + " files");
+  std::vector<echoflow::Table> tables;
+  echoflow::ReadOptions ro;
+  ro.categorical_max_levels = 0;  // integer columns with few values stay numeric here
+  for (auto& f : files) {
+    tables.push_back(echoflow::read_table(f, ro));
+    const echoflow::Table& t = tables.back();
+    if (xcol.empty()) {
+      if (t.columns.size() < 2) throw ef::Error(f + ": need two columns to plot (or --x and --y)", __FILE__, __LINE__);
+      xcol = t.columns[0].name;
+      ycol = t.columns[1].name;
+    }
+    for (auto* c : {&xcol, &ycol})
+      if (t.find(*c) < 0) throw ef::Error(f + ": no column \"" + *c + "\"", __FILE__, __LINE__);
+  }
+  const PlotAxisData X = plot_axis(tables, xcol, 0), Y = plot_axis(tables, ycol, 1);
+  const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+  ef::Figure fig;
+  fig.title = ycol + " vs " + xcol;
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string label = !labels.empty() ? labels[i] : i == 0 ? "real" : "synthetic";
+    if (labels.empty() && files.size() > 2 && i > 0) label += " " + std::to_string(i);
+    ef::PlotSeries s;
+    s.color = colors[i % 4];
+    size_t shown = 0;
+    for (size_t r = 0; r < X.values[i].size(); ++r)
+      if (!std::isnan(X.values[i][r]) && !std::isnan(Y.values[i][r])) {
+        s.x.push_back(X.values[i][r]);
+        s.y.push_back(Y.values[i][r]);
+        ++shown;
+      }
+    const size_t total = tables[i].rows();
+    s.label = label + " (" + std::to_string(total) + " rows" +
+              (shown < total ? ", " + std::to_string(total - shown) + " missing, not shown" : "") + ")";
+    ef::PlotPanel p;
+    p.title = label + ": " + std::filesystem::path(files[i]).filename().string();
+    p.x = X.axis;
+    p.y = Y.axis;
+    p.series.push_back(std::move(s));
+    fig.panels.push_back(std::move(p));
+  }
+  ef::write_figure(out, fig);
+  return 0;
+}
+
+// --- visualize: the base normal pushed back through the flow, one panel per stage -------------
+
+// DIR/layer_K.csv for every stage and DIR/layers.png with the stages on a grid (2-D models).
 int cmd_visualize(const std::string& model, const std::string& dir, long rows, uint64_t seed) {
-  if (rows <= 0) throw ef::Error("--rows must be positive", __FILE__, __LINE__);
+  if (rows <= 0) throw CLI::ValidationError("--rows", "must be positive (got " + std::to_string(rows) + ")");
   echoflow::Model m = echoflow::Model::load(model);
   const auto names = m.column_names();
-  const auto stages = m.layer_trace(size_t(rows), seed);
   if (names.size() != 2)
     throw ef::Error("visualize draws 2-D models (this one has " + std::to_string(names.size()) + " columns)",
                     __FILE__, __LINE__);
+  std::vector<std::string> stage_names;
+  const auto stages = m.layer_trace(size_t(rows), seed, &stage_names);
   std::filesystem::create_directories(dir);
-  std::vector<ef::ScatterSeries> panels;
+  ef::Figure fig;
+  fig.title = std::filesystem::path(model).filename().string() +
+              ": base normal pushed back through the flow, layer by layer";
+  fig.columns = 4;
+  fig.shared_axes = false;  // the stages live in different ranges
   for (size_t k = 0; k < stages.size(); ++k) {
-    ef::ScatterSeries p;
-    p.title = k == 0 ? "base N(0, I)" : "after undoing " + std::to_string(k) + " layer(s)";
+    ef::PlotPanel p;
+    p.title = "stage " + std::to_string(k) + ": " + stage_names[k];
+    p.x.name = "u1 = " + names[0] + ", encoded";
+    p.y.name = "u2 = " + names[1] + ", encoded";
+    ef::PlotSeries s;
+    s.label = std::to_string(rows) + " draws";
     std::string csv = names[0] + "," + names[1] + "\n";
     char b[64];
     for (size_t r = 0; r < size_t(rows); ++r) {
-      p.x.push_back(stages[k][2 * r]);
-      p.y.push_back(stages[k][2 * r + 1]);
+      s.x.push_back(stages[k][2 * r]);
+      s.y.push_back(stages[k][2 * r + 1]);
       std::snprintf(b, sizeof b, "%.6g,%.6g\n", stages[k][2 * r], stages[k][2 * r + 1]);
       csv += b;
     }
-    p.color = "#1f77b4";
     ef::write_file_atomic(dir + "/layer_" + std::to_string(k) + ".csv", csv);
-    panels.push_back(std::move(p));
+    p.series.push_back(std::move(s));
+    fig.panels.push_back(std::move(p));
   }
   // Last panel: samples decoded to the table's units (the stages above are in encoded units).
   {
     const echoflow::Table t = m.sample(size_t(rows), {}, seed);
-    panels.back().color = "#1f77b4";
-    panels.push_back({"samples, original units", t.columns[0].values, t.columns[1].values, "#d62728"});
+    ef::PlotPanel p;
+    p.title = "samples in the table's units";
+    p.x.name = names[0];
+    p.y.name = names[1];
+    p.series.push_back({"synthetic (" + std::to_string(rows) + " rows)", t.columns[0].values,
+                        t.columns[1].values, "#d62728"});
+    fig.panels.push_back(std::move(p));
   }
-  // Each panel has its own scale: the stages live in different ranges.
-  ef::write_scatter_png(dir + "/layers.png", panels, /*shared_axes=*/false);
-  std::fprintf(stderr, "eftrain: %zu stages written to %s (layer_*.csv, layers.png); encoded units\n",
+  ef::write_figure(dir + "/layers.png", fig);
+  std::fprintf(stderr, "eftrain: %zu stages written to %s (layer_*.csv in encoded units, layers.png)\n",
                stages.size(), dir.c_str());
   return 0;
+}
+
+// --rows N: a usage error (exit 2) unless N is a whole number >= 1.
+CLI::Validator positive_count() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        char* end = nullptr;
+        const long long v = std::strtoll(s.c_str(), &end, 10);
+        if (s.empty() || *end != '\0' || v < 1) return "must be positive, a whole number >= 1 (got " + s + ")";
+        return "";
+      },
+      "N>=1");
 }
 
 }  // namespace
@@ -228,7 +385,7 @@ int main(int argc, char** argv) {
 
   auto* sample = app.add_subcommand("sample", "draw synthetic rows from a model");
   sample->add_option("model", model, "model file (.efm)")->required();
-  sample->add_option("--rows", rows, "number of rows")->required();
+  sample->add_option("--rows", rows, "number of rows")->required()->check(positive_count());
   sample->add_option("--out", out, "output CSV")->required();
   sample->add_option("--seed", seed, "random seed (same seed, same rows)");
   sample->add_option("--given", givens, "fix a conditional column: COLUMN=VALUE");
@@ -238,18 +395,24 @@ int main(int argc, char** argv) {
   score->add_option("--data", data, "input CSV")->required();
   score->add_option("--out", out, "output CSV (header log_prob)")->required();
 
-  auto* plot = app.add_subcommand("plot", "scatter plot of CSV files side by side (.svg, or .png)");
+  auto* plot = app.add_subcommand("plot", "labelled scatter plots of CSV files side by side (.png, .svg or .pdf)");
   plot->add_option("files", plot_files, "CSV files, one panel each")->required();
-  plot->add_option("--out", out, "output .svg or .png")->required();
+  plot->add_option("--out", out, "output .png, .svg or .pdf")->required();
   plot->add_option("--x", xcol, "x column (default: first)");
   plot->add_option("--y", ycol, "y column (default: second)");
+  std::vector<std::string> plot_labels;
+  plot->add_option("--labels", plot_labels, "one legend label per file (default: real, synthetic)")
+      ->delimiter(',');
 
   long vis_rows = 2000;
   auto* vis = app.add_subcommand("visualize", "the base normal pushed back through the flow layer by layer (2-D models)");
   vis->add_option("model", model, "model file (.efm)")->required();
   vis->add_option("--out", out, "output folder")->required();
-  vis->add_option("--rows", vis_rows, "points per stage");
+  vis->add_option("--rows", vis_rows, "points per stage")->check(positive_count());
   vis->add_option("--seed", seed, "random seed");
+
+  auto* info = app.add_subcommand("info", "print a model's schema and training summary");
+  info->add_option("model", model, "model file (.efm)")->required();
 
   try {
     app.parse(argc, argv);
@@ -265,8 +428,12 @@ int main(int argc, char** argv) {
     }
     if (*sample) return cmd_sample(model, rows, out, seed, givens);
     if (*score) return cmd_score(model, data, out);
-    if (*plot) return cmd_plot(plot_files, out, xcol, ycol);
+    if (*plot) return cmd_plot(plot_files, out, xcol, ycol, plot_labels);
     if (*vis) return cmd_visualize(model, out, vis_rows, seed);
+    if (*info) return cmd_info(model);
+  } catch (const CLI::Error& e) {  // a usage error found after parsing
+    std::fprintf(stderr, "eftrain: usage error: %s %s\n", e.get_name().c_str(), e.what());
+    return 2;
   } catch (const ef::Error& e) {
     std::fprintf(stderr, "eftrain: error: %s\n", e.what());
     return 1;

@@ -79,8 +79,8 @@ printf 'x,y\n1,"unterminated\n' > "$T/quote.csv"; cfg "$T/d8.json" "$T/quote.csv
 [ -e "$T/d5.json.efm" ] || [ -e "$T/t.efm" ] && { echo "FAIL: a model was written for bad data" >&2; failures=$((failures+1)); }
 
 # --- sample ---
-expect_fail "rows zero" "--rows must be positive" "$EF" sample "$M" --rows 0 --out "$T/o.csv"
-expect_fail "rows negative" "--rows must be positive" "$EF" sample "$M" --rows -5 --out "$T/o.csv"
+expect_fail "rows zero" "--rows: must be positive" "$EF" sample "$M" --rows 0 --out "$T/o.csv"
+expect_fail "rows negative" "--rows: must be positive" "$EF" sample "$M" --rows -5 --out "$T/o.csv"
 expect_fail "missing model" "cannot open the model file" "$EF" sample "$T/none.efm" --rows 5 --out "$T/o.csv"
 head -c 100 "$M" > "$T/trunc.efm"; expect_fail "truncated model" "truncated" "$EF" sample "$T/trunc.efm" --rows 5 --out "$T/o.csv"
 head -c $(( $(stat -c %s "$M") - 3 )) "$M" > "$T/trunc2.efm"; expect_fail "truncated model tail" "trunc2.efm" "$EF" sample "$T/trunc2.efm" --rows 5 --out "$T/o.csv"

@@ -54,14 +54,32 @@ awk -F, '{print $2","$1}' "$T/cfg/spiral.csv" > "$T/swapped.csv"
 "$EF" score "$T/cfg/m.efm" --data "$T/swapped.csv" --out "$T/sc2.csv"
 cmp -s "$T/sc.csv" "$T/sc2.csv" || fail "column order changed the scores"
 
-# plot writes an SVG.
+# plot: labelled figures. The SVG's text elements carry the title, panel titles, axis names,
+# legend entries with row counts and ticks in data units; the PNG decodes to the grid's size
+# (452 px per panel + 8 wide, 36 + 374 per row + 4 high: host/plot.cpp) and is not blank.
+CHECK="python3 $(dirname "$0")/check_plot.py"
 "$EF" plot "$T/cfg/spiral.csv" "$T/s1.csv" --out "$T/p.svg" || fail "plot"
-grep -q "<svg" "$T/p.svg" || fail "plot is not an SVG"
+$CHECK svg "$T/p.svg" "y vs x" "real: spiral.csv" "synthetic: s1.csv" "x" "y" "real (1500 rows)" \
+  "synthetic (300 rows)" "0" "5" "-5" || fail "plot SVG text"
+"$EF" plot "$T/cfg/spiral.csv" "$T/s1.csv" --out "$T/p.png" || fail "plot png"
+$CHECK png "$T/p.png" 912 414 || fail "plot PNG"
+"$EF" plot "$T/cfg/spiral.csv" "$T/s1.csv" --out "$T/p.pdf" --labels train,model || fail "plot pdf"
+$CHECK pdf "$T/p.pdf" || fail "plot PDF"
+"$EF" plot "$T/cfg/spiral.csv" --out "$T/p.gif" 2> "$T/e.log" && fail "plot to .gif accepted"
+grep -q "unknown plot format" "$T/e.log" || fail "plot format message"
+rc=0; "$EF" plot "$T/cfg/spiral.csv" "$T/s1.csv" --labels one --out "$T/p2.svg" 2> /dev/null || rc=$?
+[ $rc -eq 2 ] || fail "--labels count mismatch is not a usage error"
+[ -e "$T/p2.svg" ] && fail "plot written after a usage error"
 
-# visualize: one CSV per stage (base + one per layer) and a PNG.
+# visualize: one CSV per stage (base + one per layer) and a PNG with one titled panel per stage.
 "$EF" visualize "$T/cfg/m.efm" --out "$T/vis" --rows 200 2> /dev/null || fail "visualize"
 [ -s "$T/vis/layers.png" ] && [ -s "$T/vis/layer_0.csv" ] || fail "visualize outputs"
 [ "$(wc -l < "$T/vis/layer_0.csv")" -eq 201 ] || fail "visualize rows"
+# 3 MAF layers and 2 permutations: 6 stages + the samples panel = 7 panels, 4 per row.
+$CHECK png "$T/vis/layers.png" 1816 788 || fail "visualize PNG"
+rc=0; "$EF" sample "$T/cfg/m.efm" --rows -5 --out "$T/neg.csv" 2> "$T/e.log" || rc=$?
+[ $rc -eq 2 ] || fail "--rows -5 is not a usage error (exit 2)"
+grep -q "whole number >= 1" "$T/e.log" || fail "--rows message"
 
 # Spline flows and mixed flows from the config: "flow" may list kinds the layers cycle through.
 # The model header keeps the list and the spline settings; score/sample use every layer kind.

@@ -8,7 +8,8 @@
 #   and build-py/<wheel tag>/ keeps the CMake build between runs (a rebuild is incremental).
 # Needs what the C++ build needs (README "Dependencies") plus Python >= 3.11 with venv and
 # headers (Debian: python3-venv python3-dev). Env: PYTHON (interpreter, default python3),
-# EF_PY_VENV (default build-py/venv), CMAKE_BUILD_PARALLEL_LEVEL (default: nproc).
+# EF_PY_VENV (default build-py/venv), CMAKE_BUILD_PARALLEL_LEVEL (default: nproc), EF_PY_WERROR=ON
+# (warnings as errors, as tests/run.sh builds: same flags, so ccache serves its objects).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -48,7 +49,9 @@ echo "run.sh: building and installing the echoflow package (pip install .)"
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
-if ! "${PIP[@]}" install --no-build-isolation -v . > "$LOG" 2>&1; then
+SETTINGS=()
+[ "${EF_PY_WERROR:-OFF}" = ON ] && SETTINGS+=(--config-settings=cmake.define.EF_WERROR=ON)
+if ! "${PIP[@]}" install --no-build-isolation -v "${SETTINGS[@]}" . > "$LOG" 2>&1; then
   tail -n 60 "$LOG" >&2
   die "building the Python package failed (full log above, last 60 lines)"
 fi

@@ -113,6 +113,8 @@ struct FitOptions {
   std::string device = "auto";          // auto | cpu | cuda
   int threads = 0;                      // 0 = library default
   std::function<void(const ef::EpochReport&)> on_epoch;
+  // Called once before the first epoch with the inferred schema (Model::schema()).
+  std::function<void(const nlohmann::json&)> on_schema;
   nlohmann::json config;                // stored in the model file for provenance
 };
 
@@ -144,13 +146,21 @@ class Model {
                      ef::SampleInfo* info = nullptr) const;
 
   const ef::TrainResult& training() const;
+  // What fit made of the table, per column (type, encoder, levels or range, missing rate, point
+  // masses, conditional) and the device it trained on ("reason" when "auto" fell back to the
+  // CPU); stored in the model file. ef::format_schema (host/schema.hpp) prints it as a table.
+  const nlohmann::json& schema() const;
+  const nlohmann::json& config() const;  // the effective config stored at training (may be null)
   std::vector<std::string> column_names() const;
   std::map<std::string, ColumnType> column_types() const;
   std::vector<std::string> missing_tokens() const;  // the tokens read as missing at training
   const std::vector<std::string>& conditional() const;
   // The base normal pushed back through the flow layer by layer (unconditional models, 2-D
-  // views): out[k] is the cloud after undoing the last k layers, in encoded units.
-  std::vector<std::vector<float>> layer_trace(size_t n, uint64_t seed) const;
+  // views): out[k] is the cloud after undoing the last k layers, in encoded units. names
+  // (optional) gets one label per stage: "base N(0, I)", then the layer undone, e.g.
+  // "undo 3/10: nsf-coupling" (counting the flow's steps, permutations included).
+  std::vector<std::vector<float>> layer_trace(size_t n, uint64_t seed,
+                                              std::vector<std::string>* names = nullptr) const;
 
   struct Impl;
 

@@ -1,0 +1,25 @@
+# Sourced by examples/demo.sh and tests/run.sh: the build settings both README commands share.
+#  - EF_CUDA (AUTO|ON|OFF): default ON when a GPU is usable (nvidia-smi lists one), else OFF:
+#    compiling the CUDA kernels takes minutes on 2 cores and a machine without a GPU cannot run
+#    them. .ci/run sets AUTO, so CI compiles them wherever nvcc exists.
+#  - ccache (in the package list) when found. Meant to let the Python package's build (pip install
+#    .) reuse the objects compiled for ctest (same flags, EF_PY_WERROR=ON); measured on 2026-11-29
+#    it did not (0 hits of 29: scikit-build-core builds with Ninja, this with Makefiles; open).
+EF_CUDA=${EF_CUDA:-}
+if [ -z "$EF_CUDA" ]; then
+  if command -v nvidia-smi > /dev/null && nvidia-smi -L 2> /dev/null | grep -q '^GPU'; then
+    EF_CUDA=ON
+  else
+    EF_CUDA=OFF
+  fi
+fi
+export EF_CUDA
+# Absolute paths in the compile lines: the Python build (build-py/<tag>/) and build/ sit at
+# different depths, so paths made relative to a CCACHE_BASEDIR would differ and miss the cache.
+unset CCACHE_BASEDIR
+EF_LAUNCHER=()
+if command -v ccache > /dev/null; then
+  EF_LAUNCHER=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+               -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi

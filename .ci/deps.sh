@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The one list of Debian packages EchoFlow needs (README "Dependencies"), and the check that
+# ./examples/demo.sh, ./tests/run.sh and .ci/run share: missing packages are installed with apt
+# when running as root or with password-less sudo; otherwise the one `apt-get install` line is
+# printed and the caller stops (exit 1). Usage: .ci/deps.sh [--check] (--check: never install).
+# Not on Debian/Ubuntu (no dpkg): nothing is checked; CMake reports what it cannot find.
+set -euo pipefail
+PKGS=(cmake g++ make pkg-config ccache nlohmann-json3-dev doctest-dev libopenblas-dev libcli11-dev
+      libcsv-dev zlib1g-dev libcairo2-dev fonts-dejavu-core python3-venv python3-dev)
+[ "${1:-}" = "--list" ] && { echo "${PKGS[*]}"; exit 0; }
+command -v dpkg-query > /dev/null || exit 0
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if [ "${1:-}" != "--check" ] && command -v sudo > /dev/null && sudo -n true 2> /dev/null; then
+    SUDO=(sudo)
+  else
+    echo "EchoFlow needs these Debian packages, which are not installed: ${missing[*]}" >&2
+    echo "Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+elif [ "${1:-}" = "--check" ]; then
+  echo "missing Debian packages: ${missing[*]} (apt-get install -y ${missing[*]})" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${missing[*]}" >&2
+"${SUDO[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" > /dev/null
