@@ -25,7 +25,7 @@ sed -n '1,/^epoch 1\//p' "$T/train.log" > "$T/before.log"
 grep -Eq "^ +species +categorical +categorical MADE +3: Adelie, Chinstrap, Gentoo +0.0% +- +yes" "$T/before.log" \
   || { cat "$T/train.log"; fail "schema line for species"; }
 grep -Eq "^ +year +categorical .* 3: 2007, 2008, 2009 " "$T/before.log" || fail "schema: year inferred categorical"
-grep -Eq "^ +body_mass_g +integer +dequantize \+ log\(x - min\) \+ [a-z]+ +\[2700, 6300\] +0.6% " "$T/before.log" \
+grep -Eq "^ +body_mass_g +integer +dequantize \+ logit \+ [a-z]+ +\[2700, 6300\] +0.6% " "$T/before.log" \
   || fail "schema line for body_mass_g"
 grep -Eq "^ +sex +categorical .* +3.2% +- +no" "$T/before.log" || fail "schema: sex missing rate"
 grep -Eq "^  device: (cpu \(requested \"auto\"; .+\)|cuda \(requested \"auto\"\))$" "$T/before.log" \
