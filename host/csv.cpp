@@ -223,12 +223,17 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>* heade
   return t;
 }
 
-std::string csv_field(const std::string& s) {
-  // Quoted when empty too (a lone empty field would be a blank line, which the reader skips) and
-  // when it starts or ends with a space or a tab (the reader trims both from unquoted fields).
+bool csv_needs_quotes(const std::string& s) {
+  // Quoted when empty too (a lone empty field would be a blank line, which the reader skips), when
+  // it starts or ends with a space or a tab (the reader trims both from unquoted fields), and when
+  // it starts with U+FEFF (as a file's first field the reader would take it for a byte-order mark).
   auto blank = [](char c) { return c == ' ' || c == '\t'; };
-  if (!s.empty() && s.find_first_of(",\"\r\n") == std::string::npos && !blank(s.front()) && !blank(s.back()))
-    return s;
+  return s.empty() || s.find_first_of(",\"\r\n") != std::string::npos || blank(s.front()) ||
+         blank(s.back()) || s.compare(0, 3, "\xef\xbb\xbf") == 0;
+}
+
+std::string csv_field(const std::string& s) {
+  if (!csv_needs_quotes(s)) return s;
   std::string q = "\"";
   for (char c : s) {
     if (c == '"') q += '"';

@@ -48,6 +48,7 @@ class CsvReader {
 };
 
 // Quotes a field when RFC 4180 needs it.
+bool csv_needs_quotes(const std::string& s);  // RFC 4180 and this reader's trimming and BOM rules
 std::string csv_field(const std::string& s);
 
 }  // namespace ef

@@ -177,10 +177,9 @@ void check_declared(const std::string& path, const std::vector<std::string>& hea
       EF_THROW(path, ": column \"", kv.first, "\" is missing (required by ", opt.declared_by, ")");
 }
 
-// Appends s as one CSV field, quoted when RFC 4180 needs it (see ef::csv_field).
+// Appends s as one CSV field, quoted when needed (ef::csv_needs_quotes), without a temporary.
 void append_field(std::string& out, const std::string& s) {
-  auto blank = [](char ch) { return ch == ' ' || ch == '\t'; };
-  if (!s.empty() && s.find_first_of(",\"\r\n") == std::string::npos && !blank(s.front()) && !blank(s.back())) {
+  if (!ef::csv_needs_quotes(s)) {
     out += s;
     return;
   }

@@ -32,18 +32,23 @@ for t in ${EF_FUZZ_TARGETS:-csv config model given}; do
     csv) maxlen=4096 ;;
     config) maxlen=4096 ;;
     model) maxlen=16384 ;;
+    given) maxlen=1024 ;;
+    *) echo "unknown target $t" >&2; exit 2 ;;
   esac
   exe=$BUILD/tests/fuzz/fuzz_$t
   corpus=$WORK/corpus-$t
   art=$WORK/artifacts-$t
-  mkdir -p "$corpus" "$art"
+  dict=()
+  [ -f "$FUZZ/$t.dict" ] && dict=(-dict="$FUZZ/$t.dict")
+  run=$WORK/run-$t  # one folder per target, so several run_fuzz.sh can run side by side
+  mkdir -p "$corpus" "$art" "$run"
   log=$WORK/fuzz_$t.log
   echo "=== fuzz_$t: ${SECS}s, -max_len=$maxlen"
-  (cd "$WORK" && "$exe" -jobs=1 -workers=1 -max_total_time="$SECS" -max_len="$maxlen" -timeout=5 \
-     -rss_limit_mb=2048 -print_final_stats=1 -dict="$FUZZ/$t.dict" -artifact_prefix="$art/" \
+  (cd "$run" && "$exe" -jobs=1 -workers=1 -max_total_time="$SECS" -max_len="$maxlen" -timeout=5 \
+     -rss_limit_mb=2048 -print_final_stats=1 ${dict[@]+"${dict[@]}"} -artifact_prefix="$art/" \
      "$corpus" "$FUZZ/corpus/$t" > /dev/null 2>&1)
   # With -jobs=1 libFuzzer writes the worker's output to fuzz-0.log in the current folder.
-  mv -f "$WORK/fuzz-0.log" "$log" 2>/dev/null
+  mv -f "$run/fuzz-0.log" "$log" 2>/dev/null
   grep -E '^stat::number_of_executed_units|^Done [0-9]+ runs' "$log" || echo "(no final stats; see $log)"
   if grep -qE 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error:|deadly signal|uncaught exception|ALARM: working on the last Unit' "$log"; then
     status=1
