@@ -104,8 +104,10 @@ template <class T>
 void TabularModel<T>::prefix(const TabularWorkspace<T>& ws, int B, int width,
                              std::vector<T>& out) const {
   out.resize(size_t(B) * width);
+  if (width == 0) return;  // a part without context: nothing to copy (and &v[0] of an empty vector is UB)
+  const T* F = ws.F.data();
   for (int r = 0; r < B; ++r)
-    std::copy(&ws.F[size_t(r) * Fw_], &ws.F[size_t(r) * Fw_] + width, &out[size_t(r) * width]);
+    std::copy(F + size_t(r) * Fw_, F + size_t(r) * Fw_ + width, out.data() + size_t(r) * width);
 }
 
 template <class T>

@@ -3,7 +3,9 @@
 #include <csv.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstring>
 #include <cstdint>
 #include <set>
 #include <unistd.h>
@@ -89,6 +91,14 @@ class Parser {
         buf += 3;
         n -= 3;
       }
+    }
+    // A NUL byte is never text: refused (UTF-16 without a byte-order mark ends here too), so every
+    // file the reader accepts is one the writer can reproduce.
+    if (const void* z = std::memchr(buf, 0, n)) {
+      const size_t at = size_t(static_cast<const char*>(z) - buf);
+      const size_t row = st_.record + size_t(std::count(buf, buf + at, '\n'));
+      EF_THROW(*st_.name, ": ", row == 0 ? std::string("header") : "row " + std::to_string(row),
+               ": a NUL byte (not a UTF-8 text file; UTF-16 is not supported, convert the file to UTF-8)");
     }
     if (csv_parse(&p_, buf, n, on_field, on_row, &st_) != n) fail();
     check();

@@ -148,6 +148,12 @@ TEST_CASE("CSV reader: UTF-8 BOM skipped, UTF-16 refused, block row numbers in m
   CHECK(ef::read_csv(d + "/bom3.csv").header[0] == two.header[0]);
   std::ofstream(d + "/u16.csv") << std::string("\xff\xfex\0,\0y\0\n\0", 10);
   CHECK_THROWS_WITH(ef::read_csv(d + "/u16.csv"), doctest::Contains("UTF-16 is not supported"));
+  // A NUL byte anywhere is refused with its row (fuzz_csv: a name "\x01\0..." was accepted, then
+  // its written copy looked like UTF-16 to the reader).
+  std::ofstream(d + "/nul.csv") << std::string("x,y\n1,2\n3,\0\n", 13);
+  CHECK_THROWS_WITH(ef::read_csv(d + "/nul.csv"), doctest::Contains("nul.csv: row 2: a NUL byte"));
+  std::ofstream(d + "/nulh.csv") << std::string("xy\0,z\n1,2\n", 11);
+  CHECK_THROWS_WITH(ef::read_csv(d + "/nulh.csv"), doctest::Contains("nulh.csv: header: a NUL byte"));
   {
     std::ofstream f(d + "/bad.csv");
     f << "x\n";
