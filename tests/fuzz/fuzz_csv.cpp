@@ -70,6 +70,9 @@ void writer_round_trip(const uint8_t* data, size_t size) {
     if (!std::isfinite(d) || (d != 0 && std::fabs(d) < 2.2250738585072014e-308)) continue;  // finite, normal
     v.push_back(d);
     labels.emplace_back(reinterpret_cast<const char*>(data + i), 8);
+    // The reader refuses NUL bytes (never text), so labels with one cannot round-trip: replaced.
+    for (char& ch : labels.back())
+      if (ch == '\0') ch = '\x01';
   }
   if (v.empty()) return;
   echoflow::Table t;
