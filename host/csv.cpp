@@ -236,10 +236,12 @@ CsvTable read_csv(const std::string& path, const std::vector<std::string>* heade
 bool csv_needs_quotes(const std::string& s) {
   // Quoted when empty too (a lone empty field would be a blank line, which the reader skips), when
   // it starts or ends with a space or a tab (the reader trims both from unquoted fields), and when
-  // it starts with U+FEFF (as a file's first field the reader would take it for a byte-order mark).
+  // it starts with bytes the reader takes for a byte-order mark when they open a file (UTF-8's
+  // EF BB BF is skipped; UTF-16's FF FE and FE FF are refused).
   auto blank = [](char c) { return c == ' ' || c == '\t'; };
   return s.empty() || s.find_first_of(",\"\r\n") != std::string::npos || blank(s.front()) ||
-         blank(s.back()) || s.compare(0, 3, "\xef\xbb\xbf") == 0;
+         blank(s.back()) || s.compare(0, 3, "\xef\xbb\xbf") == 0 || s.compare(0, 2, "\xff\xfe") == 0 ||
+         s.compare(0, 2, "\xfe\xff") == 0;
 }
 
 std::string csv_field(const std::string& s) {

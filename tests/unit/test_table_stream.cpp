@@ -146,6 +146,9 @@ TEST_CASE("CSV reader: UTF-8 BOM skipped, UTF-16 refused, block row numbers in m
   CHECK(ef::csv_field(two.header[0]) == "\"\xef\xbb\xbfx\"");
   std::ofstream(d + "/bom3.csv") << ef::csv_field(two.header[0]) << ",y\n1,2\n";
   CHECK(ef::read_csv(d + "/bom3.csv").header[0] == two.header[0]);
+  // Likewise a field opening with UTF-16's byte-order marks (fuzz_csv: the reader refused the copy).
+  CHECK(ef::csv_field("\xff\xfex") == "\"\xff\xfex\"");
+  CHECK(ef::csv_field("\xfe\xffx") == "\"\xfe\xffx\"");
   std::ofstream(d + "/u16.csv") << std::string("\xff\xfex\0,\0y\0\n\0", 10);
   CHECK_THROWS_WITH(ef::read_csv(d + "/u16.csv"), doctest::Contains("UTF-16 is not supported"));
   // A NUL byte anywhere is refused with its row (fuzz_csv: a name "\x01\0..." was accepted, then
