@@ -16,44 +16,17 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.cuh"
 #include "kernels/cuda_exec.cuh"
 #include "kernels/ops/data_ops.hpp"
 
 namespace {
 
-struct Buf {
-  float* p = nullptr;
-  explicit Buf(size_t n) { EF_CUDA_CHECK(cudaMalloc(&p, (n ? n : 1) * sizeof(float))); }
-  ~Buf() { cudaFree(p); }
-  Buf(const Buf&) = delete;
-  Buf& operator=(const Buf&) = delete;
-};
+using Buf = efbench::DeviceFloats;
+using efbench::parse_list;
 
 double time_ms(cudaStream_t s, int iters, const std::function<void()>& f) {
-  for (int i = 0; i < 3; ++i) f();
-  cudaEvent_t a, b;
-  EF_CUDA_CHECK(cudaEventCreate(&a));
-  EF_CUDA_CHECK(cudaEventCreate(&b));
-  EF_CUDA_CHECK(cudaEventRecord(a, s));
-  for (int i = 0; i < iters; ++i) f();
-  EF_CUDA_CHECK(cudaEventRecord(b, s));
-  EF_CUDA_CHECK(cudaEventSynchronize(b));
-  float ms = 0;
-  EF_CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  return double(ms) / iters;
-}
-
-std::vector<int> parse_list(const char* s) {
-  std::vector<int> v;
-  for (const char* p = s; *p;) {
-    v.push_back(std::atoi(p));
-    p = std::strchr(p, ',');
-    if (!p) break;
-    ++p;
-  }
-  return v;
+  return efbench::time_ms(s, iters, f, 3);  // warm-up calls
 }
 
 void result(const char* shape, int B, const char* impl, double ms, double flop_row) {

@@ -23,21 +23,13 @@
 #include "error.hpp"
 #include "flow_math.hpp"
 #include "flow_spec.hpp"
+#include "bench_util.hpp"
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::vector<int> parse_list(const char* s) {
-  std::vector<int> v;
-  for (const char* p = s; *p;) {
-    v.push_back(std::atoi(p));
-    p = std::strchr(p, ',');
-    if (!p) break;
-    ++p;
-  }
-  return v;
-}
+using efbench::parse_list;
 
 ef::TabularSpec spec_for(ef::FlowKind kind, int D) {
   ef::TabularSpec s;
