@@ -120,13 +120,15 @@ Column convert_column(const std::string& path, const std::string& name, size_t c
     for (auto& kv : token_count)
       if (kv.second > best) { best = kv.second; col.missing_token = kv.first; }
   }
+  bool parsed = false;  // col.values already hold the numbers (read once, by inference)
   if (declared) {
     col.type = *declared;
   } else {
     // Numbers first; the rule shared with DataFrames (infer_numeric_type) then decides.
     bool numeric = true;
     size_t bad_row = n;  // the first inf / nan / overflowing number
-    std::vector<double> values(n, std::nan(""));
+    std::vector<double>& values = col.values;
+    values.assign(n, std::nan(""));
     for (size_t r = 0; r < n && numeric; ++r) {
       if (col.is_missing(r)) continue;
       bool non_finite = false;
@@ -146,12 +148,17 @@ Column convert_column(const std::string& path, const std::string& name, size_t c
       EF_THROW(path, ": row ", first_row + bad_row + 1, ", column \"", name, "\": \"", cells[bad_row],
                "\" is not a finite number, in a column of numbers; list it in data.missing to read it "
                "as missing, or declare the column in data.columns");
+    // Inferred numeric: every present cell parsed finite (whole ones for Integer) above.
+    parsed = col.type != ColumnType::Categorical;
+    if (!parsed) std::vector<double>().swap(values);
   }
   if (col.type == ColumnType::Categorical) {
     for (size_t r = 0; r < n; ++r)
       if (!valid_utf8(cells[r]))
         EF_THROW(path, ": row ", first_row + r + 1, ", column \"", name, "\": the label is not valid UTF-8 (convert the file to UTF-8)");
     col.labels = std::move(cells);
+  } else if (parsed) {
+    std::vector<std::string>().swap(cells);
   } else {
     col.values.resize(n, std::nan(""));
     for (size_t r = 0; r < n; ++r) {
