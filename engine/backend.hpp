@@ -35,6 +35,10 @@ class Backend {
   virtual void backward() = 0;
   virtual void adam_step(const AdamConfig& cfg) = 0;
   virtual void reset_optimizer() = 0;
+  // The flat gradient buffer in host memory, for data-parallel training (host/trainer.cpp sums
+  // it over the ranks between backward() and adam_step()); null where the gradients live on a
+  // device.
+  virtual float* host_grads() { return nullptr; }
 
   // Inference: log p of B rows (no state kept for backward), and ancestral draws.
   virtual void score(const int* codes, const float* u, int B, float* logp) = 0;

@@ -31,6 +31,7 @@ class CpuBackend final : public Backend {
     params_ = p;
   }
   std::vector<float> get_grads() const override { return grads_; }
+  float* host_grads() override { return grads_.data(); }
 
   double forward(const int* codes, const float* u, int B) override {
     logp_.resize(B);

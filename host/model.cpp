@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "blas.hpp"
+#include "communicator.hpp"
 #include "flow_math.hpp"
 #include "model_impl.hpp"
 #include "schema.hpp"
@@ -110,7 +111,8 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
     for (int r = 0; r < B; ++r) {
       const size_t row = size_t(idx[r]);
       // Noise for this cell: fresh per batch in training, fixed per scoring pass.
-      const uint64_t nidx = pass < 0 ? uint64_t(r) : row0 + row;
+      // (Training: row0 is the slice's position in its batch, host/trainer.hpp BatchSliceFn.)
+      const uint64_t nidx = pass < 0 ? row0 + uint64_t(r) : row0 + row;
       const uint64_t nseed = pass < 0 ? stream : 0x5eedULL + uint64_t(pass);
       auto fill = [&] {
         const double f = ef::math::rand_normal(nseed, 2 * c + 1, nidx);
@@ -256,12 +258,15 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   const Impl& I = *impl;
   std::vector<double> logj;
   std::vector<char> bad;
-  ef::BatchFn make_batch = [&](const int* rows, int B, uint64_t stream, ef::Batch& out) {
-    I.encode(data, srcs, rows, B, stream ^ (opt.train.seed * 0x9e3779b97f4a7c15ULL), -1, 1, 0,
+  ef::BatchSliceFn make_slice = [&](const int* rows, int B, uint64_t stream, int first, ef::Batch& out) {
+    I.encode(data, srcs, rows, B, stream ^ (opt.train.seed * 0x9e3779b97f4a7c15ULL), -1, 1, uint64_t(first),
              out.codes, out.u, logj, bad);
     out.logj_sum = 0;
     for (int r = 0; r < B; ++r) out.logj_sum += logj[r];
     out.row_logj.assign(logj.begin(), logj.begin() + B);
+  };
+  ef::BatchFn make_batch = [&](const int* rows, int B, uint64_t stream, ef::Batch& out) {
+    make_slice(rows, B, stream, 0, out);
   };
   // Integer dequantization and filled cells draw noise per batch: such rows cannot be encoded
   // once and kept on a device (host/device_trainer.hpp streams them instead).
@@ -269,7 +274,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   for (auto& e : impl->enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
   auto be = ef::make_backend(opt.device, impl->spec);
   be->init_params();
-  impl->train = ef::train(*be, int(N), ef::BatchSource{make_batch, noisy}, opt.train, opt.on_epoch);
+  impl->train = ef::train(*be, int(N), ef::BatchSource{make_batch, noisy, make_slice}, opt.train, opt.on_epoch);
   impl->params = be->get_params();
   impl->be = std::move(be);
   Model m;
@@ -337,9 +342,17 @@ Table Model::sample(size_t n, const std::map<std::string, std::string>& given, u
 void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
                           size_t block_rows, const std::function<void(Table&)>& sink,
                           ef::SampleInfo* info) const {
-  const Impl& I = *impl_;
   EF_CHECK(n >= 1, "the number of rows to sample must be positive");
-  EF_CHECK(n < size_t(1) << 31, "too many rows to sample");
+  sample_range(0, n, given, seed, block_rows, sink, info);
+}
+
+void Model::sample_range(size_t first, size_t n, const std::map<std::string, std::string>& given,
+                         uint64_t seed, size_t block_rows, const std::function<void(Table&)>& sink,
+                         ef::SampleInfo* info) const {
+  const Impl& I = *impl_;
+  EF_CHECK(first + n < size_t(1) << 31, "too many rows to sample");
+  EF_CHECK(first % sample_chunk_rows(!given.empty()) == 0, "sample_range: first row ", first,
+           " is not a multiple of ", sample_chunk_rows(!given.empty()));
   const int G = I.spec.groups(), D = I.spec.dims();
   const size_t nc = I.enc.size();
   ef::Given<float> gv;
@@ -410,7 +423,7 @@ void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& gi
   ef::Backend& be = I.backend();
   // Chunks keep memory bounded; importance resampling then works per chunk. The draws depend
   // on the chunk (its first row), never on the block: blocks are whole chunks.
-  const size_t chunk = conditional ? 2048 : 8192;
+  const size_t chunk = sample_chunk_rows(conditional);
   const size_t block = std::max<size_t>(1, (std::max<size_t>(block_rows, 1) + chunk - 1) / chunk) * chunk;
   std::vector<int> codes;
   std::vector<float> u;
@@ -433,7 +446,7 @@ void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& gi
       const int b = int(std::min(chunk, b0 + nb - r0));
       codes.resize(size_t(b) * G);
       u.resize(size_t(b) * D);
-      be.sample(b, seed, r0, conditional ? &gv : nullptr, codes.data(), u.data(), &part);
+      be.sample(b, seed, first + r0, conditional ? &gv : nullptr, codes.data(), u.data(), &part);
       agg.method = part.method;
       agg.proposals += part.proposals;
       ess += part.ess;
@@ -457,7 +470,7 @@ void Model::sample_blocks(size_t n, const std::map<std::string, std::string>& gi
             // An overflow (huge parameters, an extreme --given value) is an error, never an
             // "inf" or "nan" cell.
             if (!std::isfinite(x) && !given_value)
-              EF_THROW("sample: row ", r0 + r + 1, ", column \"", e.name, "\": the model produced a non-finite value (",
+              EF_THROW("sample: row ", first + r0 + r + 1, ", column \"", e.name, "\": the model produced a non-finite value (",
                        x, "); its parameters or the --given values are outside the range it can represent");
             col.values[row] = x;
           }
@@ -515,8 +528,9 @@ std::map<std::string, ColumnType> Model::column_types() const {
 std::string version_string() {
   const ef::CudaInfo& ci = ef::cuda_info();
   std::string s = std::string("echoflow ") + EF_VERSION + " (CUDA: ";
-  if (!ci.compiled) return s + "not compiled)";
-  return s + "compiled; " + (ci.devices > 0 ? std::to_string(ci.devices) + " device(s)" : "no usable device: " + ci.reason) + ")";
+  if (!ci.compiled) return s + "not compiled; " + ef::scale_out_build_info() + ")";
+  return s + "compiled; " + (ci.devices > 0 ? std::to_string(ci.devices) + " device(s)" : "no usable device: " + ci.reason) +
+         "; " + ef::scale_out_build_info() + ")";
 }
 
 }  // namespace echoflow

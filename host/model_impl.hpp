@@ -28,7 +28,7 @@ struct Model::Impl {
   // Builds spec.parts and col_* from enc and conditional (flow hyper-parameters already set).
   void build_layout();
   // Encodes rows idx[0..B) of t (column k of the model read from t's column src[k]).
-  // pass < 0: training noise from `stream`; pass = s >= 0: scoring pass s of S (stratified
+  // pass < 0: training noise from `stream` for batch positions row0 + r; pass = s >= 0: scoring pass s of S (stratified
   // dequantization, fixed fills, drawn for row row0 + idx[r]: t may be a block of a larger
   // table). logj (B): encoder terms per row; bad (B): rows outside the model's support (unseen
   // label, value out of bounds, unexpected missing value).

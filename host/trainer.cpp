@@ -7,6 +7,7 @@
 #include <memory>
 #include <numeric>
 
+#include "communicator.hpp"
 #include "device_trainer.hpp"
 #include "error.hpp"
 #include "flow_math.hpp"
@@ -57,6 +58,26 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   validation_split(N, opt_in, train_idx, val_idx);
   const int n_train = int(train_idx.size()), n_val = int(val_idx.size());
   const TrainOptions opt = resolve_train_options(opt_in, n_train);
+  // Data parallel (docs/SCALE.md): every rank holds the whole table and the same split and
+  // shuffle; rank r trains on rows [B r / R, B (r+1) / R) of each global batch of B rows, and
+  // one sum of the flat gradient buffer per step makes every rank's Adam step the same.
+  Communicator& comm = opt.comm ? *opt.comm : single_process();
+  const int R = comm.size(), rank = comm.rank();
+  const bool dp = R > 1;
+  if (dp) {
+    EF_CHECK(!be.device_training() && be.host_grads(), "training over ", R, " ranks on the ", be.name(),
+             " backend is not supported yet: use device \"cpu\"");
+    EF_CHECK(bool(source.slice), "training over ", R, " ranks needs a batch source that encodes slices");
+    // Every collective below assumes the same rows and parameter layout on every rank.
+    const int64_t np = int64_t(be.num_params());
+    const int64_t lo_n = comm.min(N), hi_n = -comm.min(-int64_t(N));
+    const int64_t lo_p = comm.min(np), hi_p = -comm.min(-np);
+    if (lo_n != hi_n || lo_p != hi_p)
+      throw AgreedError("the ranks disagree on the table (" + std::to_string(lo_n) + " to " + std::to_string(hi_n) +
+                            " rows, " + std::to_string(lo_p) + " to " + std::to_string(hi_p) +
+                            " parameters): with one data.path every rank must read the same file",
+                        __FILE__, __LINE__);
+  }
 
   // ActNorm layers initialize from (up to 4096) training rows.
   {
@@ -67,6 +88,9 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   }
 
   const int B = std::min(opt.batch_size, n_train);
+  EF_CHECK(!dp || B >= R, "train.batch_size ", B, " is smaller than the number of ranks ", R);
+  const int lo = int(int64_t(B) * rank / R), Br = int(int64_t(B) * (rank + 1) / R) - lo;
+  const float grad_share = float(double(Br) / double(B));  // local mean gradient -> its share
   Batch batch;
   // The validation NLL split by module (TabularModel::log_prob_terms): per module, minus the
   // mean of its term; the encoders' terms (fixed noise stream) are the same every epoch.
@@ -78,7 +102,9 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     module_nll.assign(size_t(M), 0.0);
     if (val_idx.empty()) return std::numeric_limits<double>::quiet_NaN();
     double lj = 0;
-    for (int i = 0; i < n_val; i += 4096) {
+    // Over R ranks: chunk k on rank k mod R (same rows, streams and noise as one process), then
+    // one sum of the module terms.
+    for (int i = 4096 * rank; i < n_val; i += 4096 * R) {
       const int b = std::min(4096, n_val - i);
       // Fixed noise stream, so validation NLLs of different epochs are comparable.
       make_batch(&val_idx[i], b, 13 + uint64_t(i), batch);
@@ -87,6 +113,12 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
       for (int r = 0; r < b; ++r)
         for (int m = 0; m < M; ++m) module_nll[size_t(m)] -= terms[size_t(r) * M + m];
       lj += batch.logj_sum;
+    }
+    if (dp) {
+      module_nll.push_back(lj);
+      comm.sum(module_nll.data(), module_nll.size());
+      lj = module_nll.back();
+      module_nll.pop_back();
     }
     val_logj = -lj / n_val;
     double total = val_logj;
@@ -134,7 +166,31 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
       for (int i = 0; i < n_train; ++i) order[size_t(i)] = train_idx[size_t(perm[size_t(i)])];
     }
     // Drop the ragged last batch only when a full one exists, so tiny tables still train.
-    for (int s = 0; !dev && s + B <= n_train; s += B) {
+    for (int s = 0; !dev && dp && s + B <= n_train; s += B) {
+      source.slice(&order[size_t(s + lo)], Br, kTrainNoiseStream + batch_counter++, lo, batch);
+      const double mlp = be.forward(batch.codes.data(), batch.u.data(), Br);
+      be.backward();
+      float* g = be.host_grads();
+      const size_t np = be.num_params();
+      for (size_t i = 0; i < np; ++i) g[i] *= grad_share;
+      comm.sum(g, np);  // the one collective of a step
+      be.adam_step(opt.adam);
+      sum += -mlp * Br - batch.logj_sum;  // summed over the ranks below
+      ++nb;
+    }
+    if (dp) {
+      // Divergence is decided from the global sum, so every rank stops at the same epoch.
+      comm.sum(&sum, 1);
+      sum /= B;
+      EF_CHECK(std::isfinite(sum), "training diverged at epoch ", epoch,
+               " (non-finite loss); lower the learning rate");
+      // MPI promises the same sum on every rank only in practice (and bit-equal for R = 2):
+      // rank 0's parameters are everyone's each epoch, so the ranks can never drift apart.
+      std::vector<float> p = be.get_params();
+      comm.broadcast(p.data(), p.size() * sizeof(float), 0);
+      be.set_params(p);
+    }
+    for (int s = 0; !dev && !dp && s + B <= n_train; s += B) {
       make_batch(&order[s], B, kTrainNoiseStream + batch_counter++, batch);
       const double mlp = be.forward(batch.codes.data(), batch.u.data(), B);
       EF_CHECK(std::isfinite(mlp), "training diverged at epoch ", epoch,

@@ -11,6 +11,8 @@
 
 namespace ef {
 
+class Communicator;  // host/communicator.hpp
+
 // Training length, batch size and patience default to rules of the table's size
 // (resolve_train_options): a 300-row table gets small batches and enough optimizer steps for
 // its categorical model, a large one the usual epochs. Explicit values always win.
@@ -35,6 +37,10 @@ struct TrainOptions {
   int loss_every = 16;
   int64_t max_resident_bytes = -1;
   int stream_chunk_batches = 0;
+  // Data-parallel training over several processes (host/communicator.hpp, docs/SCALE.md); null
+  // (or a communicator of one rank): this process alone. With R ranks in replicated mode every
+  // rank holds the whole table and trains on its R-th of each global batch of batch_size rows.
+  Communicator* comm = nullptr;
 };
 
 constexpr int kMinSteps = 4000;       // auto epochs: at least this many optimizer steps
@@ -67,9 +73,14 @@ struct Batch {
 using BatchFn = std::function<void(const int* rows, int B, uint64_t stream, Batch& out)>;
 // A BatchFn and whether its rows depend on the stream (dequantization or fill noise). Rows that
 // do not are encoded once and kept on a device backend; noisy ones are re-encoded every epoch.
+// Rows rows[0..B) that sit at positions first.. of a batch of the 1-process run: their noise
+// is the noise those positions draw, so R ranks that each encode a slice of a batch together
+// encode exactly the batch make(...) would (data-parallel training, host/trainer.cpp).
+using BatchSliceFn = std::function<void(const int* rows, int B, uint64_t stream, int first, Batch& out)>;
 struct BatchSource {
   BatchFn make;
   bool noisy = true;
+  BatchSliceFn slice;  // needed for training over several ranks only
 };
 
 struct EpochReport {
@@ -101,7 +112,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
                   const std::function<void(const EpochReport&)>& on_epoch);
 inline TrainResult train(Backend& be, int N, const BatchFn& make_batch, const TrainOptions& opt,
                          const std::function<void(const EpochReport&)>& on_epoch) {
-  return train(be, N, BatchSource{make_batch, true}, opt, on_epoch);
+  return train(be, N, BatchSource{make_batch, true, {}}, opt, on_epoch);
 }
 
 }  // namespace ef

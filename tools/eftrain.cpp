@@ -15,6 +15,7 @@
 #include <cmath>
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,8 @@
 #include "progress.hpp"
 #include "omp_env.hpp"
 #include "block_pipeline.hpp"
+#include "communicator.hpp"
+#include "ranks_io.hpp"
 #include "csv.hpp"
 #include "plot.hpp"
 #include "schema.hpp"
@@ -92,34 +95,50 @@ void drop_id_like_columns(echoflow::Table& table, const ef::Config& cfg) {
   if (table.columns.empty()) throw ef::Error(cfg.data_path + ": no columns left to model", __FILE__, __LINE__);
 }
 
-int cmd_train(const std::string& config_path, const std::vector<std::string>& sets) {
-  ef::Config cfg = ef::load_config(config_path, sets);
-  echoflow::ReadOptions ro;
-  ro.types = cfg.column_types;
-  ro.missing_tokens = cfg.missing_tokens;
-  ro.categorical_max_levels = cfg.categorical_max_levels;
-  ro.header = cfg.header;
-  echoflow::Table table = echoflow::read_table(cfg.data_path, ro);
-  drop_id_like_columns(table, cfg);
+// Under mpirun (docs/SCALE.md) every rank reads the table and trains on its slice of each
+// batch; rank 0 alone prints and writes the model. Each phase ends with the ranks agreeing on
+// success (run_agreed), so an error on one rank ends them all with its message.
+int cmd_train(const std::string& config_path, const std::vector<std::string>& sets, ef::Communicator& comm) {
+  const bool lead = comm.rank() == 0;
+  ef::Config cfg;
+  echoflow::Table table;
+  ef::run_agreed(comm, [&] {
+    cfg = ef::load_config(config_path, sets);
+    echoflow::ReadOptions ro;
+    ro.types = cfg.column_types;
+    ro.missing_tokens = cfg.missing_tokens;
+    ro.categorical_max_levels = cfg.categorical_max_levels;
+    ro.header = cfg.header;
+    table = echoflow::read_table(cfg.data_path, ro);
+    drop_id_like_columns(table, cfg);
+  });
   echoflow::FitOptions opt = ef::fit_options(cfg);
-  std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s\n",
-               cfg.data_path.c_str(), table.rows(), table.columns.size(),
-               ef::flow_name(cfg.flow).c_str(), cfg.flow.layers, cfg.device.c_str());
-  opt.on_schema = [](const nlohmann::json& schema) {
-    std::fprintf(stderr, "eftrain: schema (stored in the model; `eftrain info MODEL` prints it):\n%s",
-                 ef::format_schema(schema).c_str());
-  };
-  opt.on_epoch = [](const ef::EpochReport& r) { std::fputs(ef::progress_line(r).c_str(), stderr); };
-  echoflow::Model m = echoflow::Model::fit(table, opt);
-  m.save(cfg.output_model);
-  const ef::TrainResult& t = m.training();
-  std::fprintf(stderr, "eftrain: %s; model written to %s\n", ef::training_summary(t).c_str(),
-               cfg.output_model.c_str());
+  opt.train.comm = &comm;
+  if (lead)
+    std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s%s\n",
+                 cfg.data_path.c_str(), table.rows(), table.columns.size(),
+                 ef::flow_name(cfg.flow).c_str(), cfg.flow.layers, cfg.device.c_str(),
+                 comm.size() > 1 ? ("; " + std::to_string(comm.size()) + " ranks").c_str() : "");
+  if (lead)
+    opt.on_schema = [](const nlohmann::json& schema) {
+      std::fprintf(stderr, "eftrain: schema (stored in the model; `eftrain info MODEL` prints it):\n%s",
+                   ef::format_schema(schema).c_str());
+    };
+  if (lead) opt.on_epoch = [](const ef::EpochReport& r) { std::fputs(ef::progress_line(r).c_str(), stderr); };
+  std::unique_ptr<echoflow::Model> m;
+  ef::run_agreed(comm, [&] { m = std::make_unique<echoflow::Model>(echoflow::Model::fit(table, opt)); });
+  ef::run_agreed(comm, [&] {
+    if (lead) m->save(cfg.output_model);
+  });
+  const ef::TrainResult& t = m->training();
+  if (lead)
+    std::fprintf(stderr, "eftrain: %s; model written to %s\n", ef::training_summary(t).c_str(),
+                 cfg.output_model.c_str());
   return 0;
 }
 
 int cmd_sample(const std::string& model, long rows, const std::string& out, uint64_t seed,
-               const std::vector<std::string>& givens) {
+               const std::vector<std::string>& givens, ef::Communicator& comm) {
   if (rows <= 0) throw ef::Error("--rows must be positive (got " + std::to_string(rows) + ")", __FILE__, __LINE__);
   std::map<std::string, std::string> given;
   for (auto& g : givens) {
@@ -130,9 +149,16 @@ int cmd_sample(const std::string& model, long rows, const std::string& out, uint
     if (given.count(col)) throw ef::Error("--given " + col + " is repeated", __FILE__, __LINE__);
     given[col] = g.substr(eq + 1);
   }
-  echoflow::Model m = echoflow::Model::load(model);
   ef::SampleInfo info;
-  stream_sample(m, size_t(rows), given, seed, out, &info);
+  if (comm.size() > 1) {
+    std::unique_ptr<echoflow::Model> m;
+    ef::run_agreed(comm, [&] { m = std::make_unique<echoflow::Model>(echoflow::Model::load(model)); });
+    echoflow::sample_over_ranks(comm, *m, size_t(rows), given, seed, out, kBlockRows, &info);
+    if (comm.rank() != 0) return 0;
+  } else {
+    echoflow::Model m = echoflow::Model::load(model);
+    stream_sample(m, size_t(rows), given, seed, out, &info);
+  }
   if (info.method == "importance")
     std::fprintf(stderr, "eftrain: conditional draws by importance resampling with exact weights: "
                  "%zu proposals, effective sample size %.1f for %ld rows\n", info.proposals, info.ess, rows);
@@ -142,7 +168,14 @@ int cmd_sample(const std::string& model, long rows, const std::string& out, uint
   return 0;
 }
 
-int cmd_score(const std::string& model, const std::string& data, const std::string& out) {
+int cmd_score(const std::string& model, const std::string& data, const std::string& out,
+              ef::Communicator& comm) {
+  if (comm.size() > 1) {
+    std::unique_ptr<echoflow::Model> m;
+    ef::run_agreed(comm, [&] { m = std::make_unique<echoflow::Model>(echoflow::Model::load(model)); });
+    echoflow::score_over_ranks(comm, *m, data, out, kBlockRows);
+    return 0;
+  }
   echoflow::Model m = echoflow::Model::load(model);
   stream_score(m, data, out);
   return 0;
@@ -365,6 +398,14 @@ CLI::Validator positive_count() {
 
 int main(int argc, char** argv) {
   ef::ensure_bounded_omp_wait(argc, argv);
+  // One rank of R under mpirun/srun (MPI builds), else this process alone.
+  ef::Communicator* comm = &ef::single_process();
+  try {
+    comm = &ef::world(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eftrain: error: %s\n", e.what());
+    return 1;
+  }
   CLI::App app{"eftrain: train, sample and score EchoFlow normalizing-flow models of tables"};
   app.set_version_flag("--version", [] { return echoflow::version_string(); });
   app.require_subcommand(1);
@@ -421,25 +462,31 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   try {
-    if (*train) return cmd_train(config, sets);
+    if (*train) return cmd_train(config, sets, *comm);
     if (*config_cmd) {
       std::fputs(ef::config_template().c_str(), stdout);
       return 0;
     }
-    if (*sample) return cmd_sample(model, rows, out, seed, givens);
-    if (*score) return cmd_score(model, data, out);
+    if (*sample) return cmd_sample(model, rows, out, seed, givens, *comm);
+    if (*score) return cmd_score(model, data, out, *comm);
     if (*plot) return cmd_plot(plot_files, out, xcol, ycol, plot_labels);
     if (*vis) return cmd_visualize(model, out, vis_rows, seed);
     if (*info) return cmd_info(model);
   } catch (const CLI::Error& e) {  // a usage error found after parsing
     std::fprintf(stderr, "eftrain: usage error: %s %s\n", e.get_name().c_str(), e.what());
     return 2;
-  } catch (const ef::Error& e) {
-    std::fprintf(stderr, "eftrain: error: %s\n", e.what());
+  } catch (const ef::AgreedError& e) {  // every rank has it: rank 0 reports, all exit 1
+    if (comm->rank() == 0) std::fprintf(stderr, "eftrain: error: %s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "eftrain: error: %s\n", e.what());
-    return 1;
+    if (comm->size() == 1) {
+      std::fprintf(stderr, "eftrain: error: %s\n", e.what());
+      return 1;
+    }
+    // Only this rank failed, outside an agreed phase: the others may be waiting in a collective.
+    std::fprintf(stderr, "eftrain: error: rank %d: %s\n", comm->rank(), e.what());
+    std::fflush(stderr);
+    comm->abort(1);
   }
   return 0;
 }

@@ -144,6 +144,13 @@ class Model {
   void sample_blocks(size_t n, const std::map<std::string, std::string>& given, uint64_t seed,
                      size_t block_rows, const std::function<void(Table&)>& sink,
                      ef::SampleInfo* info = nullptr) const;
+  // Rows [first_row, first_row + n) of sample_blocks(total, ...), for a range that starts at a
+  // multiple of sample_chunk_rows(!given.empty()) and ends at one or at `total`: the ranks of a
+  // multi-process run draw consecutive ranges and together write the 1-process bytes.
+  void sample_range(size_t first_row, size_t n, const std::map<std::string, std::string>& given,
+                    uint64_t seed, size_t block_rows, const std::function<void(Table&)>& sink,
+                    ef::SampleInfo* info = nullptr) const;
+  static size_t sample_chunk_rows(bool conditional) { return conditional ? 2048 : 8192; }
 
   const ef::TrainResult& training() const;
   // What fit made of the table, per column (type, encoder, levels or range, missing rate, point

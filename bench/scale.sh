@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Data-parallel training throughput, 1 rank vs 2 ranks (1 OpenMP thread each), on the same
+# config: MAF, 5 layers, hidden [128, 128], D = 16 continuous columns, global batch 512; plus the
+# time of the gradient sum (bench_allreduce) for the model's parameter count. Rounds alternate
+# 1 rank, 2 ranks. Prints a Markdown table (bench/results/SCALE.md records a run and the
+# projection to many GPUs). The load average before each run is printed: the machine is shared.
+#   bash bench/scale.sh                # BUILD=build-cpu ROWS=40000 EPOCHS=3 ROUNDS=2
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build-cpu}
+ROWS=${ROWS:-40000}
+EPOCHS=${EPOCHS:-3}
+ROUNDS=${ROUNDS:-2}
+EF=$BUILD/eftrain
+[ -x "$EF" ] && [ -x "$BUILD/bench_allreduce" ] || { echo "scale.sh: build $EF and bench_allreduce (-DEF_MPI=ON)" >&2; exit 1; }
+MPIRUN=(mpirun --oversubscribe --bind-to core -x OMP_NUM_THREADS -np 2)
+[ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
+export OMP_NUM_THREADS=1
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+# 16 correlated, skewed columns from 4 latent normals (fixed seed).
+python3 - "$T/d16.csv" "$ROWS" <<'PY'
+import math, random, sys
+random.seed(7)
+with open(sys.argv[1], "w") as f:
+    f.write(",".join("x%d" % i for i in range(16)) + "\n")
+    for _ in range(int(sys.argv[2])):
+        z = [random.gauss(0, 1) for _ in range(4)]
+        row = [z[i % 4] * (1 + 0.3 * i / 16) + 0.5 * math.sin(z[(i + 1) % 4] * (1 + i % 3)) + 0.1 * random.gauss(0, 1)
+               for i in range(16)]
+        f.write(",".join("%.6g" % v for v in row) + "\n")
+PY
+cat > "$T/c.json" <<JSON
+{"data": {"path": "d16.csv"},
+ "model": {"flow": "maf", "layers": 5, "hidden": [128, 128]},
+ "train": {"epochs": $EPOCHS, "batch_size": 512, "learning_rate": 1e-3, "seed": 1, "threads": 1,
+           "validation_fraction": 0.05, "patience": 0},
+ "device": "cpu", "output": {"model": "m.efm"}}
+JSON
+# rows/s: the median over the epochs after the first (the first includes warm-up).
+rate() { grep -o '[0-9]* rows/s' "$1" | awk 'NR > 1 { print $1 }' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+echo "| round | ranks | load avg (1 min) before | rows/s (global) |"
+echo "|---|---|---|---|"
+for r in $(seq "$ROUNDS"); do
+  l1=$(cut -d' ' -f1 /proc/loadavg)
+  "$EF" train "$T/c.json" 2> "$T/one.log"
+  echo "| $r | 1 | $l1 | $(rate "$T/one.log") |"
+  l2=$(cut -d' ' -f1 /proc/loadavg)
+  "${MPIRUN[@]}" "$EF" train "$T/c.json" 2> "$T/two.log"
+  echo "| $r | 2 | $l2 | $(rate "$T/two.log") |"
+done
+P=$(python3 -c "import json,struct,sys; b=open(sys.argv[1],'rb').read(); h=struct.unpack('<I',b[12:16])[0]; print(json.loads(b[16:16+h])['param_count'])" "$T/m.efm")
+echo
+echo "parameters: $P ($((P * 4)) bytes of gradient per step)"
+"${MPIRUN[@]}" "$BUILD/bench_allreduce" --floats "$P" --repeats 300

@@ -1,0 +1,120 @@
+// The MPI communicator (CMake EF_MPI on): MPI_COMM_WORLD, initialized only when a launcher
+// started the process, so a plain `eftrain ...` never touches MPI.
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <vector>
+
+#include "communicator.hpp"
+#include "error.hpp"
+
+namespace ef {
+namespace {
+
+void check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char buf[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, buf, &len);
+  EF_THROW(what, " failed: ", std::string(buf, size_t(len)));
+}
+
+// MPI counts are ints: long buffers go in pieces of at most 2^30 elements.
+constexpr size_t kPiece = size_t(1) << 30;
+
+class MpiWorld final : public Communicator {
+ public:
+  MpiWorld() {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    // Errors come back as codes (reported as ef::Error) instead of aborting inside MPI.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void sum(float* data, size_t n) override { reduce(data, n, MPI_FLOAT); }
+  void sum(double* data, size_t n) override { reduce(data, n, MPI_DOUBLE); }
+  int64_t min(int64_t v) override {
+    int64_t out = v;
+    check(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+    return out;
+  }
+  void broadcast(void* data, size_t bytes, int root) override {
+    char* p = static_cast<char*>(data);
+    for (size_t o = 0; o < bytes; o += kPiece)
+      check(MPI_Bcast(p + o, int(std::min(kPiece, bytes - o)), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+  void send(const std::string& msg, int to) override {
+    const uint64_t n = msg.size();
+    check(MPI_Send(&n, 1, MPI_UINT64_T, to, 1, MPI_COMM_WORLD), "MPI_Send");
+    for (size_t o = 0; o < n; o += kPiece)
+      check(MPI_Send(msg.data() + o, int(std::min<size_t>(kPiece, n - o)), MPI_BYTE, to, 2, MPI_COMM_WORLD),
+            "MPI_Send");
+  }
+  std::string recv(int from) override {
+    uint64_t n = 0;
+    check(MPI_Recv(&n, 1, MPI_UINT64_T, from, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+    std::string s(size_t(n), '\0');
+    for (size_t o = 0; o < n; o += kPiece)
+      check(MPI_Recv(s.data() + o, int(std::min<size_t>(kPiece, n - o)), MPI_BYTE, from, 2, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE),
+            "MPI_Recv");
+    return s;
+  }
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::exit(code);
+  }
+
+ private:
+  void reduce(void* data, size_t n, MPI_Datatype t) {
+    int es = 0;
+    MPI_Type_size(t, &es);
+    char* p = static_cast<char*>(data);
+    for (size_t o = 0; o < n; o += kPiece)
+      check(MPI_Allreduce(MPI_IN_PLACE, p + o * size_t(es), int(std::min(kPiece, n - o)), t, MPI_SUM,
+                          MPI_COMM_WORLD),
+            "MPI_Allreduce");
+  }
+  int rank_ = 0, size_ = 1;
+};
+
+// Set by mpirun/mpiexec (Open MPI, MPICH/Hydra) or srun (PMI-2, PMIx).
+bool launched_by_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+}  // namespace
+
+Communicator& world(int* argc, char*** argv) {
+  static Communicator* w = [&]() -> Communicator* {
+    if (!launched_by_mpi()) return &single_process();
+    int provided = 0;
+    // The trainer calls MPI from one thread only (OpenMP threads never do).
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+      EF_THROW("MPI_Init_thread failed");
+    std::atexit([] {
+      int done = 0;
+      MPI_Finalized(&done);
+      if (!done) MPI_Finalize();
+    });
+    static MpiWorld mw;
+    return &mw;
+  }();
+  return *w;
+}
+
+std::string scale_out_build_info() {
+  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(lib, &len);
+  std::string v(lib, size_t(len));
+  if (const size_t cut = v.find_first_of(",\n"); cut != std::string::npos) v.resize(cut);
+  return "MPI: compiled (" + v + "); NCCL: not compiled (no GPU collective path yet)";
+}
+
+}  // namespace ef
