@@ -13,9 +13,9 @@ EPOCHS=${EPOCHS:-3}
 ROUNDS=${ROUNDS:-2}
 EF=$BUILD/eftrain
 [ -x "$EF" ] && [ -x "$BUILD/bench_allreduce" ] || { echo "scale.sh: build $EF and bench_allreduce (-DEF_MPI=ON)" >&2; exit 1; }
-MPIRUN=(mpirun --oversubscribe --bind-to core -x OMP_NUM_THREADS -np 2)
+MPIRUN=(mpirun --oversubscribe --bind-to core -x OMP_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -np 2)
 [ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
-export OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 # 16 correlated, skewed columns from 4 latent normals (fixed seed).
 python3 - "$T/d16.csv" "$ROWS" <<'PY'
@@ -47,6 +47,7 @@ for r in $(seq "$ROUNDS"); do
   l2=$(cut -d' ' -f1 /proc/loadavg)
   "${MPIRUN[@]}" "$EF" train "$T/c.json" 2> "$T/two.log"
   echo "| $r | 2 | $l2 | $(rate "$T/two.log") |"
+  grep "gradient sums" "$T/two.log" >&2
 done
 P=$(python3 -c "import json,struct,sys; b=open(sys.argv[1],'rb').read(); h=struct.unpack('<I',b[12:16])[0]; print(json.loads(b[16:16+h])['param_count'])" "$T/m.efm")
 echo

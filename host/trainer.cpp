@@ -173,7 +173,11 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
       float* g = be.host_grads();
       const size_t np = be.num_params();
       for (size_t i = 0; i < np; ++i) g[i] *= grad_share;
+      const auto tc = clock::now();
       comm.sum(g, np);  // the one collective of a step
+      res.grad_sum_seconds += std::chrono::duration<double>(clock::now() - tc).count();
+      ++res.grad_sums;
+      res.grad_sum_bytes = np * sizeof(float);
       be.adam_step(opt.adam);
       sum += -mlp * Br - batch.logj_sum;  // summed over the ranks below
       ++nb;

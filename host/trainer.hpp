@@ -103,6 +103,11 @@ struct TrainResult {
   int n_train = 0, n_val = 0;
   double seconds = 0;
   std::string schedule;       // "host batches", "device resident" or "device streamed"
+  // Over several ranks (host/communicator.hpp): steps' gradient sums, their bytes each, and the
+  // seconds spent in them (waiting for the slowest rank included), next to the run's seconds.
+  long grad_sums = 0;
+  size_t grad_sum_bytes = 0;
+  double grad_sum_seconds = 0;
   std::vector<EpochReport> history;
 };
 

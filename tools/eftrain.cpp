@@ -134,6 +134,10 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   if (lead)
     std::fprintf(stderr, "eftrain: %s; model written to %s\n", ef::training_summary(t).c_str(),
                  cfg.output_model.c_str());
+  if (lead && t.grad_sums > 0)
+    std::fprintf(stderr, "eftrain: gradient sums over %d ranks: %ld steps x %zu bytes, %.3f ms a step (%.1f%% of %.1f s)\n",
+                 comm.size(), t.grad_sums, t.grad_sum_bytes, 1e3 * t.grad_sum_seconds / double(t.grad_sums),
+                 100.0 * t.grad_sum_seconds / std::max(t.seconds, 1e-9), t.seconds);
   return 0;
 }
 

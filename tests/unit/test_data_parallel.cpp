@@ -1,0 +1,170 @@
+// Data-parallel training (host/trainer.cpp) without MPI: two threads, each a rank of an
+// in-process Communicator, train the same table and must follow the 1-process run, and a rank
+// with a different table must stop both ranks with the same AgreedError. The MPI build's
+// tests/mpi/test_mpi.sh runs the same paths through mpirun.
+#include <echoflow/echoflow.hpp>
+
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "communicator.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+// Ranks as threads: every collective is an exchange of byte strings through a generation
+// barrier; sums add in rank order, so every rank gets the same bits.
+struct Exchange {
+  std::mutex m;
+  std::condition_variable cv;
+  int size = 0, arrived = 0;
+  uint64_t gen = 0;
+  std::vector<std::string> slots, results;
+  explicit Exchange(int n) : size(n), slots(size_t(n)) {}
+  std::vector<std::string> run(int rank, std::string mine) {
+    std::unique_lock<std::mutex> l(m);
+    slots[size_t(rank)] = std::move(mine);
+    const uint64_t g = gen;
+    if (++arrived == size) {
+      arrived = 0;
+      results = slots;
+      ++gen;
+      cv.notify_all();
+    } else {
+      cv.wait(l, [&] { return gen != g; });
+    }
+    return results;
+  }
+};
+
+class ThreadComm final : public ef::Communicator {
+ public:
+  ThreadComm(Exchange& x, int rank) : x_(x), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return x_.size; }
+  void sum(float* d, size_t n) override { add(d, n); }
+  void sum(double* d, size_t n) override { add(d, n); }
+  int64_t min(int64_t v) override {
+    int64_t out = v;
+    for (auto& s : x_.run(rank_, std::string(reinterpret_cast<const char*>(&v), sizeof v))) {
+      int64_t o;
+      std::memcpy(&o, s.data(), sizeof o);
+      out = std::min(out, o);
+    }
+    return out;
+  }
+  void broadcast(void* d, size_t bytes, int root) override {
+    const auto all = x_.run(rank_, std::string(static_cast<const char*>(d), bytes));
+    std::memcpy(d, all[size_t(root)].data(), bytes);
+  }
+  void send(const std::string&, int) override { throw std::logic_error("not used by training"); }
+  std::string recv(int) override { throw std::logic_error("not used by training"); }
+  [[noreturn]] void abort(int) override { std::abort(); }
+
+ private:
+  template <class T>
+  void add(T* d, size_t n) {
+    const auto all = x_.run(rank_, std::string(reinterpret_cast<const char*>(d), n * sizeof(T)));
+    std::vector<T> acc(n, T(0)), part(n);
+    for (auto& s : all) {
+      std::memcpy(part.data(), s.data(), n * sizeof(T));
+      for (size_t i = 0; i < n; ++i) acc[i] += part[i];
+    }
+    std::copy(acc.begin(), acc.end(), d);
+  }
+  Exchange& x_;
+  int rank_;
+};
+
+// A curved 2-D cloud plus an integer column (dequantization noise: the slices' noise offsets
+// matter) and a categorical one.
+echoflow::Table make_table(size_t n, uint64_t seed) {
+  std::vector<double> x(n), y(n), k(n);
+  std::vector<std::string> c(n);
+  for (size_t r = 0; r < n; ++r) {
+    const double a = ef::math::rand_normal(seed, 1, r), b = ef::math::rand_normal(seed, 2, r);
+    x[r] = a;
+    y[r] = 0.5 * a * a + 0.3 * b;
+    k[r] = std::floor(3 + 2 * a + b);
+    c[r] = a > 0.3 ? "hi" : a < -0.3 ? "lo" : "mid";
+  }
+  echoflow::Table t;
+  t.columns = {echoflow::Column::numeric("x", x), echoflow::Column::numeric("y", y),
+               echoflow::Column::numeric("k", k, ef::ColumnType::Integer),
+               echoflow::Column::categorical("c", c)};
+  return t;
+}
+
+echoflow::FitOptions options(ef::FlowKind kind) {
+  echoflow::FitOptions o;
+  o.flow.kind = kind;
+  o.flow.layers = 3;
+  o.flow.hidden = {16, 16};
+  o.train.epochs = 8;
+  o.train.batch_size = 64;
+  o.train.seed = 4;
+  o.device = "cpu";
+  o.threads = 1;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("data parallel: two in-process ranks follow the 1-process run (maf, nsf-coupling)") {
+  const echoflow::Table t = make_table(800, 9);
+  for (ef::FlowKind flow : {ef::FlowKind::MAF, ef::FlowKind::NSFCoupling}) {
+    CAPTURE(int(flow));
+    const echoflow::FitOptions opt = options(flow);
+    const echoflow::Model one = echoflow::Model::fit(t, opt);
+    Exchange x(2);
+    std::unique_ptr<echoflow::Model> two[2];
+    std::thread th[2];
+    for (int r = 0; r < 2; ++r)
+      th[r] = std::thread([&, r] {
+        ThreadComm comm(x, r);
+        echoflow::FitOptions o = opt;
+        o.train.comm = &comm;
+        two[r] = std::make_unique<echoflow::Model>(echoflow::Model::fit(t, o));
+      });
+    for (auto& h : th) h.join();
+    // Same epochs, same per-epoch NLLs up to float reassociation of the gradient sums (the
+    // tolerance is docs/SCALE.md's), and the two ranks hold the same model.
+    const auto& h1 = one.training().history;
+    const auto& h2 = two[0]->training().history;
+    REQUIRE(h1.size() == h2.size());
+    for (size_t e = 0; e < h1.size(); ++e) {
+      CHECK(std::fabs(h1[e].train_nll - h2[e].train_nll) < 5e-3);
+      CHECK(std::fabs(h1[e].val_nll - h2[e].val_nll) < 5e-3);
+    }
+    CHECK(two[0]->training().best_epoch == one.training().best_epoch);
+    CHECK(two[0]->training().grad_sums == long(h1.size()) * (int(800 * 0.8) / 64));
+    const std::vector<double> s1 = one.score(t), s2 = two[0]->score(t), s3 = two[1]->score(t);
+    for (size_t r = 0; r < s1.size(); ++r) {
+      CHECK(s2[r] == s3[r]);  // the ranks' models are identical
+      CHECK(std::fabs(s1[r] - s2[r]) < 2e-3 * std::max(1.0, std::fabs(s1[r])));
+    }
+  }
+}
+
+TEST_CASE("data parallel: ranks holding different tables stop together with one message") {
+  Exchange x(2);
+  std::string msg[2];
+  std::thread th[2];
+  for (int r = 0; r < 2; ++r)
+    th[r] = std::thread([&, r] {
+      ThreadComm comm(x, r);
+      echoflow::FitOptions o = options(ef::FlowKind::MAF);
+      o.train.comm = &comm;
+      try {
+        echoflow::Model::fit(make_table(r == 0 ? 400 : 500, 3), o);
+      } catch (const ef::AgreedError& e) {
+        msg[r] = e.what();
+      }
+    });
+  for (auto& h : th) h.join();
+  CHECK(msg[0] == msg[1]);
+  CHECK(msg[0].find("ranks disagree on the table (400 to 500 rows") != std::string::npos);
+}
