@@ -1,5 +1,6 @@
 #include "ranks_io.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
