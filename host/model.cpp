@@ -515,8 +515,9 @@ std::map<std::string, ColumnType> Model::column_types() const {
 std::string version_string() {
   const ef::CudaInfo& ci = ef::cuda_info();
   std::string s = std::string("echoflow ") + EF_VERSION + " (CUDA: ";
-  if (!ci.compiled) return s + "not compiled)";
-  return s + "compiled; " + (ci.devices > 0 ? std::to_string(ci.devices) + " device(s)" : "no usable device: " + ci.reason) + ")";
+  if (!ci.compiled) return s + ci.reason + ")";
+  return s + "module " + ci.module + "; " +
+         (ci.devices > 0 ? std::to_string(ci.devices) + " device(s)" : "no usable device: " + ci.reason) + ")";
 }
 
 }  // namespace echoflow
