@@ -1,6 +1,7 @@
 // Device selection. The CUDA backend lives in a module loaded on demand (engine/cuda_module.hpp,
 // engine/cuda_loader.cpp): cuda_info() locates the module and asks the driver for devices, and
 // loads the module (cudart, cuBLAS) only when both exist, so a CPU run never maps them.
+#include <cstdlib>
 #include <memory>
 
 #include "backend.hpp"
@@ -17,7 +18,8 @@ struct CudaState {
 };
 
 std::string module_not_found() {
-#if EF_CUDA_MODULE_BUILT
+  const char* env = std::getenv("EF_CUDA_MODULE");
+  if (!EF_CUDA_MODULE_BUILT && !(env && env[0])) return "built without CUDA (EF_CUDA=OFF or no nvcc)";
   std::string where;
   for (const std::string& c : detail::cuda_module_candidates()) {
     if (where.size() > 400) {
@@ -28,9 +30,6 @@ std::string module_not_found() {
   }
   return std::string("the CUDA module ") + kCudaModuleFile + " was not found (looked for " +
          where + "; EF_CUDA_MODULE=PATH names it)";
-#else
-  return "built without CUDA (EF_CUDA=OFF or no nvcc)";
-#endif
 }
 
 const CudaState& cuda_state() {
