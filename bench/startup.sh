@@ -3,8 +3,9 @@
 # For each binary given, `--help`, `--version` and a CPU `sample --rows 1` of a small model
 # (trained once on tests/data/penguins.csv, device cpu), each run REPEATS times (default 5),
 # alternating binaries; prints the best wall time (ms, bash's EPOCHREALTIME) and the largest
-# resident set (MB, GNU time's %M) of each, as a markdown table, plus whether the run mapped
-# a CUDA library (LD_DEBUG=files).
+# resident set (MB, GNU time's %M) of each, the least CPU time of all its threads (ms, perf stat's
+# task-clock: on a loaded machine the wall time measures the queue, this the work), as a
+# markdown table, plus whether the run mapped a CUDA library (LD_DEBUG=files).
 #   bash bench/startup.sh LABEL=path/to/eftrain [LABEL=path/to/eftrain ...]
 # e.g. bash bench/startup.sh before=build-cuda-base/eftrain after=build-cuda/eftrain cpu=build-cpu/eftrain
 set -euo pipefail
@@ -42,6 +43,24 @@ for ((r = 0; r < REPEATS; r++)); do
     done
   done
 done
+# CPU time of all threads (perf's task-clock, ms): what the run costs whatever the machine's load.
+declare -A CPU
+for ((r = 0; r < REPEATS; r++)); do
+  for c in "${!CMDS[@]}"; do
+    for b in "${!BINS[@]}"; do
+      k="$b,$c"
+      if ! command -v perf > /dev/null; then CPU[$k]="n/a"; continue; fi
+      # shellcheck disable=SC2086
+      ms=$(perf stat -x, -e task-clock "${BINS[$b]}" ${CMDS[$c]} 2>&1 > /dev/null |
+        awk -F, '/task-clock/ { printf "%.1f", $1 }')
+      [[ -n $ms ]] || ms="n/a"
+      if [[ -z ${CPU[$k]:-} || ${CPU[$k]} == "n/a" ]] ||
+        awk -v x="$ms" -v y="${CPU[$k]}" 'BEGIN { exit !(x < y) }'; then
+        CPU[$k]=$ms
+      fi
+    done
+  done
+done
 for c in "${!CMDS[@]}"; do
   for b in "${!BINS[@]}"; do
     # shellcheck disable=SC2086
@@ -50,14 +69,14 @@ for c in "${!CMDS[@]}"; do
   done
 done
 
-echo "eftrain start-up, best of $REPEATS ($(nproc) cores, $(date -u +%Y-%m-%d\ %H:%M) UTC)"
+echo "eftrain start-up, best of $REPEATS ($(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg), $(date -u +%Y-%m-%d\ %H:%M) UTC)"
 echo
-echo "| binary | command | wall ms (best) | max RSS MB | cudart/cuBLAS loaded |"
-echo "|---|---|---:|---:|---|"
+echo "| binary | command | wall ms (best) | CPU ms (best) | max RSS MB | cudart/cuBLAS loaded |"
+echo "|---|---|---:|---:|---:|---|"
 for b in "${!BINS[@]}"; do
   for c in "${!CMDS[@]}"; do
     k="$b,$c"
-    printf '| %s | `%s` | %s | %s | %s |\n' "${LABELS[$b]}" "${NAMES[$c]}" "${BEST[$k]}" \
+    printf '| %s | `%s` | %s | %s | %s | %s |\n' "${LABELS[$b]}" "${NAMES[$c]}" "${BEST[$k]}" "${CPU[$k]}" \
       "$(awk -v k="${RSS[$k]}" 'BEGIN { printf "%.1f", k / 1024 }')" "${CUDA[$k]}"
   done
 done
