@@ -115,11 +115,14 @@ std::unique_ptr<Backend> make_cpu_backend(const TabularSpec& spec);
 // make_backend("host-device", spec) makes it too, so tests reach it through Model::fit.
 std::unique_ptr<Backend> make_host_device_backend(const TabularSpec& spec);
 
-// CUDA availability, probed once on first use (never during static initialization).
+// CUDA availability, probed once on first use (never during static initialization). The CUDA
+// backend is a module, libechoflow_cuda.so (engine/cuda_module.hpp), loaded only when the
+// driver reports a device: without one, nothing of CUDA is loaded.
 struct CudaInfo {
-  bool compiled = false;  // the kernels/ library was built into this binary
-  int devices = 0;        // usable devices (0 when the driver is missing)
+  bool compiled = false;  // the CUDA module was found (next to this binary or on its search path)
+  int devices = 0;        // usable devices (0 without module, driver or device)
   std::string reason;     // why none is usable
+  std::string module;     // the module's path, when found
 };
 const CudaInfo& cuda_info();
 

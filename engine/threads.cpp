@@ -6,14 +6,23 @@
 
 extern "C" void openblas_set_num_threads(int);
 extern "C" int openblas_get_num_threads(void);
+// OpenBLAS (pthread build) joins its worker threads; a later multi-threaded call would start them
+// again. Weak: another BLAS without it leaves the pointer null.
+extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
 namespace ef {
 
 namespace {
 // OpenBLAS is pinned to one thread before the first GEMM (static init of this file runs no
-// CUDA and no BLAS work, only a setting).
+// CUDA and no BLAS work, only settings): the engine parallelizes around BLAS with OpenMP. The
+// pthread OpenBLAS starts one worker per core when it loads, and each spins (sched_yield) for
+// about 0.1 s before sleeping: in a short run (--help, a one-row sample) that spinning competes
+// with the main thread for the cores. Single-threaded BLAS never uses them, so they are joined.
 struct BlasSingleThread {
-  BlasSingleThread() { openblas_set_num_threads(1); }
+  BlasSingleThread() {
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+  }
 } blas_single_thread;
 }  // namespace
 

@@ -528,9 +528,10 @@ std::map<std::string, ColumnType> Model::column_types() const {
 std::string version_string() {
   const ef::CudaInfo& ci = ef::cuda_info();
   std::string s = std::string("echoflow ") + EF_VERSION + " (CUDA: ";
-  if (!ci.compiled) return s + "not compiled; " + ef::scale_out_build_info() + ")";
-  return s + "compiled; " + (ci.devices > 0 ? std::to_string(ci.devices) + " device(s)" : "no usable device: " + ci.reason) +
-         "; " + ef::scale_out_build_info() + ")";
+  if (!ci.compiled) return s + ci.reason + "; " + ef::scale_out_build_info() + ")";
+  return s + "module " + ci.module + "; " +
+         (ci.devices > 0 ? std::to_string(ci.devices) + " device(s)" : "no usable device: " + ci.reason) + "; " +
+         ef::scale_out_build_info() + ")";
 }
 
 }  // namespace echoflow

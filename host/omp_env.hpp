@@ -10,7 +10,9 @@
 
 namespace ef {
 constexpr const char* kGompSpinCount = "10000";
-// Call first thing in main(). Re-executes /proc/self/exe once with GOMP_SPINCOUNT=10000 when
+// Call before any OpenMP work (eftrain calls it once its arguments are parsed, and only for runs
+// with enough parallel work to suffer: the re-execution is a second process start, which a
+// --help or a one-row sample should not pay; bench/results/startup_2026-11-29.md). Re-executes /proc/self/exe once with GOMP_SPINCOUNT=10000 when
 // neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set; returns normally otherwise (or if
 // re-execution fails).
 void ensure_bounded_omp_wait(int argc, char** argv);

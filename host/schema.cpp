@@ -46,9 +46,13 @@ nlohmann::json column_schema(const ColumnEncoder& e, const ColumnStats& s, bool 
 }
 
 nlohmann::json device_schema(const std::string& requested) {
+  nlohmann::json d{{"requested", requested}};
+  if (requested == "cpu") {  // no CUDA probe: a CPU run does not even look for the driver
+    d["used"] = "cpu";
+    return d;
+  }
   const CudaInfo& ci = cuda_info();
   const bool gpu = ci.compiled && ci.devices > 0;
-  nlohmann::json d{{"requested", requested}};
   if (requested == "cuda" || (requested == "auto" && gpu)) {
     d["used"] = "cuda";
   } else {

@@ -400,16 +400,21 @@ CLI::Validator positive_count() {
 
 }  // namespace
 
+// Whether a command does enough parallel work to need GOMP_SPINCOUNT (host/omp_env.hpp): the
+// re-execution that sets it costs a second process start, which --help, --version and a
+// one-row sample should not pay; a barrier-heavy run (training, many rows) must not run with the
+// default spin.
+constexpr long kParallelRows = 4096;
+constexpr uintmax_t kParallelBytes = 256 * 1024;
+
+bool big_input(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t n = std::filesystem::file_size(path, ec);
+  return ec || n >= kParallelBytes;  // a pipe or a file that cannot be measured counts as big
+}
+
 int main(int argc, char** argv) {
-  ef::ensure_bounded_omp_wait(argc, argv);
-  // One rank of R under mpirun/srun (MPI builds), else this process alone.
   ef::Communicator* comm = &ef::single_process();
-  try {
-    comm = &ef::world(&argc, &argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "eftrain: error: %s\n", e.what());
-    return 1;
-  }
   CLI::App app{"eftrain: train, sample and score EchoFlow normalizing-flow models of tables"};
   app.set_version_flag("--version", [] { return echoflow::version_string(); });
   app.require_subcommand(1);
@@ -464,6 +469,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints help/version or the usage error
     return rc == 0 ? 0 : 2;
+  }
+  if (*train || (*sample && rows >= kParallelRows) || (*score && big_input(data)) ||
+      (*vis && vis_rows >= kParallelRows))
+    ef::ensure_bounded_omp_wait(argc, argv);
+  // One rank of R under mpirun/srun (MPI builds), else this process alone. After the possible
+  // re-execution above: a process must not re-execute itself once MPI is initialized.
+  try {
+    comm = &ef::world(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eftrain: error: %s\n", e.what());
+    return 1;
   }
   try {
     if (*train) return cmd_train(config, sets, *comm);

@@ -8,3 +8,8 @@ nanobind_add_module(_core NB_STATIC "${CMAKE_CURRENT_LIST_DIR}/echoflow_ext.cpp"
 target_link_libraries(_core PRIVATE echoflow)
 target_compile_options(_core PRIVATE ${EF_WARNINGS})
 install(TARGETS _core LIBRARY DESTINATION echoflow COMPONENT python)
+# The CUDA module, when this build has one, beside the extension: the engine looks for it in the
+# folder of the binary that holds it (engine/cuda_loader.cpp). Without it the package runs on CPU.
+if(TARGET echoflow_cuda)
+  install(TARGETS echoflow_cuda LIBRARY DESTINATION echoflow COMPONENT python)
+endif()
