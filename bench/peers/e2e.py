@@ -58,6 +58,46 @@ def run(cmd):
     return wall, inner
 
 
+def render(rows, commands, a):
+    """e2e.md, commands.txt, e2e.json in --out and the --md file: rewritten after every job, so a
+    run cut short keeps what it measured."""
+    def target(r):
+        job = r["job"].split()[0]
+        return TARGETS.get(job, TARGETS.get((job, r["flow"])))
+
+    md = ["| flow | D | job | eftrain process s | zuko+pandas process s | zuko+pandas job s (no start-up) | ratio (peer job / eftrain) | target |",
+          "|---|---:|---|---:|---:|---:|---:|---|"]
+    met = []
+    for r in rows:
+        o = statistics.median(r["ours"])
+        if r["peer"]:
+            pw, pi = statistics.median(r["peer"]), statistics.median(r["peer_job"])
+            ratio = pi / o
+            tg = target(r)
+            ok = ratio >= tg
+            met.append(ok)
+            md.append(f"| {r['flow']} | {r['D']} | {r['job']} | {o:.2f} | {pw:.2f} | {pi:.2f} | {ratio:.2f}x | >= {tg:g}x: {'met' if ok else 'NOT met'} |")
+        else:
+            # The projection scales the small job, its fixed costs included: it overstates
+            # the peer's time, so no ratio is claimed from it.
+            md.append(f"| {r['flow']} | {r['D']} | {r['job']} | {o:.2f} | - | - | - | {r['note']} |")
+    md.append("")
+    md.append(f"Targets met: {sum(met)} of {len(met)} measured rows.")
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(a.out, "e2e.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(a.out, "commands.txt"), "w") as f:
+        f.write("\n".join(commands) + "\n")
+    with open(os.path.join(a.out, "e2e.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write(f"# eftrain end to end against zuko + pandas: latest run of `E2E=1 bench/compare.sh`\n\n"
+                    f"{a.train_rows:,} training rows, {a.epochs} epochs, batch 512, hidden [128, 128], "
+                    f"5 layers, {a.threads} threads, {a.rounds} round(s) alternating ours / peer; "
+                    f"synthetic continuous tables (bench/peers/e2e.py). Run folder: {a.out}.\n\n" + text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--eftrain", required=True)
@@ -73,6 +113,7 @@ def main():
     ap.add_argument("--peer-max-seconds", type=float, default=600)
     ap.add_argument("--md", default="")
     a = ap.parse_args()
+    a.out = os.path.abspath(a.out)  # eftrain reads the config's paths relative to its folder
     os.makedirs(a.out, exist_ok=True)
     py = sys.executable
     peer = os.path.join(HERE, "e2e_peer.py")
@@ -94,6 +135,7 @@ def main():
         rows.append({"flow": flow, "D": D, "job": job, "ours": ow, "peer": pw, "peer_job": pi,
                      "note": skip_peer})
         print(json.dumps(rows[-1]), flush=True)
+        render(rows, commands, a)
         return statistics.median(pi) if pi else None
 
     for D in [int(d) for d in a.dims.split(",")]:
@@ -128,6 +170,7 @@ def main():
                     per_row = t / n
                 if skip:
                     rows[-1]["projected"] = per_row * n
+                    render(rows, commands, a)
                 for p in (out_o, out_p):
                     if os.path.exists(p) and n > 100000:
                         os.remove(p)  # large, and only timed
@@ -136,42 +179,8 @@ def main():
                  [py, peer, "score", "--model", pt, "--data", score_csv, "--out",
                   os.path.join(d, f"{flow}_score_peer.csv"), "--threads", str(a.threads)])
 
-    def target(r):
-        job = r["job"].split()[0]
-        return TARGETS.get(job, TARGETS.get((job, r["flow"])))
-
-    md = ["| flow | D | job | eftrain process s | zuko+pandas process s | zuko+pandas job s (no start-up) | ratio (peer job / eftrain) | target |",
-          "|---|---:|---|---:|---:|---:|---:|---|"]
-    met = []
-    for r in rows:
-        o = statistics.median(r["ours"])
-        if r["peer"]:
-            pw, pi = statistics.median(r["peer"]), statistics.median(r["peer_job"])
-            ratio = pi / o
-            tg = target(r)
-            ok = ratio >= tg
-            met.append(ok)
-            md.append(f"| {r['flow']} | {r['D']} | {r['job']} | {o:.2f} | {pw:.2f} | {pi:.2f} | {ratio:.2f}x | >= {tg:g}x: {'met' if ok else 'NOT met'} |")
-        else:
-            # The projection scales the small job, start-up included: it overstates the peer's
-            # time, so no ratio is claimed from it.
-            md.append(f"| {r['flow']} | {r['D']} | {r['job']} | {o:.2f} | - | - | - | {r['note']} |")
-    md.append("")
-    md.append(f"Targets met: {sum(met)} of {len(met)} measured rows.")
-    text = "\n".join(md) + "\n"
-    with open(os.path.join(a.out, "e2e.md"), "w") as f:
-        f.write(text)
-    with open(os.path.join(a.out, "commands.txt"), "w") as f:
-        f.write("\n".join(commands) + "\n")
-    with open(os.path.join(a.out, "e2e.json"), "w") as f:
-        json.dump(rows, f, indent=1)
-    if a.md:
-        with open(a.md, "w") as f:
-            f.write(f"# eftrain end to end against zuko + pandas: latest run of `E2E=1 bench/compare.sh`\n\n"
-                    f"{a.train_rows:,} training rows, {a.epochs} epochs, batch 512, hidden [128, 128], "
-                    f"5 layers, {a.threads} threads, {a.rounds} round(s) alternating ours / peer; "
-                    f"synthetic continuous tables (bench/peers/e2e.py). Run folder: {a.out}.\n\n" + text)
-    print(text)
+    render(rows, commands, a)
+    print(open(os.path.join(a.out, "e2e.md")).read())
 
 
 if __name__ == "__main__":
