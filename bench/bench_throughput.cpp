@@ -2,12 +2,14 @@
 // sampling rows/s for MAF and RealNVP, with the FLOP rate this implies next to the OpenBLAS
 // sgemm rate measured in the same run on the same shapes.
 //   bench_throughput [--dims 2,16,64] [--hidden 128] [--layers 5] [--batch 512] [--threads 2]
-//                    [--seconds 1.0] [--repeats 5] [--json OUT.json]
+//                    [--seconds 1.0] [--repeats 5] [--json OUT.json] [--workloads train,score,sample]
+//                    [--clock wall|cpu]
 // Timings are medians of `repeats` runs of at least `seconds` each, after a warm-up.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -20,6 +22,20 @@
 namespace {
 using clock_type = std::chrono::steady_clock;
 
+// --clock cpu: seconds of CPU time this process used (all its threads) instead of wall time. On a
+// machine shared with other jobs this gives one thread's rate without the time the scheduler
+// gave to others; with more threads it also counts their OpenMP spinning, so it is for A/B
+// comparisons at --threads 1.
+bool g_cpu_clock = false;
+double now_seconds() {
+  if (g_cpu_clock) {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  }
+  return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count();
+}
+
 // Median over repeats of (work units per second), each run lasting at least `seconds`.
 template <class F>
 std::vector<double> rates(F&& step, double units_per_step, double seconds, int repeats) {
@@ -27,12 +43,12 @@ std::vector<double> rates(F&& step, double units_per_step, double seconds, int r
   std::vector<double> r;
   for (int k = 0; k < repeats; ++k) {
     long n = 0;
-    const auto t0 = clock_type::now();
+    const double t0 = now_seconds();
     double dt = 0;
     do {
       step();
       ++n;
-      dt = std::chrono::duration<double>(clock_type::now() - t0).count();
+      dt = now_seconds() - t0;
     } while (dt < seconds);
     r.push_back(n * units_per_step / dt);
   }
@@ -58,6 +74,7 @@ int main(int argc, char** argv) {
   double seconds = 1.0;
   std::string json_out;
   std::vector<std::string> flows{"maf", "realnvp"};
+  std::vector<std::string> workloads{"train", "score", "sample"};
   app.add_option("--flows", flows, "maf, realnvp, nsf-ar, nsf-coupling")->delimiter(',');
   app.add_option("--dims", dims)->delimiter(',');
   app.add_option("--hidden", hidden);
@@ -67,7 +84,14 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds);
   app.add_option("--repeats", repeats);
   app.add_option("--json", json_out);
+  std::string clock_name = "wall";
+  app.add_option("--clock", clock_name, "wall (default) or cpu: process CPU time, for A/B runs at --threads 1 on a shared machine")
+      ->check(CLI::IsMember({"wall", "cpu"}));
+  app.add_option("--workloads", workloads, "train, score, sample (the others report 0; for profiling one)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"train", "score", "sample"}));
   CLI11_PARSE(app, argc, argv);
+  g_cpu_clock = clock_name == "cpu";
   ef::set_num_threads(threads);
 
   nlohmann::json results = nlohmann::json::array();
@@ -92,11 +116,15 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < u.size(); ++i) u[i] = float(ef::math::rand_normal(1, 2, i));
       ef::AdamConfig adam;
       adam.lr = 1e-5;  // tiny: the benchmark must not drift into a different regime
-      auto train = rates([&] { be->forward(codes.data(), u.data(), batch); be->backward(); be->adam_step(adam); },
+      auto runs = [&](const std::string& w) {
+        return std::find(workloads.begin(), workloads.end(), w) != workloads.end();
+      };
+      const std::vector<double> skipped{0.0};
+      auto train = !runs("train") ? skipped : rates([&] { be->forward(codes.data(), u.data(), batch); be->backward(); be->adam_step(adam); },
                          batch, seconds, repeats);
-      auto score = rates([&] { be->score(codes.data(), u.data(), batch, lp.data()); }, batch, seconds, repeats);
+      auto score = !runs("score") ? skipped : rates([&] { be->score(codes.data(), u.data(), batch, lp.data()); }, batch, seconds, repeats);
       uint64_t off = 0;
-      auto sample = rates([&] { be->sample(batch, 7, off, nullptr, codes_out.data(), out.data(), nullptr); off += batch; },
+      auto sample = !runs("sample") ? skipped : rates([&] { be->sample(batch, 7, off, nullptr, codes_out.data(), out.data(), nullptr); off += batch; },
                           batch, seconds, repeats);
       // Training does the forward GEMMs plus two backward GEMMs per layer (dX and dW): 3x.
       const double flops_row = 3.0 * be->flops_per_row();

@@ -15,6 +15,11 @@
 #   FLOWS (maf,realnvp,nsf-ar,nsf-coupling: throughput rows), THREADS (2), ROUNDS (2; 0 skips throughput), RUN_SECONDS (0.5 per timed run), REPEATS (5),
 #   QUALITY=0 skips grid/ring/spiral, TABULAR=0 skips the BN and adult part,
 #   QUICK=1 for a smoke run (short timings, tiny quality budgets: the figures mean nothing).
+#   E2E=1 adds the end-to-end processes (bench/peers/e2e.py: `eftrain train|sample|score` against
+#   zuko + pandas doing the same job, D = 8, 16, 64, alternating) into bench/results/E2E.md; sizes
+#   E2E_TRAIN_ROWS (20000), E2E_EPOCHS (5), E2E_SAMPLE_ROWS (10000,1000000), E2E_SCORE_ROWS
+#   (100000), E2E_ROUNDS (1), E2E_PEER_MAX_S (600: longer peer jobs are projected, not run).
+#   e.g. E2E=1 ROUNDS=0 QUALITY=0 TABULAR=0 bash bench/compare.sh   # the end-to-end part alone
 #   e.g. ROUNDS=0 QUALITY=0 bash bench/compare.sh   # the tabular part alone
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +31,7 @@ QUALITY=${QUALITY:-1}
 FLOWS=${FLOWS:-maf,realnvp,nsf-ar,nsf-coupling}  # throughput rows (ours and zuko/nflows)
 TABULAR=${TABULAR:-1}
 QUICK=${QUICK:-0}
+E2E=${E2E:-0}
 PY=bench/peers/.venv/bin/python
 [ -x "$PY" ] || { echo "compare.sh: $PY missing; run bash bench/peers/setup_venv.sh" >&2; exit 1; }
 if [ -z "${BUILD:-}" ]; then
@@ -75,6 +81,17 @@ if [ "$TABULAR" = 1 ]; then
   step tabular.md "$PY" bench/peers/tabular.py --eftrain "$BUILD/eftrain" \
     --threads "$THREADS" --out "$RUN/tabular" "${QARGS[@]}"
 fi
-"$PY" bench/peers/report.py "$RUN" > "$RUN/LATEST.md"
-cp "$RUN/LATEST.md" bench/results/LATEST.md
-echo "wrote bench/results/LATEST.md (run folder $RUN)" >&2
+if [ "$E2E" = 1 ]; then
+  step e2e.txt "$PY" bench/peers/e2e.py --eftrain "$BUILD/eftrain" --out "$RUN/e2e" --threads "$THREADS" \
+    --train-rows "${E2E_TRAIN_ROWS:-20000}" --epochs "${E2E_EPOCHS:-5}" \
+    --sample-rows "${E2E_SAMPLE_ROWS:-10000,1000000}" --score-rows "${E2E_SCORE_ROWS:-100000}" \
+    --rounds "${E2E_ROUNDS:-1}" --peer-max-seconds "${E2E_PEER_MAX_S:-600}" --md bench/results/E2E.md
+  { echo; cat "$RUN/machine.txt"; } >> bench/results/E2E.md
+  echo "wrote bench/results/E2E.md (run folder $RUN)" >&2
+fi
+# LATEST.md is the throughput / quality / tabular report: rewritten only when one of them ran.
+if [ "$ROUNDS" -gt 0 ] || [ "$QUALITY" = 1 ] || [ "$TABULAR" = 1 ]; then
+  "$PY" bench/peers/report.py "$RUN" > "$RUN/LATEST.md"
+  cp "$RUN/LATEST.md" bench/results/LATEST.md
+  echo "wrote bench/results/LATEST.md (run folder $RUN)" >&2
+fi

@@ -44,20 +44,27 @@ class CouplingLayer final : public Layer<T> {
     c.out.resize(size_t(B) * 2 * nt);
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
     c.x.resize(size_t(B) * nt);  // backward needs the transformed inputs
+    c.tmp.resize(size_t(B) * nt);
     const int* tr = split_.trans.data();
     const T cl = clamp_;
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+    // Per row: gather the transformed dims, the exp/tanh math on contiguous arrays (it
+    // vectorizes; an indexed store in the same loop kept it scalar), then scatter.
+#pragma omp parallel for schedule(static) if (size_t(B) * nt >= ef::kOmpMinMath)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * nt;
+      const T* xr = x + size_t(r) * D;
+      T* xt = c.x.data() + size_t(r) * nt;
+      T* zt = c.tmp.data() + size_t(r) * nt;
+      for (int k = 0; k < nt; ++k) xt[k] = xr[tr[k]];
       T ld = 0;
       EF_SIMD_REDUCTION(+ : ld)
       for (int k = 0; k < nt; ++k) {
-        const size_t e = size_t(r) * D + tr[k];
-        c.x[size_t(r) * nt + k] = x[e];
         const T s = math::soft_clamp(h[nt + k], cl);
-        z[e] = math::coupling_forward(x[e], s, h[k]);
+        zt[k] = math::coupling_forward(xt[k], s, h[k]);
         ld += s;
       }
+      T* zr = z + size_t(r) * D;
+      for (int k = 0; k < nt; ++k) zr[tr[k]] = zt[k];
       logdet[r] += ld;
     }
   }
@@ -68,17 +75,21 @@ class CouplingLayer final : public Layer<T> {
     std::copy(dz, dz + size_t(B) * D, dx);  // pass-through dims' direct path
     if (!nt) return;
     c.dout.resize(size_t(B) * 2 * nt);
+    c.tmp.resize(size_t(B) * 2 * nt);  // per row: dz of the transformed dims, then their dx
     const int* tr = split_.trans.data();
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (size_t(B) * nt >= ef::kOmpMinMath)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * nt;
       const T* xt = c.x.data() + size_t(r) * nt;
       T* g = c.dout.data() + size_t(r) * 2 * nt;
+      T* gzt = c.tmp.data() + size_t(r) * 2 * nt;
+      T* dxt = gzt + nt;
+      const T* dzr = dz + size_t(r) * D;
+      for (int k = 0; k < nt; ++k) gzt[k] = dzr[tr[k]];
       const T dl = dlogdet[r], cl = clamp_;
       EF_SIMD
       for (int k = 0; k < nt; ++k) {
-        const size_t e = size_t(r) * D + tr[k];
-        const T gz = dz[e];
+        const T gz = gzt[k];
         // One tanh for the clamp and its derivative (1 - tanh^2).
         const T th = cl > T(0) ? math::tanh(h[nt + k] / cl) : T(0);
         const T s = cl > T(0) ? cl * th : h[nt + k];
@@ -86,8 +97,10 @@ class CouplingLayer final : public Layer<T> {
         const T ex = math::exp(s);
         g[k] = gz;                                  // dL/dt
         g[nt + k] = (gz * xt[k] * ex + dl) * ds;    // dL/ds_raw
-        dx[e] = gz * ex;
+        dxt[k] = gz * ex;
       }
+      T* dxr = dx + size_t(r) * D;
+      for (int k = 0; k < nt; ++k) dxr[tr[k]] = dxt[k];
     }
     c.din.resize(size_t(B) * split_.width());
     mlp_.backward(P, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
@@ -102,14 +115,20 @@ class CouplingLayer final : public Layer<T> {
     split_.pack(z, ctx, B, D, c.in);  // pass-through dims of z equal those of x
     c.out.resize(size_t(B) * 2 * nt);
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+    c.tmp.resize(size_t(B) * nt);
     const int* tr = split_.trans.data();
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+    const T cl = clamp_;
+#pragma omp parallel for schedule(static) if (size_t(B) * nt >= ef::kOmpMinMath)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * nt;
-      for (int k = 0; k < nt; ++k) {
-        const size_t e = size_t(r) * D + tr[k];
-        x[e] = math::coupling_inverse(z[e], math::soft_clamp(h[nt + k], clamp_), h[k]);
-      }
+      const T* zr = z + size_t(r) * D;
+      T* t = c.tmp.data() + size_t(r) * nt;
+      for (int k = 0; k < nt; ++k) t[k] = zr[tr[k]];
+      EF_SIMD
+      for (int k = 0; k < nt; ++k)
+        t[k] = math::coupling_inverse(t[k], math::soft_clamp(h[nt + k], cl), h[k]);
+      T* xr = x + size_t(r) * D;
+      for (int k = 0; k < nt; ++k) xr[tr[k]] = t[k];
     }
   }
 

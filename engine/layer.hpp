@@ -23,6 +23,8 @@ struct LayerCache {
   std::vector<T> din;  // gradient w.r.t. the conditioner input (the shape of in)
   std::vector<T> dout;  // gradient w.r.t. the conditioner output (the shape of out)
   std::vector<T> x;    // couplings: (B, nT) inputs of the transformed dims, kept for backward
+  std::vector<T> tmp;  // couplings: scratch rows of the transformed dims, contiguous, so the
+                       // exp/tanh loops vectorize apart from the gather/scatter by dim index
   MlpCache<T> mlp, scratch;
 };
 

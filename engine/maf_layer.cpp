@@ -53,7 +53,7 @@ class MafLayer final : public Layer<T> {
     mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
     const int D = D_;
     const T cl = clamp_;
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (size_t(B) * D >= ef::kOmpMinMath)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       const T* xr = x + size_t(r) * D;
@@ -75,7 +75,7 @@ class MafLayer final : public Layer<T> {
     c.dout.resize(size_t(B) * 2 * D);
     c.din.resize(size_t(B) * W);
     const T cl = clamp_;
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+#pragma omp parallel for schedule(static) if (size_t(B) * D >= ef::kOmpMinMath)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
       const T* xr = c.in.data() + size_t(r) * W;

@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "flow_math.hpp"
+#include "parallel.hpp"
 
 namespace ef {
 
@@ -243,6 +244,8 @@ void TabularModel<T>::draw_part(const T* P, int p, int B, uint64_t seed, uint64_
   if (flows_[p]) {
     const int Dp = ps.dims;
     std::vector<T> z(size_t(B) * Dp), x(size_t(B) * Dp);
+    // Counter-based draws (each value depends only on its index), so threads change nothing.
+#pragma omp parallel for schedule(static) if (size_t(B) * Dp >= ef::kOmpMinMath)
     for (int r = 0; r < B; ++r)
       for (int i = 0; i < Dp; ++i)
         z[size_t(r) * Dp + i] = T(math::rand_normal(seed, 200 + uint64_t(p), (row_offset + uint64_t(r)) * Dp + i));

@@ -156,6 +156,8 @@ def main():
     p(machine + "\n")
     p("Commands (in the order run; ours and the peers alternate, A B A B):\n")
     p("```\n" + commands + "\n```\n")
+    p("End to end (whole `eftrain train|sample|score` processes against zuko + pandas doing the same "
+      "job, `E2E=1 bash bench/compare.sh`): bench/results/E2E.md, from its own run.\n")
     if rounds:  # ROUNDS=0: no throughput part
         p(f"Peers: torch {meta.get('torch')}, zuko {meta.get('zuko')}, nflows {meta.get('nflows')}; "
           f"{meta.get('threads')} threads (torch.set_num_threads), GOMP_SPINCOUNT=10000 for every "
