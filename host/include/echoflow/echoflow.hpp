@@ -109,6 +109,9 @@ struct FitOptions {
   double support_margin = 0.1;
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};  // kept for scoring files
   ef::TrainOptions train;
+  // The categorical model's column order (host/column_order.hpp): "dependence" (a Chow-Liu
+  // tree's order of the training rows) or "table".
+  std::string categorical_order = "dependence";
   std::vector<std::string> conditional; // columns `sample --given` may fix
   std::string device = "auto";          // auto | cpu | cuda
   int threads = 0;                      // 0 = library default
