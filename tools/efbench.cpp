@@ -768,7 +768,8 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
         "uniform), mean log(P_fit + 1e-8) over test rows. Held-out LL: the model's exact categorical mass "
         "and the true network's, on the test rows (no floor). Seeds: train 1000+i, test 2000+i, sample 7. "
         "Config: bench/tabular/bn_quality.py's; the defaults rows: a config of only data.path, seeds 0-2 "
-        "(quick: seed 0), spread = max - min over the seeds.\n";
+        "(quick: seed 0), spread = max - min over the seeds. Random networks (full runs only): "
+        "efbench::random_network(V, net seed), rows from seeds 1100+net seed / 2100+net seed.\n";
   run_penguins(rep, repo, md);
   run_adult(rep, repo, out, datasets, md);
   if (s.quick) md << "\nQUICK MODE: tiny data and few epochs; the figures are not results.\n";
