@@ -325,6 +325,8 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   read_columns(d, c, name);
 
   flow_spec_from_json(root.value("model", json::object()), c.flow, name);
+  c.categorical_order = checked(root.value("model", json::object()), "model.categorical_order",
+                                "model.categorical_order", name).get<std::string>();
 
   const json t = root.value("train", json::object());
   check_keys(t, section_keys("train"), "train", name);
@@ -389,6 +391,7 @@ echoflow::FitOptions fit_options(const Config& c) {
   opt.support_margin = c.support_margin;
   opt.missing_tokens = c.missing_tokens;
   opt.conditional = c.conditional;
+  opt.categorical_order = c.categorical_order;
   opt.device = c.device;
   opt.threads = c.threads;
   opt.config = c.effective;

@@ -32,6 +32,7 @@ struct Config {
   TrainOptions train;
   int threads = 0;                                 // 0 = library default
   std::vector<std::string> conditional;
+  std::string categorical_order = "table";  // model.categorical_order
   std::string device = "auto";
   std::string output_model;                        // resolved
   nlohmann::json effective;                        // the config after defaults and --set

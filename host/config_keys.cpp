@@ -130,6 +130,10 @@ const std::vector<ConfigKey>& config_keys() {
        "spline bins per dimension (nsf-ar, nsf-coupling)"},
       {"model.tail_bound", T::Number, "3.0", above(0), "",
        "splines act on [-B, B] and are the identity outside (nsf-ar, nsf-coupling)"},
+      {"model.categorical_order", T::String, R"("table")", any_value(), "table|dependence",
+       "the order in which the categorical model visits the unconditioned categorical columns: "
+       "table = the table's order; dependence = each after the column it shares most information "
+       "with (a Chow-Liu tree)"},
       // train: the optimizer and stopping
       {"train.epochs", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
        "passes over the training rows at most (auto: enough for 4000 Adam steps, at least 50)"},

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "blas.hpp"
+#include "column_order.hpp"
 #include "communicator.hpp"
 #include "flow_math.hpp"
 #include "model_impl.hpp"
@@ -87,12 +88,36 @@ void Model::Impl::build_layout() {
         spec.parts.push_back(ps);
       }
   spec.c_parts = int(spec.parts.size());
+  // Block R: its categorical groups in cat_order (host/column_order.hpp) when one is set, its
+  // continuous dims in table order.
   ef::PartSpec rest;
+  const int rest_part = int(spec.parts.size());
+  std::vector<int> rest_cols, group_cols;
   for (int c = 0; c < nc; ++c)
-    if (col_part[c] < 0) add_col(c, rest, int(spec.parts.size()));
+    if (col_part[c] < 0) {
+      rest_cols.push_back(c);
+      if (enc[c].group_levels() > 0) group_cols.push_back(c);
+    }
+  if (!cat_order.empty()) {
+    std::vector<int> a = cat_order, b = group_cols;
+    std::sort(a.begin(), a.end());
+    EF_CHECK(a == b, "categorical_order does not list the model's unconditioned categorical columns");
+    group_cols = cat_order;
+  }
+  for (int c : group_cols) {
+    rest.levels.push_back(enc[c].group_levels());
+    col_group[c] = g++;
+  }
+  for (int c : rest_cols) {
+    col_part[c] = rest_part;
+    if (enc[c].dims() > 0) {
+      rest.dims += 1;
+      col_dim[c] = d++;
+    }
+  }
   if (!rest.levels.empty() || rest.dims > 0) spec.parts.push_back(rest);
-  // Groups and dims were numbered in part order: conditional columns first, then the rest in
-  // table order, which is exactly the TabularModel's layout.
+  // Groups and dims were numbered in part order: conditional columns first, then the rest,
+  // which is exactly the TabularModel's layout.
 }
 
 void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int* idx, int B,
@@ -160,6 +185,41 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
     }
   }
 }
+
+namespace {
+// The block-R columns with a categorical group in ef::dependence_order of their codes on (up to
+// kDependenceOrderMaxRows evenly spaced) training rows. Codes are the same in any layout and
+// need no noise: a numeric column's group is its value/missing/atom state.
+std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, const std::vector<char>& is_train) {
+  const ef::PartSpec* rest = I.spec.parts.size() > size_t(I.spec.c_parts) ? &I.spec.parts.back() : nullptr;
+  if (!rest || rest->levels.size() < 3) return {};
+  std::vector<int> rows;
+  for (size_t r = 0; r < is_train.size(); ++r)
+    if (is_train[r]) rows.push_back(int(r));
+  if (rows.size() > size_t(ef::kDependenceOrderMaxRows)) {
+    std::vector<int> sub(size_t(ef::kDependenceOrderMaxRows));
+    for (size_t i = 0; i < sub.size(); ++i) sub[i] = rows[i * rows.size() / sub.size()];
+    rows.swap(sub);
+  }
+  std::vector<int> srcs(I.enc.size());
+  for (size_t c = 0; c < srcs.size(); ++c) srcs[c] = int(c);
+  std::vector<int> codes;
+  std::vector<float> u;
+  std::vector<double> logj;
+  std::vector<char> bad;
+  I.encode(data, srcs, rows.data(), int(rows.size()), 0, -1, 1, 0, codes, u, logj, bad);
+  const int G = I.spec.groups(), R = int(rest->levels.size()), g0 = G - R;
+  std::vector<int> sub_codes(rows.size() * size_t(R));
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (int g = 0; g < R; ++g) sub_codes[r * size_t(R) + size_t(g)] = codes[r * size_t(G) + size_t(g0 + g)];
+  std::vector<int> group_col(size_t(R), -1);  // block-R group -> column (table order layout)
+  for (size_t c = 0; c < I.enc.size(); ++c)
+    if (I.col_part[c] == I.spec.c_parts && I.col_group[c] >= g0) group_col[size_t(I.col_group[c] - g0)] = int(c);
+  std::vector<int> out;
+  for (int g : ef::dependence_order(sub_codes, int(rows.size()), rest->levels)) out.push_back(group_col[size_t(g)]);
+  return out;
+}
+}  // namespace
 
 Model Model::fit(const Table& data, const FitOptions& opt) {
   const std::string src = data.source.empty() ? "table" : data.source;
@@ -239,6 +299,13 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   impl->spec.flow = opt.flow;
   impl->missing_tokens = opt.missing_tokens;
   impl->build_layout();
+  if (opt.categorical_order == "dependence") {
+    impl->cat_order = dependence_order_of(*impl, data, is_train);
+    impl->build_layout();
+  } else {
+    EF_CHECK(opt.categorical_order == "table", "categorical_order must be \"dependence\" or \"table\" (got \"",
+             opt.categorical_order, "\")");
+  }
   impl->device = opt.device;
   impl->config = opt.config;
   if (opt.threads > 0) ef::set_num_threads(opt.threads);

@@ -134,6 +134,11 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     }
     ef::flow_spec_from_json(h.at("model"), impl->spec.flow, path);
     impl->spec.flow.seed = h.at("seed").get<uint64_t>();
+    // Absent in files written before the dependence order: table order.
+    if (h.contains("categorical_order")) {
+      impl->cat_order = h.at("categorical_order").get<std::vector<int>>();
+      for (int c : impl->cat_order) EF_CHECK(c >= 0 && size_t(c) < impl->enc.size(), "categorical_order: no column ", c);
+    }
     impl->build_layout();
     const double need = min_param_count(impl->spec);
     if (need > double(P))
@@ -180,7 +185,7 @@ static void check_round_trip(const Model::Impl& I, const std::string& image, con
     EF_THROW(path, ": not written: the model would not load back: ", e.what());
   }
   const bool same = nlohmann::json(back->enc) == nlohmann::json(I.enc) && back->params == I.params &&
-                    back->conditional == I.conditional;
+                    back->conditional == I.conditional && back->cat_order == I.cat_order;
   if (!same) EF_THROW(path, ": not written: the model read back differs from the one in memory");
 }
 
@@ -194,6 +199,7 @@ void Model::save(const std::string& path) const {
   h["conditional"] = I.conditional;
   h["missing_tokens"] = I.missing_tokens;
   h["model"] = ef::flow_spec_to_json(I.spec.flow);
+  if (!I.cat_order.empty()) h["categorical_order"] = I.cat_order;  // column indices, model order
   h["seed"] = I.spec.flow.seed;
   h["blocks"] = {{"parts", I.spec.parts.size()}, {"conditional_parts", I.spec.c_parts},
                  {"categorical_groups", I.spec.groups()}, {"continuous_dims", I.spec.dims()}};

@@ -15,6 +15,9 @@ struct Model::Impl {
   std::vector<std::string> missing_tokens;
   ef::TabularSpec spec;                // parts: one per conditional column, then the rest
   std::vector<int> col_part, col_group, col_dim;  // per column: part, group index or -1, dim or -1
+  // The unconditioned columns with a categorical group, in the categorical model's order
+  // (host/column_order.hpp); empty = table order.
+  std::vector<int> cat_order;
   std::vector<float> params;           // the flat buffer in spec's ParamLayout
   ef::TrainResult train;
   nlohmann::json config;

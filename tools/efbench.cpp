@@ -606,12 +606,20 @@ void run_bn_defaults(Report& rep, const std::string& bn_dir, const std::vector<s
   const std::vector<std::string> order = {"asia", "alarm", "child", "insurance"};
   const size_t N = s.quick ? 2000 : 10000;
   const int seeds = s.quick ? 1 : 3;
+  // The bnlearn files, then (full runs) random networks of 15 and 30 variables
+  // (efbench::random_network; rows from seeds 1000+i / 2000+i with i = 100 + the net's seed).
+  std::vector<std::tuple<std::string, efbench::BayesNet, int>> all;
   for (const std::string& name : nets) {
     const std::string path = bn_dir + "/" + name + ".bif";
     if (!fs::exists(path)) continue;  // run_bn reported the skip
-    const int i = int(std::find(order.begin(), order.end(), name) - order.begin());
-    const efbench::BayesNet net = efbench::parse_bif(path);
-    const std::vector<int> train = net.sample(N, 1000 + i), test = net.sample(N, 2000 + i);
+    all.emplace_back(name, efbench::parse_bif(path), int(std::find(order.begin(), order.end(), name) - order.begin()));
+  }
+  if (!s.quick)
+    for (auto [V, net_seed] : {std::pair<int, int>{15, 2}, {30, 1}})
+      all.emplace_back("random" + std::to_string(V) + " (net seed " + std::to_string(net_seed) + ")",
+                       efbench::random_network(V, uint64_t(net_seed)), 100 + net_seed);
+  for (const auto& [name, net, i] : all) {
+    const std::vector<int> train = net.sample(N, uint64_t(1000 + i)), test = net.sample(N, uint64_t(2000 + i));
     std::vector<double> syn_ll, test_ll;
     for (int seed = 0; seed < seeds; ++seed) {
       QRow r;
@@ -760,7 +768,8 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
         "uniform), mean log(P_fit + 1e-8) over test rows. Held-out LL: the model's exact categorical mass "
         "and the true network's, on the test rows (no floor). Seeds: train 1000+i, test 2000+i, sample 7. "
         "Config: bench/tabular/bn_quality.py's; the defaults rows: a config of only data.path, seeds 0-2 "
-        "(quick: seed 0), spread = max - min over the seeds.\n";
+        "(quick: seed 0), spread = max - min over the seeds. Random networks (full runs only): "
+        "efbench::random_network(V, net seed), rows from seeds 1100+net seed / 2100+net seed.\n";
   run_penguins(rep, repo, md);
   run_adult(rep, repo, out, datasets, md);
   if (s.quick) md << "\nQUICK MODE: tiny data and few epochs; the figures are not results.\n";

@@ -1,5 +1,6 @@
 #include "bif.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -312,6 +313,42 @@ std::vector<std::vector<double>> BayesNet::fit(const std::vector<int>& rows, dou
     out[v] = std::move(counts);
   }
   return out;
+}
+
+BayesNet random_network(int V, uint64_t seed) {
+  Rng rng(seed);
+  BayesNet net;
+  net.vars.resize(size_t(V));
+  std::vector<int> perm(static_cast<size_t>(V));
+  for (int i = 0; i < V; ++i) perm[size_t(i)] = i;
+  for (int i = V - 1; i > 0; --i) std::swap(perm[size_t(i)], perm[rng.below(uint64_t(i) + 1)]);
+  for (int t = 0; t < V; ++t) {  // perm[t] is the variable at topological position t
+    BnVar& x = net.vars[size_t(perm[size_t(t)])];
+    x.name = "v" + std::to_string(perm[size_t(t)]);
+    const int k = 2 + int(rng.below(3));
+    for (int s = 0; s < k; ++s) x.states.push_back("s" + std::to_string(s));
+    const int np = t == 0 ? 0 : int(rng.below(uint64_t(std::min(t, 3)) + 1));
+    std::vector<int> cand(perm.begin(), perm.begin() + t);
+    for (int j = 0; j < np; ++j) {
+      const size_t q = size_t(rng.below(cand.size()));
+      x.parents.push_back(cand[q]);
+      cand.erase(cand.begin() + long(q));
+    }
+    x.configs = 1;
+    for (int q : x.parents) x.configs *= int(net.vars[size_t(q)].states.size());
+    for (int c = 0; c < x.configs; ++c) {
+      std::vector<double> w(static_cast<size_t>(k));
+      double sum = 0;
+      for (double& e : w) {
+        const double u = rng.uniform();
+        e = std::pow(std::max(u, 1e-12), 1.0 / 0.7) * -std::log(std::max(rng.uniform(), 1e-12));
+        sum += e;
+      }
+      for (double e : w) x.cpt.push_back(e / sum);
+    }
+    net.order.push_back(perm[size_t(t)]);
+  }
+  return net;
 }
 
 }  // namespace efbench

@@ -41,4 +41,11 @@ struct BayesNet {
 
 BayesNet parse_bif(const std::string& path);
 
+// A random network of V variables (issue 16's "random networks you generate yourself"): a
+// random topological order; each variable has 2-4 levels and up to min(3, position) parents
+// drawn from the variables before it; each CPT row is weights U^(1/0.7) * E (U uniform, E
+// exponential) normalized, which gives skewed rows. Declaration order (v0, v1, ...) is not the
+// topological one. Same (V, seed), same network.
+BayesNet random_network(int V, uint64_t seed);
+
 }  // namespace efbench

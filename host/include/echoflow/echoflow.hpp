@@ -109,6 +109,10 @@ struct FitOptions {
   double support_margin = 0.1;
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};  // kept for scoring files
   ef::TrainOptions train;
+  // The categorical model's column order (host/column_order.hpp): "table" or "dependence" (a
+  // Chow-Liu tree's order of the training rows; better on alarm, worse on penguins and insurance:
+  // bench/results/QUALITY_DEFAULTS.md).
+  std::string categorical_order = "table";
   std::vector<std::string> conditional; // columns `sample --given` may fix
   std::string device = "auto";          // auto | cpu | cuda
   int threads = 0;                      // 0 = library default

@@ -1,0 +1,126 @@
+"""Conditional fidelity: do rows drawn `--given` a label look like that label?
+
+Issue 16's goal: rows drawn with `eftrain sample --given LABEL=c` are classified as c by a
+classifier trained on real rows at >= 90% of the real rows' own accuracy.
+
+Procedure (one seed):
+  1. The table's rows are split 70/30 (seeded shuffle): real-train and real-test.
+  2. eftrain trains on real-train with a config of data.path, conditional [LABEL], the seed and
+     train.threads only (everything else on defaults).
+  3. For every label c, as many rows as real-test has of c are drawn `--given LABEL=c`.
+  4. A classifier (scikit-learn HistGradientBoostingClassifier, categorical columns ordinal-
+     encoded and declared categorical, missing cells as NaN) is trained on real-train.
+  5. accuracy(real-test) and accuracy(synthetic, label = the given c); the ratio is the figure.
+
+    bench/.venv/bin/python bench/tabular/conditional_fidelity.py --eftrain build/eftrain \
+        --data tests/data/penguins.csv --label species --out bench/tabular/out/cf_penguins
+"""
+import argparse
+import json
+import os
+import random
+import sys
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import Eftrain, markdown_table, read_csv, write_csv  # noqa: E402
+
+MISSING = {"", "NA", "?", "nan"}
+
+
+def to_float(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+
+
+def features(header, label, rows, kinds, levels):
+    """Matrix X (numeric as float, categorical as level index; missing / unseen = NaN)."""
+    cols = [i for i, h in enumerate(header) if h != label]
+    X = np.full((len(rows), len(cols)), np.nan)
+    for j, i in enumerate(cols):
+        for r, row in enumerate(rows):
+            v = row[i]
+            if v in MISSING:
+                continue
+            if kinds[i] == "num":
+                f = to_float(v)
+                X[r, j] = np.nan if f is None else f
+            else:
+                X[r, j] = levels[i].get(v, np.nan)
+    return X, [kinds[i] == "cat" for i in cols]
+
+
+def run(args, seed):
+    header, rows = read_csv(args.data)
+    li = header.index(args.label)
+    rows = [r for r in rows if r[li] not in MISSING]
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    n_train = int(0.7 * len(rows))
+    train, test = rows[:n_train], rows[n_train:]
+    out = os.path.join(args.out, f"seed{seed}")
+    os.makedirs(out, exist_ok=True)
+    train_csv = os.path.join(out, "train.csv")
+    write_csv(train_csv, header, train)
+
+    ef = Eftrain(args.eftrain, os.path.join(out, "logs"))
+    model = os.path.join(out, "model.efm")
+    config = {"data": {"path": train_csv}, "conditional": [args.label],
+              "train": {"seed": seed, "threads": args.threads}, "output": {"model": model}}
+    secs, _, epochs = ef.train(config, os.path.join(out, "config.json"), "train")
+
+    labels = sorted({r[li] for r in test})
+    syn_rows, syn_y = [], []
+    for k, c in enumerate(labels):
+        n = sum(1 for r in test if r[li] == c)
+        path = os.path.join(out, f"given_{k}.csv")
+        ef._run(["sample", model, "--rows", str(n), "--out", path, "--seed", str(100 + k),
+                 "--given", f"{args.label}={c}"], f"sample_{k}")
+        h, srows = read_csv(path)
+        order = [h.index(x) for x in header]
+        syn_rows += [[s[i] for i in order] for s in srows]
+        syn_y += [c] * len(srows)
+
+    kinds = ["num" if all(to_float(r[i]) is not None for r in train if r[i] not in MISSING) else "cat"
+             for i in range(len(header))]
+    levels = [{v: k for k, v in enumerate(sorted({r[i] for r in train if r[i] not in MISSING}))}
+              for i in range(len(header))]
+    Xtr, cat = features(header, args.label, train, kinds, levels)
+    Xte, _ = features(header, args.label, test, kinds, levels)
+    Xsy, _ = features(header, args.label, syn_rows, kinds, levels)
+    clf = HistGradientBoostingClassifier(categorical_features=np.array(cat), random_state=seed)
+    clf.fit(Xtr, [r[li] for r in train])
+    acc_real = float(np.mean(clf.predict(Xte) == np.array([r[li] for r in test])))
+    acc_syn = float(np.mean(clf.predict(Xsy) == np.array(syn_y)))
+    return {"seed": seed, "epochs": epochs, "train_s": round(secs, 1), "rows_syn": len(syn_y),
+            "acc_real": acc_real, "acc_syn": acc_syn, "ratio": acc_syn / acc_real}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--eftrain", required=True)
+    ap.add_argument("--data", required=True, help="CSV with a header row")
+    ap.add_argument("--label", required=True, help="the label column (declared conditional)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    res = [run(args, s) for s in args.seeds]
+    table = markdown_table(["seed", "epochs", "train s", "synthetic rows", "accuracy on real test rows",
+                            "accuracy on rows drawn --given", "ratio"],
+                           [[r["seed"], r["epochs"], r["train_s"], r["rows_syn"], f"{r['acc_real']:.4f}",
+                             f"{r['acc_syn']:.4f}", f"{r['ratio']:.3f}"] for r in res])
+    text = f"Conditional fidelity: {args.data}, label {args.label}\n\n{table}\n"
+    print(text)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
