@@ -13,7 +13,8 @@
 //   dW products of backward), the GFLOP/s they imply, and the sgemm GFLOP/s at the matching shape
 //   (batch x hidden x hidden, through the engine's own ef::gemm_par on the same threads) measured
 //   in the same run.
-// quality: SDGym's Gaussian mixtures grid / gridr / ring (every --flows flow) and the spiral demo (generated here with a
+// quality: SDGym's Gaussian mixtures grid / gridr / ring (every --flows flow, and the default flow on a config of
+//   only data.path) and the spiral demo (generated here with a
 //   fixed seed; exact densities), and the Bayesian networks asia / alarm / child / insurance
 //   (../shared/datasets/bn/*.bif, parsed and sampled here): held-out log-likelihood of the model
 //   next to the true one, L_syn, L_test (SDGym's definitions), with the published anchors; adult
