@@ -110,7 +110,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"data.columns.*.support", T::String, "", any_value(), "observed|unbounded",
        "this column's data.support (otherwise the data section's)"},
       // model: the flow
-      {"model.flow", T::StringOrList, R"("maf")", any_value(), flow_choices(),
+      {"model.flow", T::StringOrList, R"("nsf-ar")", any_value(), flow_choices(),
        "layer kind, or an array of kinds the layers cycle through"},
       {"model.layers", T::Int, "5", closed(1, 1000), "", "number of flow layers"},
       {"model.hidden", T::Ints, "[128, 128]", closed(1, 65536), "",

@@ -13,7 +13,8 @@
 //   dW products of backward), the GFLOP/s they imply, and the sgemm GFLOP/s at the matching shape
 //   (batch x hidden x hidden, through the engine's own ef::gemm_par on the same threads) measured
 //   in the same run.
-// quality: SDGym's Gaussian mixtures grid / gridr / ring (every --flows flow) and the spiral demo (generated here with a
+// quality: SDGym's Gaussian mixtures grid / gridr / ring (every --flows flow, and the default flow on a config of
+//   only data.path) and the spiral demo (generated here with a
 //   fixed seed; exact densities), and the Bayesian networks asia / alarm / child / insurance
 //   (../shared/datasets/bn/*.bif, parsed and sampled here): held-out log-likelihood of the model
 //   next to the true one, L_syn, L_test (SDGym's definitions), with the published anchors; adult
@@ -356,14 +357,16 @@ echoflow::FitOptions fit_options(const Settings& s, ef::FlowKind kind, const Flo
   return o;
 }
 
+void run_2d_model(Report& rep, const efbench::Dataset2D& ds, const std::string& model, const std::string& config,
+                  const echoflow::FitOptions& opt, int gmm_k, const std::string& anchors, std::ostringstream& md);
+
 // One 2-D dataset: the real-rows reference row, then one row per flow.
 void run_2d(Report& rep, const efbench::Dataset2D& ds, const std::vector<ef::FlowKind>& flows, const FlowCfg& cfg,
             int gmm_k, const std::string& anchors, std::ostringstream& md) {
   const Settings& s = rep.set;
-  const size_t n_syn = ds.test.size() / 2;
   const double true_test = mean(ds.logpdf(ds, ds.test));
   const json extra = {{"rows_train", ds.train.size() / 2}, {"rows_test", ds.test.size() / 2},
-                      {"rows_synthetic", n_syn}, {"gmm_components", gmm_k}};
+                      {"rows_synthetic", ds.test.size() / 2}, {"gmm_components", gmm_k}};
   {
     QRow r;
     r.dataset = ds.name;
@@ -375,14 +378,25 @@ void run_2d(Report& rep, const efbench::Dataset2D& ds, const std::vector<ef::Flo
     add_qrow(rep, r, extra);
     md << qrow_md(r);
   }
-  for (ef::FlowKind kind : flows) {
+  for (ef::FlowKind kind : flows)
+    run_2d_model(rep, ds, ef::to_string(kind), describe(cfg), fit_options(s, kind, cfg), gmm_k, anchors, md);
+}
+
+// One model on a 2-D dataset: fit, score the test rows, draw as many rows, L_syn and L_test.
+void run_2d_model(Report& rep, const efbench::Dataset2D& ds, const std::string& model, const std::string& config,
+                  const echoflow::FitOptions& opt, int gmm_k, const std::string& anchors, std::ostringstream& md) {
+  const size_t n_syn = ds.test.size() / 2;
+  const double true_test = mean(ds.logpdf(ds, ds.test));
+  const json extra = {{"rows_train", ds.train.size() / 2}, {"rows_test", ds.test.size() / 2},
+                      {"rows_synthetic", n_syn}, {"gmm_components", gmm_k}};
+  {
     QRow r;
     r.dataset = ds.name;
-    r.model = ef::to_string(kind);
-    r.config = describe(cfg);
+    r.model = model;
+    r.config = config;
     r.anchors = anchors;
     const double t0 = now_s();
-    echoflow::Model m = echoflow::Model::fit(table2d(ds.train), fit_options(s, kind, cfg));
+    echoflow::Model m = echoflow::Model::fit(table2d(ds.train), opt);
     r.train_s = now_s() - t0;
     r.epochs = m.training().epochs_run;
     r.heldout_model = mean(m.score(table2d(ds.test)));
@@ -733,8 +747,14 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
       s.quick ? std::vector<std::string>{"ring"} : std::vector<std::string>{"grid", "gridr", "ring"};
   for (const std::string& k : mixtures) {
     const auto ds = efbench::make_mixture(k, rows, 0);
-    run_2d(rep, ds, s.flows, mix, k == "ring" ? 10 : 30,
-           anchors.count(k) ? anchors.at(k) : "none published", md);
+    const std::string anc = anchors.count(k) ? anchors.at(k) : "none published";
+    run_2d(rep, ds, s.flows, mix, k == "ring" ? 10 : 30, anc, md);
+    // The default flow as a user meets it: a config of only data.path.
+    echoflow::FitOptions def = default_fit_options(s, "", 0);
+    if (s.quick) def.train.epochs = 3;
+    run_2d_model(rep, ds, "echoflow (defaults: " + ef::flow_name(def.flow) + ")",
+                 s.quick ? "data.path only, 3 epochs (quick)" : "data.path only", def, k == "ring" ? 10 : 30, anc,
+                 md);
   }
   FlowCfg spiral;  // examples/spiral.json, the demo's config
   spiral.layers = 10;
@@ -750,7 +770,8 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
   md << "\nHeld-out LL: mean log-density of the test rows, model (`score`) and true (exact; spiral by "
         "quadrature). L_syn: mean true log-density of the synthetic rows (the oracle of the CTGAN paper). "
         "L_test: a diagonal-covariance GMM (EM, k-means++ init, seed 0; 30 components grid/gridr/spiral, 10 "
-        "ring) fitted to the synthetic rows, mean log-likelihood of the test rows. The real row uses the "
+        "ring) fitted to the synthetic rows, mean log-likelihood of the test rows. The defaults rows: a config "
+        "of only data.path (the default flow, size, encoders and training length), seed 0. The real row uses the "
         "train rows as the synthetic ones. Mixtures: std sqrt(0.05), equal weights, seed 0 (gridr's "
         "offsets are efbench's draws, not SDGym's). Spiral: examples/spiral.json's config ("
      << describe(spiral) << "), nsf-coupling (the demo's flow) only.\n";

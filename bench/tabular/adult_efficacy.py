@@ -90,6 +90,9 @@ def make_config(overrides, train_csv, model_path, quick):
 
 
 def describe(cfg):
+    if "model" not in cfg or "layers" not in cfg["model"]:
+        flow = cfg.get("model", {}).get("flow")
+        return "defaults (a config of only data.path, threads 2" + (f", model.flow {flow})" if flow else ")")
     m, t = cfg["model"], cfg["train"]
     return (f"{m['flow']} {m['layers']} layers, hidden {m['hidden']}, {t['epochs']} ep, "
             f"bs {t['batch_size']}, lr {t['learning_rate']:g}")
@@ -236,6 +239,9 @@ def main():
     ap.add_argument("--out", default="bench/tabular/out/adult")
     ap.add_argument("--quick", action="store_true", help="1 epoch (smoke test)")
     ap.add_argument("--tune", action="store_true", help="train TUNE_GRID, report validation NLL only")
+    ap.add_argument("--defaults", action="store_true",
+                    help="train on eftrain's defaults (a config of only data.path) instead of CONFIG")
+    ap.add_argument("--flow", help="with --defaults: this model.flow instead of the default one")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -262,7 +268,15 @@ def main():
                      shapes(real, real, header), pairs(real, real, header),
                      f"{time.time() - t0:.0f} s (classifiers)"))
 
-    cfg = make_config({}, train_csv, os.path.join(out, "model.efm"), args.quick)
+    if args.defaults:
+        cfg = {"data": {"path": train_csv}, "train": {"threads": 2}, "device": "cpu",
+               "output": {"model": os.path.join(out, "model.efm")}}
+        if args.flow:
+            cfg["model"] = {"flow": args.flow}
+        if args.quick:
+            cfg["train"]["epochs"] = 1
+    else:
+        cfg = make_config({}, train_csv, os.path.join(out, "model.efm"), args.quick)
     t_train, val, ep = ef.train(cfg, os.path.join(out, "config.json"), "adult_train")
     syn_csv = os.path.join(out, "synthetic.csv")
     t_sample = ef.sample(cfg["output"]["model"], len(real[LABEL]), syn_csv, 7, "adult_sample")

@@ -7,7 +7,8 @@ import sys
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DATASETS = os.path.abspath(os.path.join(REPO, "..", "shared", "datasets"))
+# EF_DATASETS overrides (a git worktree elsewhere than next to shared/).
+DATASETS = os.environ.get("EF_DATASETS") or os.path.abspath(os.path.join(REPO, "..", "shared", "datasets"))
 
 
 def read_csv(path, strip=True):

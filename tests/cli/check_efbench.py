@@ -95,6 +95,10 @@ def main():
             missing = [m for m in ms if m not in got]
             if missing:
                 fail(f"quality {w}: missing {missing}")
+        # The default flow on ring (a config of only data.path; its name follows the default).
+        if not any(w.startswith("ring / echoflow (defaults: ") and {"l_syn", "l_test"} <= ms
+                   for (su, w), ms in have.items() if su == "quality"):
+            fail("quality: no ring / echoflow (defaults: ...) row with l_syn and l_test")
         if "adult" not in skipped:
             fail("--quick: adult should be listed as skipped")
 
