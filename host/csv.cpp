@@ -192,13 +192,14 @@ struct CsvReader::State {
 
   // buf becomes the unparsed rest of the old block followed by up to `want` new bytes.
   void refill(size_t want) {
+    if (mem) want = std::min(want, mem->size() - mem_pos);  // in memory: no block larger than the text
     const size_t carry = buf ? buf->size() - pos : 0;
     auto nb = std::make_shared<std::string>();
     nb->resize(carry + want);
     if (carry) std::memcpy(nb->data(), buf->data() + pos, carry);
     const size_t got = read_source(nb->data() + carry, want);
     nb->resize(carry + got);
-    eof = got < want;
+    eof = mem ? mem_pos == mem->size() : got < want;
     buf = std::move(nb);
     pos = 0;
     if (first) {
