@@ -304,6 +304,7 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     }
   }
   e.validate();
+  e.build_knot_index();
   return e;
 }
 
@@ -364,6 +365,140 @@ ColumnEncoder ColumnEncoder::fit_categorical(const std::string& name,
   EF_CHECK(!e.labels.empty() || e.has_missing, "column \"", name, "\": no values");
   e.rebuild_index();
   return e;
+}
+
+namespace {
+
+void build_grid(const std::vector<double>& knots, ColumnEncoder::KnotIndex& ix) {
+  ix = {};
+  const size_t K = knots.size();
+  if (K < 3) return;
+  const size_t cells = 4 * K;
+  const double width = knots[K - 1] - knots[0];
+  if (!(width > 0) || !std::isfinite(double(cells) / width)) return;
+  ix.lo = knots[0];
+  ix.inv_width = double(cells) / width;
+  ix.first.resize(cells + 1);
+  for (size_t j = 0; j <= cells; ++j) {
+    const double edge = knots[0] + double(j) / ix.inv_width;
+    const size_t k = size_t(std::upper_bound(knots.begin(), knots.end(), edge) - knots.begin());
+    ix.first[j] = uint32_t(std::min(k == 0 ? 0 : k - 1, K - 2));
+  }
+  ix.knots = K;
+}
+
+// The k with knots[k] <= v < knots[k + 1], for knots[0] < v < knots[K - 1]: what
+// upper_bound(knots, v) - 1 gives, found in v's grid cell (a binary search inside the cell when
+// it holds many knots); the two loops correct a cell computed one off by rounding.
+size_t segment(const std::vector<double>& knots, const ColumnEncoder::KnotIndex& ix, double v) {
+  const size_t K = knots.size();
+  if (ix.knots != K)
+    return size_t(std::upper_bound(knots.begin(), knots.end(), v) - knots.begin()) - 1;
+  const double c = (v - ix.lo) * ix.inv_width;
+  const size_t cells = ix.first.size() - 1;
+  const size_t j = c > 0 ? std::min(size_t(c), cells - 1) : 0;
+  size_t k = ix.first[j];
+  const size_t hi = std::min<size_t>(ix.first[j + 1] + 2, K);
+  if (hi - k > 8) k = size_t(std::upper_bound(knots.begin() + long(k), knots.begin() + long(hi), v) - knots.begin()) - 1;
+  while (k > 0 && knots[k] > v) --k;
+  while (knots[k + 1] <= v) ++k;
+  return k;
+}
+
+}  // namespace
+
+void ColumnEncoder::build_knot_index() {
+  build_grid(qx, qx_index);
+  build_grid(qz, qz_index);
+}
+
+void ColumnEncoder::decode_many(const float* u, size_t stride, size_t n, double* out) const {
+  // Each stage as decode() computes it, over the whole chunk.
+  if (marginal == Marginal::Standardize) {
+    for (size_t i = 0; i < n; ++i) out[i] = double(u[i * stride]) * sd + mean;
+  } else {
+    const size_t K = qz.size();
+    for (size_t i = 0; i < n; ++i) {
+      const double v = u[i * stride];
+      double t;
+      if (v <= qz[0]) {
+        t = qx[0] + (v - qz[0]) / tail_slope;
+      } else if (v >= qz[K - 1]) {
+        t = qx[K - 1] + (v - qz[K - 1]) / tail_slope;
+      } else if (v != v) {
+        t = v;  // NaN (an overflowed flow): stays NaN, reported by the caller
+      } else {
+        const size_t k = segment(qz, qz_index, v);
+        t = qx[k] + (v - qz[k]) * (qx[k + 1] - qx[k]) / (qz[k + 1] - qz[k]);
+      }
+      out[i] = t;
+    }
+  }
+  switch (bound) {
+    case BoundMap::None: break;
+    case BoundMap::Log:
+      for (size_t i = 0; i < n; ++i) out[i] = min + std::exp(out[i]);
+      break;
+    case BoundMap::Logit:
+      for (size_t i = 0; i < n; ++i) out[i] = min + (max - min) / (1 + std::exp(-out[i]));
+      break;
+  }
+  if (type == ColumnType::Integer) {
+    for (size_t i = 0; i < n; ++i) {
+      double x = std::floor(out[i]);
+      if (bound != BoundMap::None) x = std::max(x, min);
+      if (bound == BoundMap::Logit) x = std::min(x, max - 1);
+      out[i] = x;
+    }
+  } else if (bound != BoundMap::None) {
+    for (size_t i = 0; i < n; ++i) {
+      double x = std::max(out[i], min);
+      if (bound == BoundMap::Logit) x = std::min(x, max);
+      out[i] = x;
+    }
+  }
+}
+
+void ColumnEncoder::encode_many(const double* x, size_t n, double* u, double* logj) const {
+  for (size_t i = 0; i < n; ++i) {
+    double lj = logj[i];
+    const double t = bound_map(*this, x[i], &lj);
+    logj[i] = lj;
+    u[i] = t;
+  }
+  if (marginal == Marginal::Standardize) {
+    const double log_sd = std::log(sd);
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(logj[i])) {
+        u[i] = 0;
+        continue;
+      }
+      logj[i] -= log_sd;
+      u[i] = (u[i] - mean) / sd;
+    }
+    return;
+  }
+  const size_t K = qx.size();
+  const double log_tail = std::log(tail_slope);
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(logj[i])) {
+      u[i] = 0;
+      continue;
+    }
+    const double t = u[i];
+    if (t <= qx[0]) {
+      logj[i] += log_tail;
+      u[i] = qz[0] + (t - qx[0]) * tail_slope;
+    } else if (t >= qx[K - 1]) {
+      logj[i] += log_tail;
+      u[i] = qz[K - 1] + (t - qx[K - 1]) * tail_slope;
+    } else {
+      const size_t k = segment(qx, qx_index, t);
+      const double slope = (qz[k + 1] - qz[k]) / (qx[k + 1] - qx[k]);
+      logj[i] += std::log(slope);
+      u[i] = qz[k] + (t - qx[k]) * slope;
+    }
+  }
 }
 
 void ColumnEncoder::rebuild_index() {
@@ -471,6 +606,7 @@ void from_json(const nlohmann::json& j, ColumnEncoder& e) {
   // Absent in files written before the observed support existed: their bounds were declared.
   e.observed_support = j.value("observed_support", false);
   e.validate();
+  e.build_knot_index();
 }
 
 }  // namespace ef

@@ -15,6 +15,8 @@
 //     model learns to ignore; its density is divided out of the score (docs/MATH.md: scores of
 //     such rows, like integer rows, are Jensen lower bounds estimated with fixed draws).
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,6 +66,14 @@ struct ColumnEncoder {
   std::vector<double> qx, qz;       // quantile knots: bound-mapped values -> normal scores
   double tail_slope = 1;            // quantile map beyond its knots
   bool observed_support = false;    // the logit bounds were inferred from the data, not declared
+  // A uniform grid over [knots[0], knots[K-1]]: first[j] = the last knot at or below cell j's
+  // lower edge, so a value's segment lies between first[j] and first[j + 1] + 1.
+  struct KnotIndex {
+    size_t knots = 0;  // the knot count it was built for
+    double lo = 0, inv_width = 0;
+    std::vector<uint32_t> first;
+  };
+  KnotIndex qx_index, qz_index;
 
   // Fits a numeric column. values: present values only (NaN-free); n_missing: count of missing.
   // range_values: the values whose range the observed support must contain (every row, so
@@ -89,8 +99,17 @@ struct ColumnEncoder {
   // outside the declared bounds.
   double encode(double x, double* logj) const;
   double decode(double u) const;  // u -> original units (integers floored, bounds respected)
+  // decode() of u[0], u[stride], ..., u[(n - 1) * stride] into out[0, n), and encode() of x[0, n)
+  // into u[0, n) (logj[i] added to as encode adds to *logj): the same doubles, bit for bit, with
+  // each map's branches taken once per chunk instead of once per value and the quantile segment
+  // found through a grid index of the knots instead of a binary search over all of them.
+  void decode_many(const float* u, size_t stride, size_t n, double* out) const;
+  void encode_many(const double* x, size_t n, double* u, double* logj) const;
 
   void rebuild_index();
+  // The grid indexes of qx and qz (decode_many / encode_many); fit_numeric and from_json build
+  // them, and a stale or missing one only means a binary search.
+  void build_knot_index();
   // Every statistic finite and consistent (a model file never holds null or inf); throws naming
   // the column.
   void validate() const;

@@ -129,10 +129,14 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
   u.assign(size_t(B) * D, 0.f);
   logj.assign(B, 0.0);
   bad.assign(B, 0);
+  std::vector<int> rows;  // per numeric column: the rows holding a value, and the values
+  std::vector<double> xs, vals, ljs;
   for (size_t c = 0; c < enc.size(); ++c) {
     const ef::ColumnEncoder& e = enc[c];
     const Column& col = t.columns[src[c]];
     const int g = col_group[c], d = col_dim[c];
+    rows.clear();
+    xs.clear();
     for (int r = 0; r < B; ++r) {
       const size_t row = size_t(idx[r]);
       // Noise for this cell: fresh per batch in training, fixed per scoring pass.
@@ -174,14 +178,22 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
                                   : (pass + ef::math::rand_uniform(0x7a11ULL, c, row0 + row)) / S;
         x += v;
       }
-      double lj = 0;
-      const double val = e.encode(x, &lj);
-      if (!std::isfinite(lj)) {
+      rows.push_back(r);  // a value: encoded with the column's other values below
+      xs.push_back(x);
+    }
+    const size_t n = rows.size();
+    if (n == 0) continue;
+    vals.resize(n);
+    ljs.assign(n, 0.0);
+    e.encode_many(xs.data(), n, vals.data(), ljs.data());
+    for (size_t i = 0; i < n; ++i) {
+      const int r = rows[i];
+      if (!std::isfinite(ljs[i])) {
         bad[r] = 1;  // outside the declared bounds
         continue;
       }
-      u[size_t(r) * D + d] = float(val);
-      logj[r] += lj;
+      u[size_t(r) * D + d] = float(vals[i]);
+      logj[r] += ljs[i];
     }
   }
 }
@@ -494,6 +506,7 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
   const size_t block = std::max<size_t>(1, (std::max<size_t>(block_rows, 1) + chunk - 1) / chunk) * chunk;
   std::vector<int> codes;
   std::vector<float> u;
+  std::vector<double> decoded;
   ef::SampleInfo agg, part;
   double ess = 0;
   Table t;
@@ -523,6 +536,10 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
         const int g = I.col_group[c], d = I.col_dim[c];
         bool given_value = false;  // overwritten with the given number below
         for (auto& gc : given_values) given_value |= gc.first == int(c);
+        if (d >= 0) {  // the chunk's column at once (rows holding an atom or missing ignore theirs)
+          decoded.resize(size_t(b));
+          e.decode_many(u.data() + d, size_t(D), size_t(b), decoded.data());
+        }
         for (int r = 0; r < b; ++r) {
           const size_t row = r0 - b0 + r;
           const int code = g >= 0 ? codes[size_t(r) * G + g] : 0;
@@ -533,7 +550,7 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
           } else if (code > 0) {
             col.values[row] = e.atoms[code - 1];
           } else {
-            const double x = e.decode(u[size_t(r) * D + d]);
+            const double x = decoded[size_t(r)];
             // An overflow (huge parameters, an extreme --given value) is an error, never an
             // "inf" or "nan" cell.
             if (!std::isfinite(x) && !given_value)

@@ -2,20 +2,24 @@
 // the file, row and column.
 #include <omp.h>
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <echoflow/echoflow.hpp>
 #include <set>
 
 #include "csv.hpp"
+#include "number_text.hpp"
 #include "table_stream.hpp"
 
 namespace echoflow {
 
 // A whole-cell decimal number. Not finite (inf, nan, 1e999 overflow): false, and *non_finite
 // set. Underflow (1e-999) reads as the nearest double, 0 or subnormal.
-bool parse_number(const std::string& s, double& out, bool* non_finite) {
+bool parse_number(std::string_view s, double& out, bool* non_finite) {
   if (non_finite) *non_finite = false;
   const char* b = s.data();
   const char* e = b + s.size();
@@ -38,10 +42,16 @@ bool parse_number(const std::string& s, double& out, bool* non_finite) {
   return true;
 }
 
+MissingTokens::MissingTokens(const std::vector<std::string>& tokens) {
+  const std::set<std::string> sorted(tokens.begin(), tokens.end());
+  list.assign(sorted.begin(), sorted.end());
+  for (auto& t : list) max_len = std::max(max_len, t.size());
+}
+
 namespace {
 
 // RFC 3629 UTF-8 (no overlongs, no surrogates): names and labels go into the model file's JSON.
-bool valid_utf8(const std::string& s) {
+bool valid_utf8(std::string_view s) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
   for (size_t i = 0; i < n;) {
@@ -94,58 +104,83 @@ int Table::find(const std::string& name) const {
 
 namespace {
 
-// Converts the cells of column `name` (cells are consumed). declared: the type, or null to
-// infer it. Row numbers in messages are first_row + r + 1.
+// The first row r in [0, n) where ok(r) is false (n: none). Contiguous ranges in parallel for
+// long columns, each stopping at its own first failure; ok must not throw.
+template <class Ok>
+size_t first_failing_row(size_t n, const Ok& ok) {
+  const int threads = n >= 16384 ? omp_get_max_threads() : 1;
+  if (threads <= 1) {
+    for (size_t r = 0; r < n; ++r)
+      if (!ok(r)) return r;
+    return n;
+  }
+  std::vector<size_t> first(size_t(threads), n);
+#pragma omp parallel num_threads(threads)
+  {
+    const size_t t = size_t(omp_get_thread_num()), nt = size_t(omp_get_num_threads());
+    for (size_t r = n * t / nt, r1 = n * (t + 1) / nt; r < r1; ++r)
+      if (!ok(r)) {
+        first[t] = r;
+        break;
+      }
+  }
+  return *std::min_element(first.begin(), first.end());
+}
+
+// Converts the cells of column `name` (views into the file's text). declared: the type, or null
+// to infer it. Row numbers in messages are first_row + r + 1.
 Column convert_column(const std::string& path, const std::string& name, size_t c,
-                      std::vector<std::string>& cells, const ColumnType* declared,
-                      const ReadOptions& opt, const std::set<std::string>& tokens, size_t first_row) {
+                      std::vector<std::string_view>& cells, const ColumnType* declared,
+                      const ReadOptions& opt, const MissingTokens& tokens, size_t first_row) {
   const size_t n = cells.size();
   if (!valid_utf8(name))
     EF_THROW(path, ": header: column ", c + 1, " name is not valid UTF-8 (convert the file to UTF-8)");
   Column col;
   col.name = name;
-  std::vector<uint8_t> miss(n, 0);
-  bool any_missing = false;
-  std::map<std::string, size_t> token_count;
-  if (!tokens.empty())
-    for (size_t r = 0; r < n; ++r)
-      if (tokens.count(cells[r])) {
+  if (!tokens.list.empty()) {
+    std::vector<uint8_t> miss(n, 0);
+    std::vector<size_t> count(tokens.list.size(), 0);
+    bool any_missing = false;
+    for (size_t r = 0; r < n; ++r) {
+      const int k = tokens.find(cells[r]);
+      if (k >= 0) {
         miss[r] = 1;
         any_missing = true;
-        ++token_count[cells[r]];
+        ++count[size_t(k)];
       }
-  if (any_missing) {
-    col.missing = std::move(miss);
-    size_t best = 0;
-    for (auto& kv : token_count)
-      if (kv.second > best) { best = kv.second; col.missing_token = kv.first; }
+    }
+    if (any_missing) {
+      col.missing = std::move(miss);
+      size_t best = 0;  // the most frequent token; a tie goes to the first in sorted order
+      for (size_t k = 0; k < count.size(); ++k)
+        if (count[k] > best) { best = count[k]; col.missing_token = tokens.list[k]; }
+    }
   }
+  const auto cell = [&](size_t r) { return std::string(cells[r]); };
   bool parsed = false;  // col.values already hold the numbers (read once, by inference)
   if (declared) {
     col.type = *declared;
   } else {
     // Numbers first; the rule shared with DataFrames (infer_numeric_type) then decides.
-    bool numeric = true;
-    size_t bad_row = n;  // the first inf / nan / overflowing number
+    std::atomic<size_t> bad_row{n};  // the first inf / nan / overflowing number
     std::vector<double>& values = col.values;
     values.assign(n, std::nan(""));
-    for (size_t r = 0; r < n && numeric; ++r) {
-      if (col.is_missing(r)) continue;
+    const size_t not_number = first_failing_row(n, [&](size_t r) {
+      if (col.is_missing(r)) return true;
       bool non_finite = false;
-      if (!parse_number(cells[r], values[r], &non_finite)) {
-        if (non_finite) {
-          if (bad_row == n) bad_row = r;
-          continue;
-        }
-        numeric = false;
+      if (parse_number(cells[r], values[r], &non_finite)) return true;
+      if (!non_finite) return false;
+      for (size_t b = bad_row.load(); r < b && !bad_row.compare_exchange_weak(b, r);) {
       }
-    }
+      return true;
+    });
+    const bool numeric = not_number == n;
     col.type = numeric ? infer_numeric_type(values.data(), n, opt.categorical_max_levels)
                        : ColumnType::Categorical;
     // A column of numbers with an inf / NaN / 1e999 among them is numeric data with a bad
     // cell, not a column of labels: say so instead of silently reading hundreds of labels.
     if (numeric && bad_row < n && col.type != ColumnType::Categorical)
-      EF_THROW(path, ": row ", first_row + bad_row + 1, ", column \"", name, "\": \"", cells[bad_row],
+      EF_THROW(path, ": row ", first_row + bad_row + 1, ", column \"", name, "\": \"", cell(bad_row),
                "\" is not a finite number, in a column of numbers; list it in data.missing to read it "
                "as missing, or declare the column in data.columns");
     // Inferred numeric: every present cell parsed finite (whole ones for Integer) above.
@@ -153,27 +188,32 @@ Column convert_column(const std::string& path, const std::string& name, size_t c
     if (!parsed) std::vector<double>().swap(values);
   }
   if (col.type == ColumnType::Categorical) {
-    for (size_t r = 0; r < n; ++r)
-      if (!valid_utf8(cells[r]))
-        EF_THROW(path, ": row ", first_row + r + 1, ", column \"", name, "\": the label is not valid UTF-8 (convert the file to UTF-8)");
-    col.labels = std::move(cells);
-  } else if (parsed) {
-    std::vector<std::string>().swap(cells);
-  } else {
-    col.values.resize(n, std::nan(""));
-    for (size_t r = 0; r < n; ++r) {
-      if (col.is_missing(r)) continue;
+    const size_t bad = first_failing_row(n, [&](size_t r) {
+      return valid_utf8(cells[r]);
+    });
+    if (bad < n)
+      EF_THROW(path, ": row ", first_row + bad + 1, ", column \"", name, "\": the label is not valid UTF-8 (convert the file to UTF-8)");
+    col.labels.assign(cells.begin(), cells.end());
+  } else if (!parsed) {
+    col.values.assign(n, std::nan(""));
+    const bool integer = col.type == ColumnType::Integer;
+    const size_t bad = first_failing_row(n, [&](size_t r) {
+      if (col.is_missing(r)) return true;
       double v;
-      if (!parse_number(cells[r], v))
-        EF_THROW(path, ": row ", first_row + r + 1, ", column \"", name, "\": \"", cells[r], "\" is not a ",
-                 col.type == ColumnType::Integer ? "whole number" : "finite number");
-      if (col.type == ColumnType::Integer && v != std::floor(v))
-        EF_THROW(path, ": row ", first_row + r + 1, ", column \"", name, "\": \"", cells[r],
-                 "\" is not a whole number (the column is integer)");
+      if (!parse_number(cells[r], v) || (integer && v != std::floor(v))) return false;
       col.values[r] = v;
+      return true;
+    });
+    if (bad < n) {
+      double v;
+      if (!parse_number(cells[bad], v))
+        EF_THROW(path, ": row ", first_row + bad + 1, ", column \"", name, "\": \"", cell(bad), "\" is not a ",
+                 integer ? "whole number" : "finite number");
+      EF_THROW(path, ": row ", first_row + bad + 1, ", column \"", name, "\": \"", cell(bad),
+               "\" is not a whole number (the column is integer)");
     }
-    std::vector<std::string>().swap(cells);
   }
+  std::vector<std::string_view>().swap(cells);
   return col;
 }
 
@@ -203,7 +243,7 @@ void append_field(std::string& out, const std::string& s) {
 Table read_table(const std::string& path, const ReadOptions& opt) {
   ef::CsvTable csv = ef::read_csv(path, opt.header.empty() ? nullptr : &opt.header);
   check_declared(path, csv.header, opt);
-  const std::set<std::string> tokens(opt.missing_tokens.begin(), opt.missing_tokens.end());
+  const MissingTokens tokens(opt.missing_tokens);
   Table t;
   t.source = path;
   for (size_t c = 0; c < csv.header.size(); ++c) {
@@ -216,7 +256,7 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
 
 TableReader::TableReader(const std::string& path, const ReadOptions& opt)
     : path_(path), reader_(path, opt.header.empty() ? nullptr : &opt.header), opt_(opt),
-      tokens_(opt.missing_tokens.begin(), opt.missing_tokens.end()) {
+      tokens_(opt.missing_tokens) {
   const auto& h = reader_.header();
   check_declared(path, h, opt);
   for (size_t c = 0; c < h.size(); ++c)
@@ -244,31 +284,59 @@ std::string format_header(const Table& t) {
   return out + "\n";
 }
 
+namespace {
+
+// s as one CSV field at p (quoted when needed); p has room for 2 * s.size() + 2 bytes.
+char* put_field(char* p, const std::string& s) {
+  if (!ef::csv_needs_quotes(s)) {
+    std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+  }
+  *p++ = '"';
+  for (char ch : s) {
+    if (ch == '"') *p++ = '"';
+    *p++ = ch;
+  }
+  *p++ = '"';
+  return p;
+}
+
+}  // namespace
+
 void format_rows(const Table& t, size_t r0, size_t r1, std::string& out) {
-  char buf[64];
+  // Written through a pointer into out, grown ahead of each cell (no per-character checks).
+  size_t pos = out.size();
+  const auto room = [&](size_t need) -> char* {
+    if (out.size() - pos < need) out.resize(std::max(2 * out.size(), pos + need + (size_t(1) << 16)));
+    return &out[pos];
+  };
+  const size_t ncols = t.columns.size();
   for (size_t r = r0; r < r1; ++r) {
-    for (size_t c = 0; c < t.columns.size(); ++c) {
+    for (size_t c = 0; c < ncols; ++c) {
       const Column& col = t.columns[c];
-      if (c) out += ',';
+      char* p;
       if (col.is_missing(r)) {
         // As the input wrote it: an empty token stays an empty field (quoted only when it is the
         // row's one field, which would otherwise be a blank line).
-        if (!col.missing_token.empty() || t.columns.size() == 1) append_field(out, col.missing_token);
+        p = room(2 * col.missing_token.size() + 4);
+        if (!col.missing_token.empty() || ncols == 1) p = put_field(p, col.missing_token);
       } else if (col.type == ColumnType::Categorical) {
-        append_field(out, col.labels[r]);
+        p = room(2 * col.labels[r].size() + 4);
+        p = put_field(p, col.labels[r]);
       } else {
+        p = room(64);
         const double v = col.values[r];
-        std::to_chars_result res;
         // Whole numbers in integer columns print without an exponent while exact in int64.
         if (col.type == ColumnType::Integer && v == std::floor(v) && std::fabs(v) < 9.2e18)
-          res = std::to_chars(buf, buf + sizeof buf, int64_t(v));
+          p = std::to_chars(p, p + 32, int64_t(v)).ptr;
         else
-          res = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
-        out.append(buf, res.ptr);
+          p = ef::format_double(p, v);  // shortest form that reads back exactly (to_chars' bytes)
       }
+      *p++ = c + 1 < ncols ? ',' : '\n';
+      pos = size_t(p - out.data());
     }
-    out += '\n';
   }
+  out.resize(pos);
 }
 
 void TableWriter::write(const Table& block) {
@@ -277,22 +345,21 @@ void TableWriter::write(const Table& block) {
     header_done_ = true;
   }
   const size_t n = block.rows();
-  // Pieces of >= 2048 rows, formatted in parallel, written in order.
-  const int pieces = int(std::min<size_t>(size_t(omp_get_max_threads()), (n + 2047) / 2048));
-  if (pieces <= 1) {
-    if (parts_.empty()) parts_.resize(1);
-    parts_[0].clear();
-    format_rows(block, 0, n, parts_[0]);
-    f_.write(parts_[0]);
-    return;
+  // Rounds of pieces of about 2 MB each, formatted in parallel into buffers kept from round to
+  // round (no page faults after the first), then written in order.
+  const size_t piece_rows = std::max<size_t>(256, (size_t(2) << 20) / (24 * std::max<size_t>(1, block.columns.size())));
+  const size_t threads = size_t(std::max(1, omp_get_max_threads()));
+  if (parts_.size() < threads) parts_.resize(threads);
+  for (size_t r0 = 0; r0 < n; r0 += piece_rows * threads) {
+    const size_t pieces = std::min(threads, (n - r0 + piece_rows - 1) / piece_rows);
+#pragma omp parallel for num_threads(int(pieces)) schedule(static, 1) if (pieces > 1)
+    for (size_t i = 0; i < pieces; ++i) {
+      parts_[i].clear();
+      const size_t a = r0 + i * piece_rows;
+      format_rows(block, a, std::min(n, a + piece_rows), parts_[i]);
+    }
+    for (size_t i = 0; i < pieces; ++i) f_.write(parts_[i]);
   }
-  if (int(parts_.size()) < pieces) parts_.resize(size_t(pieces));
-#pragma omp parallel for num_threads(pieces) schedule(static, 1)
-  for (int i = 0; i < pieces; ++i) {
-    parts_[size_t(i)].clear();
-    format_rows(block, n * size_t(i) / size_t(pieces), n * size_t(i + 1) / size_t(pieces), parts_[size_t(i)]);
-  }
-  for (int i = 0; i < pieces; ++i) f_.write(parts_[size_t(i)]);
 }
 
 void TableWriter::commit() { f_.commit(); }

@@ -7,6 +7,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "csv.hpp"
@@ -35,6 +36,20 @@ class TableWriter {
   std::vector<std::string> parts_;
 };
 
+// Missing-value tokens, matched by length, then bytes (a std::set lookup per cell cost more than
+// parsing the number).
+struct MissingTokens {
+  explicit MissingTokens(const std::vector<std::string>& tokens);
+  std::vector<std::string> list;  // sorted, without duplicates
+  size_t max_len = 0;
+  int find(std::string_view s) const {  // index in list, or -1
+    if (s.size() > max_len) return -1;
+    for (size_t k = 0; k < list.size(); ++k)
+      if (list[k] == s) return int(k);
+    return -1;
+  }
+};
+
 // Reads a CSV a block at a time, keeping only the columns declared in opt.types (read with
 // those types; other columns are skipped). Messages name the file, the row counted from the
 // start of the file, and the column, as read_table's do.
@@ -49,13 +64,13 @@ class TableReader {
   std::string path_;
   ef::CsvReader reader_;
   ReadOptions opt_;
-  std::set<std::string> tokens_;
+  MissingTokens tokens_;
   std::vector<int> keep_;  // file columns kept, in file order
   ef::CsvTable cells_;
 };
 
 // Parses a decimal number (std::from_chars; a leading '+' is accepted); false for anything
 // else, for values out of double range and for inf/nan.
-bool parse_number(const std::string& s, double& out, bool* non_finite = nullptr);
+bool parse_number(std::string_view s, double& out, bool* non_finite = nullptr);
 
 }  // namespace echoflow

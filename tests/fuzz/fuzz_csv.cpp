@@ -1,4 +1,6 @@
-// libFuzzer target: ef::parse_csv on arbitrary bytes, then the per-cell work read_table does
+// libFuzzer target: ef::parse_csv on arbitrary bytes, compared with libcsv's strict mode (the
+// reference in tests/support: the same bytes accepted or refused, the same cells) and with
+// itself cut into tiny blocks and parallel pieces (the block and piece edges fall everywhere), then the per-cell work read_table does
 // (missing tokens, number parsing, type inference), then a write/read round trip through
 // ef::csv_field (the quoting write_table uses), then the CSV writer (echoflow::format_rows) on
 // the input's bytes taken as doubles and labels: what it writes must parse back to bit-identical
@@ -12,9 +14,13 @@
 #include <set>
 #include <string>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
+#include <string_view>
 
 #include "csv.hpp"
+#include "csv_reference.hpp"
 #include "error.hpp"
 #include "table_stream.hpp"
 
@@ -28,16 +34,16 @@ namespace {
 using echoflow::parse_number;  // the reader's number parser (host/table.cpp)
 
 // Column typing as in read_table (default ReadOptions: tokens "", NA, ?, nan; 10 levels).
-void infer(const std::vector<std::string>& cells) {
-  static const std::set<std::string> tokens{"", "NA", "?", "nan"};
+void infer(const std::vector<std::string_view>& cells) {
+  static const std::set<std::string, std::less<>> tokens{"", "NA", "?", "nan"};
   bool numeric = true, whole = true;
   std::set<double> distinct;
   size_t present = 0;
-  for (const std::string& s : cells) {
+  for (std::string_view s : cells) {
     if (tokens.count(s)) continue;
     double v;
     if (!parse_number(s, v)) { numeric = false; break; }
-    if (!std::isfinite(v)) fail("parse_number accepted a non-finite value", s);
+    if (!std::isfinite(v)) fail("parse_number accepted a non-finite value", std::string(s));
     ++present;
     whole &= v == std::floor(v) && std::fabs(v) < 9e15;
     if (distinct.size() <= 10) distinct.insert(v);
@@ -88,8 +94,8 @@ void writer_round_trip(const uint8_t* data, size_t size) {
   if (u.rows() != v.size()) fail("the writer's output has the wrong row count");
   for (size_t r = 0; r < v.size(); ++r) {
     double back;
-    if (!parse_number(u.cells[0][r], back)) fail("a written number does not parse:", u.cells[0][r]);
-    if (std::memcmp(&back, &v[r], 8) != 0) fail("a written number reads back different:", u.cells[0][r]);
+    if (!parse_number(u.cells[0][r], back)) fail("a written number does not parse:", std::string(u.cells[0][r]));
+    if (std::memcmp(&back, &v[r], 8) != 0) fail("a written number reads back different:", std::string(u.cells[0][r]));
     if (u.cells[1][r] != labels[r]) fail("a written label reads back different");
   }
 }
@@ -97,12 +103,42 @@ void writer_round_trip(const uint8_t* data, size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   writer_round_trip(data, size);
   const std::string text(reinterpret_cast<const char*>(data), size);
-  ef::CsvTable t;
+  ef::test::RefCsv ref;
+  bool ref_ok = true;
+  try {
+    ref = ef::test::parse_csv_reference(text);
+  } catch (const ef::Error&) {
+    ref_ok = false;
+  }
+  // Tiny blocks and pieces, split however the input's first byte says: the cells must not depend
+  // on where the blocks and pieces fall.
+  ef::CsvReadOptions tiny;
+  tiny.block_bytes = size ? 1 + data[0] % 16 : 1;
+  tiny.pieces = size ? 1 + data[0] / 16 % 4 : 1;
+  tiny.min_piece_bytes = size ? data[0] / 64 : 0;
+  ef::CsvTable t, small;
   try {
     t = ef::parse_csv(text, "fuzz.csv");
   } catch (const ef::Error&) {
-    return 0;
+    if (ref_ok) fail("refused a table libcsv accepts");
+    try {
+      ef::parse_csv(text, "fuzz.csv", tiny);
+    } catch (const ef::Error&) {
+      return 0;
+    }
+    fail("accepted in tiny blocks a table it refuses in one block");
   }
+  if (!ref_ok) fail("accepted a table libcsv refuses");
+  if (t.header != ref.header) fail("header differs from libcsv's");
+  for (size_t c = 0; c < t.cells.size(); ++c)
+    if (!std::equal(t.cells[c].begin(), t.cells[c].end(), ref.cells[c].begin(), ref.cells[c].end()))
+      fail("cells differ from libcsv's");
+  try {
+    small = ef::parse_csv(text, "fuzz.csv", tiny);
+  } catch (const ef::Error& e) {
+    fail("refused in tiny blocks a table it accepts in one block:", e.what());
+  }
+  if (small.header != t.header || small.cells != t.cells) fail("tiny blocks changed the cells");
   // Invariants promised by csv.hpp.
   if (t.header.empty()) fail("accepted a table with no columns");
   if (t.cells.size() != t.header.size()) fail("cells/header size mismatch");

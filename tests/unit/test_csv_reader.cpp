@@ -7,9 +7,11 @@
 #include <echoflow/echoflow.hpp>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include "csv.hpp"
+#include "csv_reference.hpp"
 
 namespace {
 
@@ -58,6 +60,96 @@ TEST_CASE("csv: malformed files are errors naming the file and row") {
   CHECK_THROWS_WITH_AS(ef::parse_csv("x,y\n", "h.csv"), doctest::Contains("no data rows"), ef::Error);
   CHECK_THROWS_WITH_AS(ef::parse_csv("", "e.csv"), doctest::Contains("e.csv"), ef::Error);
   CHECK_THROWS_WITH_AS(ef::parse_csv("x,y\n1,\"open\n", "q.csv"), doctest::Contains("q.csv"), ef::Error);
+}
+
+TEST_CASE("csv: the reader agrees with libcsv's strict mode, whatever the block and piece sizes") {
+  // Random texts over the bytes that matter to CSV (quotes, separators, blanks, line ends), as
+  // rows of fields some of which are quoted: most parse, some are malformed. Each must be
+  // accepted or refused as libcsv does, with libcsv's cells, in one block or cut into tiny
+  // blocks and pieces (the edges then fall inside fields, quotes and CRLF pairs).
+  std::mt19937 rng(11);
+  const std::string alphabet = "ab1 \t,\"\r\n";
+  size_t accepted = 0, refused = 0;
+  for (int it = 0; it < 3000; ++it) {
+    std::string text;
+    const int rows = 1 + int(rng() % 6), cols = 1 + int(rng() % 3);
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < cols; ++c) {
+        if (c) text += ',';
+        const bool quoted = rng() % 3 == 0;
+        if (quoted) text += rng() % 4 ? "\"" : " \"";
+        for (int k = int(rng() % 5); k > 0; --k) {
+          const char ch = alphabet[rng() % (rng() % 4 ? 4 : alphabet.size())];
+          text += ch;
+          if (quoted && ch == '"' && rng() % 8) text += '"';
+        }
+        if (quoted) text += rng() % 4 ? "\"" : "\" ";
+      }
+      if (r + 1 < rows || rng() % 2) text += rng() % 3 ? "\n" : rng() % 2 ? "\r\n" : "\r";
+    }
+    CAPTURE(text);
+    bool ref_ok = true;
+    ef::test::RefCsv ref;
+    try {
+      ref = ef::test::parse_csv_reference(text);
+    } catch (const ef::Error&) {
+      ref_ok = false;
+    }
+    for (size_t block : {size_t(1) << 20, size_t(1), size_t(2), size_t(3), size_t(7)}) {
+      for (int pieces : {1, 2, 3}) {
+        ef::CsvReadOptions o;
+        o.block_bytes = block;
+        o.pieces = pieces;
+        o.min_piece_bytes = 1;
+        CAPTURE(block);
+        CAPTURE(pieces);
+        bool ok = true;
+        ef::CsvTable t;
+        try {
+          t = ef::parse_csv(text, "rand.csv", o);
+        } catch (const ef::Error& e) {
+          ok = false;
+          CHECK(std::string(e.what()).rfind("rand.csv: ", 0) == 0);
+        }
+        REQUIRE(ok == ref_ok);
+        if (!ok) continue;
+        REQUIRE(t.header == ref.header);
+        for (size_t c = 0; c < t.cells.size(); ++c)
+          REQUIRE(std::equal(t.cells[c].begin(), t.cells[c].end(), ref.cells[c].begin(), ref.cells[c].end()));
+      }
+    }
+    ++(ref_ok ? accepted : refused);
+  }
+  CHECK(accepted > 300);  // the generator exercises both outcomes
+  CHECK(refused > 300);
+}
+
+TEST_CASE("csv: parallel pieces on a large quoted table; errors name the row and column") {
+  std::string text = "id,note,x\n";
+  for (int r = 0; r < 20000; ++r)
+    text += std::to_string(r) + (r % 3 ? ",\"multi\nline, \"\"quoted\"\"\"," : ",plain,") + std::to_string(r * 0.5) + "\r\n";
+  ef::CsvReadOptions o;
+  o.pieces = 4;
+  o.min_piece_bytes = 1000;
+  o.block_bytes = 100000;
+  const ef::CsvTable t = ef::parse_csv(text, "big.csv", o);
+  REQUIRE(t.rows() == 20000);
+  for (size_t r = 0; r < t.rows(); ++r) {
+    REQUIRE(t.cells[0][r] == std::to_string(r));
+    REQUIRE(t.cells[1][r] == (r % 3 ? "multi\nline, \"quoted\"" : "plain"));
+  }
+  // An error far into the file: the same row whatever the pieces.
+  std::string bad = text;
+  bad.insert(bad.find("\n15000,") + 1, "15000,x\"y,1\r\n");
+  CHECK_THROWS_WITH_AS(ef::parse_csv(bad, "bad.csv", o), "bad.csv: row 15001, column \"note\": malformed CSV "
+                       "(a quote inside an unquoted field, or text after a closing quote)", ef::Error);
+  CHECK_THROWS_WITH_AS(ef::parse_csv(bad, "bad.csv"), doctest::Contains("bad.csv: row 15001, column \"note\""), ef::Error);
+  std::string ragged = text;
+  ragged.insert(ragged.find("\n12345,") + 1, "1,2\n");
+  CHECK_THROWS_WITH_AS(ef::parse_csv(ragged, "r.csv", o), "r.csv: row 12346: 2 fields, but the header has 3", ef::Error);
+  CHECK_THROWS_WITH_AS(ef::parse_csv("a,b\n1,\"open", "o.csv"),
+                       doctest::Contains("o.csv: row 1, column \"b\": malformed CSV (a quoted field is not closed"),
+                       ef::Error);
 }
 
 TEST_CASE("csv: the inference rule for numbers") {

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
+#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include <sstream>
 
 #include "csv.hpp"
+#include "number_text.hpp"
 #include "output_file.hpp"
 #include "table_stream.hpp"
 #include "test_util.hpp"
@@ -79,6 +82,46 @@ TEST_CASE("numbers written by write_table read back bit-identical") {
     CHECK(std::memcmp(&r.columns[0].values[i], &v[i], sizeof(double)) == 0);
   }
   fs::remove_all(d);
+}
+
+TEST_CASE("format_double writes std::to_chars' bytes") {
+  // The writer's formatter (Dragonbox digits, to_chars' layout) against the standard library on
+  // every kind of double: random bit patterns (every exponent, subnormals, inf/nan), decimal
+  // values of every magnitude, whole numbers around 2^53, and the %f / %e length ties.
+  std::mt19937_64 rng(5);
+  size_t n = 0;
+  const auto same = [&](double v) {
+    char a[64], b[64];
+    const char* ea = std::to_chars(a, a + sizeof a, v).ptr;
+    const char* eb = ef::format_double(b, v);
+    const std::string sa(a, size_t(ea - a)), sb(b, size_t(eb - b));
+    ++n;
+    if (sa != sb) {
+      FAIL_CHECK(sa << " written as " << sb);
+      return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 400000; ++i) {
+    const uint64_t u = rng();
+    double v;
+    std::memcpy(&v, &u, sizeof v);
+    if (!same(v)) break;
+  }
+  std::normal_distribution<double> normal;
+  for (int i = 0; i < 100000; ++i) {
+    const double v = normal(rng) * std::pow(10.0, int(rng() % 40) - 20);
+    if (!same(v) || !same(std::round(v)) || !same(double(float(v)))) break;
+  }
+  for (int e = -325; e <= 309; ++e)
+    for (int d = 1; d < 200; d += 7) {
+      const double v = d * std::pow(10.0, e);
+      if (!same(v) || !same(std::nextafter(v, 0.0)) || !same(-v)) break;
+    }
+  for (double v : {0.0, -0.0, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 9007199254740991.0,
+                   9007199254740992.0, 123456.0, 1234567.0, 1e-5, 0.0001, 123e5, 1e21, 1e22})
+    same(v);
+  CHECK(n > 600000);
 }
 
 TEST_CASE("parse_number: decimal numbers only, finite, in range") {
