@@ -22,8 +22,12 @@ inline void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const doub
 void set_num_threads(int n);
 int get_num_threads();
 
-// C = alpha op(A) op(B) + beta C, the m rows of op(A) (and of C) split across OpenMP threads
-// when the product is big enough to pay for it. Same arguments as gemm.
+// C = alpha op(A) op(B) + beta C, the m rows of op(A) (and of C) cut into fixed tiles
+// (kGemmTileRows, or kGemmTileRowsT when ta) that OpenMP threads share when the product is big
+// enough to pay for it. The tiles do not depend on the thread count, so neither do the results:
+// a row's bits depend only on m and its place. Same arguments as gemm.
+constexpr int kGemmTileRows = 256;
+constexpr int kGemmTileRowsT = 64;
 template <class T>
 void gemm_par(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
               int ldb, T beta, T* c, int ldc);

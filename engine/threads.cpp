@@ -34,24 +34,26 @@ void set_num_threads(int n) {
 template <class T>
 void gemm_par(bool ta, bool tb, int m, int n, int k, T alpha, const T* a, int lda, const T* b,
               int ldb, T beta, T* c, int ldc) {
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const double flops = 2.0 * m * n * k;
-  if (threads <= 1 || flops < 4e6 || m < 64) {
-    gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  // OpenBLAS's result for a row depends on the M of the call and on the row's place in it (its
+  // kernels treat a call's last rows differently), so rows are cut into tiles whose bounds
+  // depend only on m, never on the thread count: every row gets the same bits whether one
+  // thread runs all tiles or many share them. Batch rows (ta false) take 256-row tiles; the
+  // weight rows of a gradient (ta true, m = a layer's width) take 64 so that they still split.
+  const int tile = ta ? kGemmTileRowsT : kGemmTileRows;
+  const int tiles = (m + tile - 1) / tile;
+  auto run = [&](int t) {
+    const int i0 = t * tile, i1 = std::min(m, i0 + tile);
+    // Rows i0..i1 of op(A): A's rows when not transposed, A's columns when transposed.
+    const T* ai = ta ? a + i0 : a + size_t(i0) * lda;
+    gemm(ta, tb, i1 - i0, n, k, alpha, ai, lda, b, ldb, beta, c + size_t(i0) * ldc, ldc);
+  };
+  const int threads = omp_in_parallel() ? 1 : std::min(tiles, omp_get_max_threads());
+  if (threads <= 1 || 2.0 * m * n * k < 4e6) {
+    for (int t = 0; t < tiles; ++t) run(t);
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    // Row blocks in multiples of 16 keep the kernels' panels aligned.
-    const int per = ((m + nt - 1) / nt + 15) / 16 * 16;
-    const int i0 = std::min(m, t * per), i1 = std::min(m, i0 + per);
-    if (i1 > i0) {
-      // Rows i0..i1 of op(A): A's rows when not transposed, A's columns when transposed.
-      const T* ai = ta ? a + i0 : a + size_t(i0) * lda;
-      gemm(ta, tb, i1 - i0, n, k, alpha, ai, lda, b, ldb, beta, c + size_t(i0) * ldc, ldc);
-    }
-  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < tiles; ++t) run(t);
 }
 
 template void gemm_par<float>(bool, bool, int, int, int, float, const float*, int, const float*,
