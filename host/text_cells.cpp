@@ -17,7 +17,7 @@ std::string shown(const std::string& s) {
 }  // namespace
 
 void check_text_cells(const echoflow::Column& c, const std::string& source) {
-  const char* why = ": a NUL byte, which CSV text cannot hold (the reader refuses it)";
+  const char* why = " a NUL byte, which CSV text cannot hold (the CSV reader refuses it)";
   EF_CHECK(!has_nul(c.name), source, ": column name \"", shown(c.name), "\" has", why);
   EF_CHECK(!has_nul(c.missing_token), source, ": column \"", c.name, "\": the missing token has", why);
   for (size_t r = 0; r < c.labels.size(); ++r)
