@@ -2,9 +2,9 @@
 #  - EF_CUDA (AUTO|ON|OFF): default ON when a GPU is usable (nvidia-smi lists one), else OFF:
 #    compiling the CUDA kernels takes minutes on 2 cores and a machine without a GPU cannot run
 #    them. .ci/run sets AUTO, so CI compiles them wherever nvcc exists.
-#  - ccache (in the package list) when found. Meant to let the Python package's build (pip install
-#    .) reuse the objects compiled for ctest (same flags, EF_PY_WERROR=ON); measured on 2026-11-29
-#    it did not (0 hits of 29: scikit-build-core builds with Ninja, this with Makefiles; open).
+#  - ccache (in the package list) when found, for rebuilds. The Python extension is built in the
+#    same tree as ctest's targets (tests/run.sh: EF_PYTHON=ON), so it needs no cache to share the
+#    engine's objects.
 EF_CUDA=${EF_CUDA:-}
 if [ -z "$EF_CUDA" ]; then
   if command -v nvidia-smi > /dev/null && nvidia-smi -L 2> /dev/null | grep -q '^GPU'; then

@@ -73,14 +73,23 @@ void Flow<T>::init(T* P) const {
 
 template <class T>
 void Flow<T>::init_from_data(T* P, const T* x, const T* ctx, int N, FlowWorkspace<T>& ws) const {
-  const int D = spec_.dim;
+  const int D = spec_.dim, C = spec_.context;
   std::vector<T> cur(x, x + size_t(N) * D), next(size_t(N) * D), ld(N);
-  ws.caches.resize(layers_.size());
+  // Forward only, so one cache serves every layer, and the rows go through in chunks: a layer's
+  // cache holds its input rows with their context, and the context can be thousands wide (the
+  // one-hot codes of categorical columns), so N rows at once would cost N x context x layers.
+  const int chunk = kInitChunkRows;
+  ws.caches.resize(1);
   for (size_t i = 0; i < layers_.size(); ++i) {
     layers_[i]->init_from_data(P, cur.data(), N);
-    layers_[i]->forward(P, cur.data(), ctx, N, next.data(), ld.data(), ws.caches[i]);
+    for (int r0 = 0; r0 < N; r0 += chunk) {
+      const int b = std::min(chunk, N - r0);
+      layers_[i]->forward(P, cur.data() + size_t(r0) * D, C > 0 ? ctx + size_t(r0) * C : ctx, b,
+                          next.data() + size_t(r0) * D, ld.data() + r0, ws.caches[0]);
+    }
     std::swap(cur, next);
   }
+  ws.caches.clear();
 }
 
 template <class T>

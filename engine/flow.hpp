@@ -34,8 +34,9 @@ class Flow {
 
   void init(T* P) const;
   // ActNorm data-dependent init: pushes x through the layers, initializing each ActNorm from
-  // its own inputs.
+  // its own inputs. x (N, dim), ctx (N, context).
   void init_from_data(T* P, const T* x, const T* ctx, int N, FlowWorkspace<T>& ws) const;
+  static constexpr int kInitChunkRows = 512;  // rows per forward pass in init_from_data
   // logp (B) = log p(x | ctx). Saves what backward needs in ws.
   void log_prob(const T* P, const T* x, const T* ctx, int B, T* logp, FlowWorkspace<T>& ws) const;
   // After log_prob on ws: given dlogp = dL/dlogp (B): grads += dL/dP; dx = dL/dx (B, D,

@@ -160,6 +160,9 @@ void TabularModel<T>::init_from_data(T* P, const int* codes, const T* u, int N,
     FlowWorkspace<T> fw;
     flows_[p]->init_from_data(P, up.data(), ws.ctx.data(), N, fw);
   }
+  // N (up to 4096) rows of features: released, so training's smaller batches do not keep them.
+  ws.F = {};
+  ws.ctx = {};
 }
 
 template <class T>

@@ -70,6 +70,9 @@ class TabularModel {
   double flops_per_row() const;
   int groups() const { return G_; }
   int dims() const { return D_; }
+  // Per-row width of the features (one-hot codes and encoded values of every part): the buffers
+  // of a pass over B rows hold B x feature_width() values each.
+  int feature_width() const { return Fw_; }
   const Flow<T>* flow(int p) const { return flows_[p].get(); }
   const CategoricalMade<T>* cat(int p) const { return cats_[p].get(); }
 

@@ -11,6 +11,7 @@
 #include "flow_math.hpp"
 #include "model_impl.hpp"
 #include "schema.hpp"
+#include "text_cells.hpp"
 
 namespace echoflow {
 namespace {
@@ -252,6 +253,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   for (auto& col : data.columns) {
     EF_CHECK(col.size() == N, src, ": column \"", col.name, "\" has ", col.size(), " values, expected ", N);
     EF_CHECK(col.missing.empty() || col.missing.size() == N, src, ": column \"", col.name, "\": bad missing flags");
+    ef::check_text_cells(col, src);
     auto it = opt.columns.find(col.name);
     ColumnOptions copt = it == opt.columns.end() ? ColumnOptions() : it->second;
     if (!copt.has_support) copt.support = opt.support;

@@ -15,6 +15,10 @@
 
 namespace ef {
 
+namespace {
+constexpr int kValidationPassValues = 1 << 19;  // values per row-buffer of a validation pass
+}  // namespace
+
 void validation_split(int N, const TrainOptions& opt, std::vector<int>& train_idx,
                       std::vector<int>& val_idx) {
   const bool auto_val = opt.validation_fraction < 0;
@@ -98,14 +102,18 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   const int M = shape.modules();
   std::vector<float> terms;
   double val_logj = 0;
+  // Validation passes of up to 4096 rows, fewer when rows are wide (the one-hot codes of
+  // categorical columns with many levels): every buffer of a pass holds rows x feature width
+  // values, and a pass must not need more memory than training's batches do.
+  const int val_rows = std::min(4096, std::max(B, kValidationPassValues / std::max(1, shape.feature_width())));
   auto validate = [&](std::vector<double>& module_nll) {
     module_nll.assign(size_t(M), 0.0);
     if (val_idx.empty()) return std::numeric_limits<double>::quiet_NaN();
     double lj = 0;
     // Over R ranks: chunk k on rank k mod R (same rows, streams and noise as one process), then
     // one sum of the module terms.
-    for (int i = 4096 * rank; i < n_val; i += 4096 * R) {
-      const int b = std::min(4096, n_val - i);
+    for (int i = val_rows * rank; i < n_val; i += val_rows * R) {
+      const int b = std::min(val_rows, n_val - i);
       // Fixed noise stream, so validation NLLs of different epochs are comparable.
       make_batch(&val_idx[i], b, 13 + uint64_t(i), batch);
       terms.resize(size_t(b) * M);

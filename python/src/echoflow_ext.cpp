@@ -35,6 +35,7 @@
 #include "config.hpp"
 #include "config_keys.hpp"
 #include "progress.hpp"
+#include "text_cells.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -130,6 +131,7 @@ void add_numeric(Table& t, const std::string& name, const std::string& type, con
   bool any = false;
   for (uint8_t v : miss) any |= v != 0;
   if (any) c.missing = std::move(miss);
+  ef::check_text_cells(c, "table");
   t.columns.push_back(std::move(c));
 }
 
@@ -167,6 +169,7 @@ void add_categorical(Table& t, const std::string& name, const AnyArray& codes,
   else if (dt == nb::dtype<int16_t>()) expand_codes<int16_t>(codes, labels, c);
   else if (dt == nb::dtype<int8_t>()) expand_codes<int8_t>(codes, labels, c);
   else throw nb::type_error(("column \"" + name + "\": codes must be a signed integer array").c_str());
+  ef::check_text_cells(c, "table");
   t.columns.push_back(std::move(c));
 }
 

@@ -244,6 +244,17 @@ def test_conditional_both(mixed_model):
 
 # ---------------------------------------------------------------- errors
 
+def test_nul_byte_in_text_refused():
+    """A NUL byte in a label or a column name: its CSV copy would not read back (issue 14)."""
+    df = pd.DataFrame({"x": np.arange(20.0), "c": ["a", "b"] * 10})
+    df.loc[7, "c"] = "b\x00c"
+    with pytest.raises(EchoFlowError, match=r'column "c", row 8: the label "b\\0c" has a NUL byte'):
+        EchoFlow(**FAST).fit(df)
+    df = pd.DataFrame({"x\x00y": np.arange(20.0), "c": ["a", "b"] * 10})
+    with pytest.raises(EchoFlowError, match=r'column name "x\\0y" has a NUL byte'):
+        EchoFlow(**FAST).fit(df)
+
+
 def test_given_errors(mixed_model):
     # Errors of the same kind raise the same class: EchoFlowError, from Python or the engine.
     with pytest.raises(EchoFlowError, match="no column 'nope'"):
