@@ -16,7 +16,7 @@ FUZZ=$ROOT/tests/fuzz
 WORK=$BUILD/fuzz-work
 
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DEF_FUZZ=ON -DEF_CUDA=OFF -DEF_BUILD_TESTS=OFF \
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DEF_FUZZ=ON -DEF_CUDA=OFF -DEF_MPI=OFF -DEF_BUILD_TESTS=OFF \
     || exit 1
 fi
 cmake --build "$BUILD" -j"${EF_FUZZ_BUILD_JOBS:-2}" --target fuzz_csv fuzz_config fuzz_model fuzz_given || exit 1
