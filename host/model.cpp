@@ -210,7 +210,7 @@ std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, co
   for (size_t r = 0; r < is_train.size(); ++r)
     if (is_train[r]) rows.push_back(int(r));
   if (rows.size() > size_t(ef::kDependenceOrderMaxRows)) {
-    std::vector<int> sub(size_t(ef::kDependenceOrderMaxRows));
+    std::vector<int> sub(static_cast<size_t>(ef::kDependenceOrderMaxRows));
     for (size_t i = 0; i < sub.size(); ++i) sub[i] = rows[i * rows.size() / sub.size()];
     rows.swap(sub);
   }
