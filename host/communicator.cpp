@@ -40,6 +40,12 @@ std::string broadcast_string(Communicator& comm, const std::string& s, int root)
   return out;
 }
 
+std::vector<std::string> Communicator::allgather(const std::string& mine) {
+  std::vector<std::string> all;
+  for (int q = 0; q < size(); ++q) all.push_back(broadcast_string(*this, mine, q));
+  return all;
+}
+
 void run_agreed(Communicator& comm, const std::function<void()>& phase) {
   if (comm.size() == 1) {  // errors propagate unchanged
     phase();

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "error.hpp"
 
@@ -37,6 +38,10 @@ class Communicator {
   // Ordered point-to-point messages (rank 0 assembling an output file in rank order).
   virtual void send(const std::string& msg, int to) = 0;
   virtual std::string recv(int from) = 0;
+  // Every rank's string, in rank order, on every rank (sharded data: encoder statistics and
+  // samples gathered so that every rank fits the same encoders). The default is one broadcast
+  // per rank; the MPI communicator overrides it with MPI_Allgatherv.
+  virtual std::vector<std::string> allgather(const std::string& mine);
   // Ends every rank at once (a failure outside an agreed phase, see run_agreed).
   [[noreturn]] virtual void abort(int code) = 0;
 };

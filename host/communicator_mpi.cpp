@@ -63,6 +63,38 @@ class MpiWorld final : public Communicator {
             "MPI_Recv");
     return s;
   }
+  std::vector<std::string> allgather(const std::string& mine) override {
+    // Lengths first, then the bytes in rounds of at most kPiece / R per rank (int counts and
+    // displacements).
+    const uint64_t n = mine.size();
+    std::vector<uint64_t> lens(static_cast<size_t>(size_), 0);
+    check(MPI_Allgather(&n, 1, MPI_UINT64_T, lens.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD), "MPI_Allgather");
+    std::vector<std::string> all(static_cast<size_t>(size_));
+    for (int q = 0; q < size_; ++q) all[size_t(q)].resize(size_t(lens[size_t(q)]));
+    const uint64_t longest = *std::max_element(lens.begin(), lens.end());
+    std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
+    std::vector<char> buf;
+    const uint64_t step = std::max<uint64_t>(1, kPiece / uint64_t(size_));
+    for (uint64_t o = 0; o < longest || o == 0; o += step) {
+      int total = 0;
+      for (int q = 0; q < size_; ++q) {
+        const uint64_t len = lens[size_t(q)];
+        counts[size_t(q)] = int(len > o ? std::min<uint64_t>(step, len - o) : 0);
+        displs[size_t(q)] = total;
+        total += counts[size_t(q)];
+      }
+      buf.resize(size_t(total) + 1);
+      const int mine_n = counts[static_cast<size_t>(rank_)];
+      check(MPI_Allgatherv(mine.data() + (mine_n ? o : 0), mine_n, MPI_BYTE, buf.data(), counts.data(),
+                           displs.data(), MPI_BYTE, MPI_COMM_WORLD),
+            "MPI_Allgatherv");
+      for (int q = 0; q < size_; ++q)
+        std::copy(buf.begin() + displs[size_t(q)], buf.begin() + displs[size_t(q)] + counts[size_t(q)],
+                  all[size_t(q)].begin() + long(o));
+      if (longest == 0) break;
+    }
+    return all;
+  }
   [[noreturn]] void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::exit(code);

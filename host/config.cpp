@@ -1,5 +1,8 @@
 #include "config.hpp"
 
+#include <glob.h>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -108,7 +111,8 @@ json checked(const json& obj, const std::string& row, const std::string& shown, 
       break;
     case KeyType::StringOrList:
       if (v.is_array()) {
-        EF_CHECK(!v.empty() && v.size() <= 64, name, ": ", shown,
+        // data.path's shards are not capped; a flow list (model.flow) is.
+        EF_CHECK(!v.empty() && (v.size() <= 64 || row == "data.path"), name, ": ", shown,
                  " as an array must list 1 to 64 entries (got ", v.size(), ")");
         for (auto& e : v) {
           if (!e.is_string()) EF_THROW(name, ": ", shown, " entries must be strings, got ", type_name(e));
@@ -229,6 +233,41 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
 
 namespace {
 
+// data.path: one file (every rank reads it), or shards: a list (kept in its order, each entry a
+// file or a glob) or a glob (its matches sorted by byte order). docs/SCALE.md.
+void read_data_path(const json& p, Config& c, const std::function<std::string(const std::string&)>& resolve,
+                    const std::string& name) {
+  auto is_glob = [](const std::string& s) { return s.find_first_of("*?[") != std::string::npos; };
+  auto expand = [&](const std::string& pattern) {
+    ::glob_t g{};
+    const int rc = ::glob(pattern.c_str(), GLOB_ERR, nullptr, &g);
+    std::vector<std::string> out;
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) out.push_back(g.gl_pathv[i]);
+    ::globfree(&g);
+    EF_CHECK(rc == 0 || rc == GLOB_NOMATCH, name, ": data.path: cannot list the files matching ", pattern);
+    EF_CHECK(!out.empty(), name, ": data.path: no file matches ", pattern);
+    std::sort(out.begin(), out.end());  // byte order, whatever the locale
+    return out;
+  };
+  if (p.is_string() && !is_glob(p.get<std::string>())) {
+    c.data_path = resolve(p.get<std::string>());
+    return;
+  }
+  c.sharded = true;
+  for (const std::string& e : p.is_string() ? std::vector<std::string>{p.get<std::string>()}
+                                            : p.get<std::vector<std::string>>()) {
+    const std::string r = resolve(e);
+    if (!is_glob(e)) {
+      c.data_shards.push_back(r);
+      continue;
+    }
+    for (std::string& f : expand(r)) c.data_shards.push_back(std::move(f));
+  }
+  c.data_path = p.is_string() ? resolve(p.get<std::string>()) : c.data_shards.front();
+  if (!p.is_string() && c.data_shards.size() > 1)
+    c.data_path += " and " + std::to_string(c.data_shards.size() - 1) + " more shards";
+}
+
 void read_header(const json& d, Config& c, const std::function<std::string(const std::string&)>& resolve,
                  const std::string& name) {
   const json h = checked(d, "data.header", "data.header", name);
@@ -320,7 +359,7 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   c.categorical_max_labels = checked(d, "data.categorical_max_labels", "data.categorical_max_labels", name).get<int>();
   if (what == ConfigFor::File) {
     if (!d.contains("path")) EF_THROW(name, ": missing data.path");
-    c.data_path = resolve(checked(d, "data.path", "data.path", name).get<std::string>());
+    read_data_path(checked(d, "data.path", "data.path", name), c, resolve, name);
   }
   read_columns(d, c, name);
 

@@ -19,7 +19,11 @@ namespace ef {
 
 struct Config {
   std::string source;                              // the config file, for messages
-  std::string data_path;                           // resolved
+  std::string data_path;                           // resolved (sharded: for messages)
+  // data.path as a list or glob (docs/SCALE.md): the shard files, resolved, in shard order;
+  // shard i is read by rank i mod R.
+  bool sharded = false;
+  std::vector<std::string> data_shards;
   std::map<std::string, ColumnType> column_types;  // declared; the rest are inferred
   std::map<std::string, ColumnOptions> column_options;  // bounds, encoder
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};

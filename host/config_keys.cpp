@@ -80,8 +80,10 @@ const std::vector<ConfigKey>& config_keys() {
   using T = KeyType;
   static const std::vector<ConfigKey> keys = {
       // data: the table to learn from
-      {"data.path", T::String, "", any_value(), "",
-       "the CSV (or .csv.gz) to learn from, relative to the config's folder (required for eftrain)"},
+      {"data.path", T::StringOrList, "", any_value(), "",
+       "the CSV (or .csv.gz) to learn from, relative to the config's folder (required for eftrain); a list or a "
+       "glob (*, ?, [...]) of shards: over R ranks shard i (in the list's order, a glob's sorted) is read by rank i mod R "
+       "(docs/SCALE.md)"},
       {"data.header", T::StringOrList, "", any_value(), "",
        "column names for a file without a header row: an array, or a file whose first line lists them"},
       {"data.missing", T::Strings, R"(["", "NA", "?", "nan"])", any_value(), "",

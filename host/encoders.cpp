@@ -251,13 +251,7 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   }
   if (t.empty()) t.push_back(0.0);
   const Moments mo = moments(t);
-  e.mean = mo.mean;
-  double sd = mo.sd;
-  // Integer cells add U(0,1) spread (through the bound map this is approximate; it only sets a
-  // scale).
-  if (type == ColumnType::Integer && e.bound == BoundMap::None) sd = std::hypot(sd, std::sqrt(1.0 / 12.0));
-  if (!(sd > 0)) sd = std::max(1e-6, 1e-6 * std::fabs(e.mean));
-  e.sd = sd;
+  e.set_scale(mo.mean, mo.sd);
   // Default rule: a marginal far from normal (skewed, heavy-tailed, or flat/multimodal, like a
   // mixture of separated modes) gets the quantile map; near-normal ones are standardized.
   const bool non_normal = std::fabs(mo.skew) > 1.0 || mo.exkurt > 3.0 || mo.exkurt < -1.0;
@@ -292,12 +286,7 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     }
     if (e.qx.size() >= 3) {
       e.marginal = Marginal::Quantile;
-      // Beyond the end knots: no steeper than the end segments, so a value just past the
-      // training range is not sent far out either.
-      const size_t L = e.qx.size();
-      const double s_lo = (e.qz[1] - e.qz[0]) / (e.qx[1] - e.qx[0]);
-      const double s_hi = (e.qz[L - 1] - e.qz[L - 2]) / (e.qx[L - 1] - e.qx[L - 2]);
-      e.tail_slope = std::min({1.0 / e.sd, s_lo, s_hi});
+      e.set_scale(e.mean, mo.sd);  // the tail slope
     } else {
       e.qx.clear();
       e.qz.clear();
@@ -306,6 +295,26 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   e.validate();
   e.build_knot_index();
   return e;
+}
+
+double ColumnEncoder::bound_value(double x, double* logj) const { return bound_map(*this, x, logj); }
+
+void ColumnEncoder::set_scale(double m, double sample_sd) {
+  mean = m;
+  double s = sample_sd;
+  // Integer cells add U(0,1) spread (through the bound map this is approximate; it only sets a
+  // scale).
+  if (type == ColumnType::Integer && bound == BoundMap::None) s = std::hypot(s, std::sqrt(1.0 / 12.0));
+  if (!(s > 0)) s = std::max(1e-6, 1e-6 * std::fabs(mean));
+  sd = s;
+  if (marginal == Marginal::Quantile) {
+    // Beyond the end knots: no steeper than the end segments, so a value just past the
+    // training range is not sent far out either.
+    const size_t L = qx.size();
+    const double s_lo = (qz[1] - qz[0]) / (qx[1] - qx[0]);
+    const double s_hi = (qz[L - 1] - qz[L - 2]) / (qx[L - 1] - qx[L - 2]);
+    tail_slope = std::min({1.0 / sd, s_lo, s_hi});
+  }
 }
 
 void ColumnEncoder::validate() const {

@@ -106,6 +106,13 @@ struct ColumnEncoder {
   void decode_many(const float* u, size_t stride, size_t n, double* out) const;
   void encode_many(const double* x, size_t n, double* u, double* logj) const;
 
+  // The bound map alone (log or logit of x, or x), adding its log-derivative to *logj (-inf
+  // outside the bounds): the space in which mean and sd are taken.
+  double bound_value(double x, double* logj) const;
+  // mean and sd after the bound map, from moments taken elsewhere (sharded data: every rank's
+  // rows, host/fit_over_ranks.hpp): sd as fit_numeric adjusts it (integer cells, a floor), and
+  // the quantile map's tail slope that depends on it.
+  void set_scale(double mean, double sample_sd);
   void rebuild_index();
   // The grid indexes of qx and qz (decode_many / encode_many); fit_numeric and from_json build
   // them, and a stale or missing one only means a binary search.

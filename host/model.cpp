@@ -8,6 +8,7 @@
 #include "blas.hpp"
 #include "column_order.hpp"
 #include "communicator.hpp"
+#include "fit_over_ranks.hpp"
 #include "flow_math.hpp"
 #include "model_impl.hpp"
 #include "schema.hpp"
@@ -203,14 +204,26 @@ namespace {
 // The block-R columns with a categorical group in ef::dependence_order of their codes on (up to
 // kDependenceOrderMaxRows evenly spaced) training rows. Codes are the same in any layout and
 // need no noise: a numeric column's group is its value/missing/atom state.
-std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, const std::vector<char>& is_train) {
+// Sharded (comm of several ranks): every rank's share of the rows, in proportion to its training
+// rows, gathered in rank order.
+std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, const std::vector<char>& is_train,
+                                     ef::Communicator& comm) {
   const ef::PartSpec* rest = I.spec.parts.size() > size_t(I.spec.c_parts) ? &I.spec.parts.back() : nullptr;
   if (!rest || rest->levels.size() < 3) return {};
   std::vector<int> rows;
   for (size_t r = 0; r < is_train.size(); ++r)
     if (is_train[r]) rows.push_back(int(r));
-  if (rows.size() > size_t(ef::kDependenceOrderMaxRows)) {
-    std::vector<int> sub(static_cast<size_t>(ef::kDependenceOrderMaxRows));
+  size_t keep = size_t(ef::kDependenceOrderMaxRows);
+  if (comm.size() > 1) {
+    const std::vector<int> n = ef::gather_rows(comm, {int(rows.size())});
+    double before = 0, total = 0;
+    for (int q = 0; q < comm.size(); ++q) (q < comm.rank() ? before : total) += n[size_t(q)];
+    total += before;
+    const double S = std::min(total, double(keep));
+    keep = size_t(std::floor(S * (before + double(rows.size())) / total)) - size_t(std::floor(S * before / total));
+  }
+  if (rows.size() > keep) {
+    std::vector<int> sub(keep);
     for (size_t i = 0; i < sub.size(); ++i) sub[i] = rows[i * rows.size() / sub.size()];
     rows.swap(sub);
   }
@@ -225,55 +238,61 @@ std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, co
   std::vector<int> sub_codes(rows.size() * size_t(R));
   for (size_t r = 0; r < rows.size(); ++r)
     for (int g = 0; g < R; ++g) sub_codes[r * size_t(R) + size_t(g)] = codes[r * size_t(G) + size_t(g0 + g)];
+  if (comm.size() > 1) sub_codes = ef::gather_rows(comm, sub_codes);
+  const size_t n_rows = sub_codes.size() / size_t(R);
   std::vector<int> group_col(size_t(R), -1);  // block-R group -> column (table order layout)
   for (size_t c = 0; c < I.enc.size(); ++c)
     if (I.col_part[c] == I.spec.c_parts && I.col_group[c] >= g0) group_col[size_t(I.col_group[c] - g0)] = int(c);
   std::vector<int> out;
-  for (int g : ef::dependence_order(sub_codes, int(rows.size()), rest->levels)) out.push_back(group_col[size_t(g)]);
+  for (int g : ef::dependence_order(sub_codes, int(n_rows), rest->levels)) out.push_back(group_col[size_t(g)]);
   return out;
 }
 }  // namespace
 
 Model Model::fit(const Table& data, const FitOptions& opt) {
   const std::string src = data.source.empty() ? "table" : data.source;
-  EF_CHECK(!data.columns.empty(), src, ": no columns to model");
+  // Sharded data (docs/SCALE.md): `data` is this rank's rows; the encoders are fitted on the rows
+  // of every rank (host/fit_over_ranks.hpp). Checks of this rank's rows are agreed on first, so
+  // a bad value on one rank ends every rank instead of leaving them in a collective.
+  const bool sharded = opt.train.sharded && opt.train.comm && opt.train.comm->size() > 1;
+  ef::Communicator& comm = sharded ? *opt.train.comm : ef::single_process();
   const size_t N = data.rows();
-  EF_CHECK(N >= 2, src, ": at least 2 rows are needed to train (got ", N, ")");
-  EF_CHECK(N < size_t(1) << 31, src, ": too many rows");
   auto impl = std::make_shared<Impl>();
-  for (auto& kv : opt.columns)
-    EF_CHECK(data.find(kv.first) >= 0, "data.columns: \"", kv.first, "\" is not a column of ", src);
   std::vector<ef::ColumnStats> stats;  // per column, for the schema
   std::vector<char> is_train(N, 0);
-  {
+  ef::run_agreed(comm, [&] {
+    EF_CHECK(!data.columns.empty(), src, ": no columns to model");
+    EF_CHECK(N >= 2, src, ": at least 2 rows are needed to train (got ", N, ")");
+    EF_CHECK(N < size_t(1) << 31, src, ": too many rows");
+    for (auto& kv : opt.columns)
+      EF_CHECK(data.find(kv.first) >= 0, "data.columns: \"", kv.first, "\" is not a column of ", src);
     std::vector<int> tr, va;
     ef::validation_split(int(N), opt.train, tr, va);
     for (int r : tr) is_train[size_t(r)] = 1;
-  }
+  });
   for (auto& col : data.columns) {
+    ef::ColumnStats st;
+    st.rows = N;
+    std::vector<double> present, present_all;
+    size_t n_missing = 0;
+    ColumnOptions copt;
+    ef::run_agreed(comm, [&] {
     EF_CHECK(col.size() == N, src, ": column \"", col.name, "\" has ", col.size(), " values, expected ", N);
     EF_CHECK(col.missing.empty() || col.missing.size() == N, src, ": column \"", col.name, "\": bad missing flags");
     ef::check_text_cells(col, src);
     auto it = opt.columns.find(col.name);
-    ColumnOptions copt = it == opt.columns.end() ? ColumnOptions() : it->second;
+    copt = it == opt.columns.end() ? ColumnOptions() : it->second;
     if (!copt.has_support) copt.support = opt.support;
     copt.support_margin = opt.support_margin;
-    ef::ColumnStats st;
-    st.rows = N;
     if (col.type == ColumnType::Categorical) {
       EF_CHECK(!copt.has_min && !copt.has_max && !copt.has_support, "column \"", col.name,
                "\": bounds or support on a categorical column");
-      impl->enc.push_back(ef::ColumnEncoder::fit_categorical(col.name, col.labels, col.missing, col.missing_token));
-      for (size_t r = 0; r < N; ++r) st.missing += col.is_missing(r);
-      stats.push_back(st);
-      continue;
+      return;
     }
     // The encoder (its quantile knots, atoms, scale) is fitted on the training rows only: a
     // quantile map through the validation rows' own values would score them too well, and
     // early stopping would then pick an epoch by rows the model has in effect memorized.
     // Whether the column has missing values at all is a property of the whole table.
-    std::vector<double> present, present_all;
-    size_t n_missing = 0;
     for (size_t r = 0; r < N; ++r) {
       if (col.is_missing(r)) {
         ++n_missing;
@@ -287,6 +306,23 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
         EF_THROW(src, ": row ", r + 1, ", column \"", col.name, "\": ", v, " is above the declared max ", copt.max);
       if (is_train[r]) present.push_back(v);
       present_all.push_back(v);
+    }
+    });
+    if (col.type == ColumnType::Categorical) {
+      if (sharded) {
+        impl->enc.push_back(ef::fit_categorical_over_ranks(comm, col.name, col.labels, col.missing, col.missing_token, &st));
+      } else {
+        impl->enc.push_back(ef::ColumnEncoder::fit_categorical(col.name, col.labels, col.missing, col.missing_token));
+        for (size_t r = 0; r < N; ++r) st.missing += col.is_missing(r);
+      }
+      stats.push_back(st);
+      continue;
+    }
+    if (sharded) {
+      impl->enc.push_back(ef::fit_numeric_over_ranks(comm, col.name, col.type, present, present_all, n_missing, N,
+                                                     col.missing_token, copt, &st));
+      stats.push_back(st);
+      continue;
     }
     // A column whose training rows are all missing still needs a value range. The observed
     // support spans every row, so validation rows score finitely.
@@ -314,7 +350,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   impl->missing_tokens = opt.missing_tokens;
   impl->build_layout();
   if (opt.categorical_order == "dependence") {
-    impl->cat_order = dependence_order_of(*impl, data, is_train);
+    impl->cat_order = dependence_order_of(*impl, data, is_train, comm);
     impl->build_layout();
   } else {
     EF_CHECK(opt.categorical_order == "table", "categorical_order must be \"dependence\" or \"table\" (got \"",
@@ -330,8 +366,20 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
       for (auto& name : impl->conditional) cond |= name == impl->enc[c].name;
       cols.push_back(ef::column_schema(impl->enc[c], stats[c], cond));
     }
-    impl->schema = {{"columns", cols}, {"rows", N}, {"device", ef::device_schema(opt.device)}};
+    impl->schema = {{"columns", cols}, {"rows", stats.empty() ? N : stats[0].rows},  // sharded: all ranks' rows
+                    {"device", ef::device_schema(opt.device)}};
     if (opt.on_schema) opt.on_schema(impl->schema);
+  }
+  // Sharded: every rank must now hold byte-identical encoders, layout and schema (it would be a
+  // bug if not: every decision above is made from the same gathered data). Checked, not assumed:
+  // a rank that differs would train a different model and its gradients would be meaningless.
+  if (sharded) {
+    const std::string mine = nlohmann::json{{"columns", impl->enc}, {"categorical_order", impl->cat_order},
+                                            {"schema", impl->schema}}.dump();
+    const std::vector<std::string> all = comm.allgather(mine);
+    for (size_t q = 1; q < all.size(); ++q)
+      EF_CHECK(all[q] == all[0], "rank ", q, " fitted encoders that differ from rank 0's (", all[q].size(), " vs ",
+               all[0].size(), " bytes of JSON): the sharded fit is not deterministic");
   }
 
   std::vector<int> srcs(impl->enc.size());

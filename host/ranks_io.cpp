@@ -45,10 +45,13 @@ void sample_over_ranks(ef::Communicator& comm, const Model& m, size_t rows,
                        const std::map<std::string, std::string>& given, uint64_t seed,
                        const std::string& out, size_t block_rows, ef::SampleInfo* info) {
   const int R = comm.size(), r = comm.rank();
+  // Rank r writes global rows [N r / R, N (r+1) / R). Draws depend on the chunk a row lies in
+  // (importance resampling works per chunk), so the rank draws every whole chunk that overlaps
+  // its rows, as one process would draw it, and keeps its rows: at most two chunks are drawn by
+  // two ranks. A chunk's proposals and effective sample size count on the rank holding its first
+  // row, so the sums are the 1-process ones.
   const size_t chunk = Model::sample_chunk_rows(!given.empty());
-  const size_t C = (rows + chunk - 1) / chunk;
-  auto bound = [&](int q) { return std::min(rows, (C * size_t(q) + size_t(R) - 1) / size_t(R) * chunk); };
-  const size_t first = bound(r), last = bound(r + 1);  // rank 0 always draws the first chunk
+  const size_t first = rows * size_t(r) / size_t(R), last = rows * size_t(r + 1) / size_t(R);
   std::unique_ptr<ef::OutputFile> f;                   // rank 0
   std::unique_ptr<std::FILE, FileCloser> spool;        // the other ranks' lines, until sent
   ef::SampleInfo mine;
@@ -61,19 +64,34 @@ void sample_over_ranks(ef::Communicator& comm, const Model& m, size_t rows,
     }
     std::string s;
     bool header = r == 0;
-    if (last > first)
-      m.sample_range(first, last - first, given, seed, block_rows, [&](Table& b) {
+    auto put = [&](const std::string& text) {
+      if (f) {
+        f->write(text);
+      } else {
+        EF_CHECK(std::fwrite(text.data(), 1, text.size(), spool.get()) == text.size(),
+                 "sample: writing this rank's rows to a temporary file failed (TMPDIR full?)");
+      }
+    };
+    ef::SampleInfo part;
+    // Chunk by chunk from the one holding `first` (rank 0 draws chunk 0 even without rows of its
+    // own: it writes the header).
+    for (size_t c0 = first / chunk * chunk; c0 < last || header; c0 += chunk) {
+      size_t at = c0;  // the global row of the block the sink gets
+      m.sample_range(c0, std::min(chunk, rows - c0), given, seed, chunk, [&](Table& b) {
+        const size_t lo = std::max(first, at) - at, hi = std::max(std::min(last, at + b.rows()), at) - at;
+        at += b.rows();
         s.clear();
         if (header) s = format_header(b);
         header = false;
-        format_rows(b, 0, b.rows(), s);
-        if (f) {
-          f->write(s);
-        } else {
-          EF_CHECK(std::fwrite(s.data(), 1, s.size(), spool.get()) == s.size(),
-                   "sample: writing this rank's rows to a temporary file failed (TMPDIR full?)");
-        }
-      }, &mine);
+        if (hi > lo) format_rows(b, lo, hi, s);
+        put(s);
+      }, &part);
+      mine.method = part.method;  // the same on every chunk
+      if (c0 >= first && c0 < last) {
+        mine.proposals += part.proposals;
+        mine.ess += part.ess;
+      }
+    }
   });
   // Rank 0 appends the other ranks' parts in rank order. A failure here (a full disk on rank 0)
   // is not agreed on: the caller ends every rank (Communicator::abort).

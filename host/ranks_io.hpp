@@ -12,9 +12,9 @@
 
 namespace echoflow {
 
-// Rows in sample_chunk_rows() chunks: with C chunks, rank r draws chunks
-// [ceil(C r / R), ceil(C (r+1) / R)) (global rows, the counter-based draws of one process), other
-// ranks spool their CSV lines to a temporary file, and rank 0 appends them in rank order.
+// Rank r writes global rows [N r / R, N (r+1) / R) (drawing the whole sample_chunk_rows() chunks
+// that hold them, with the counter-based draws of one process), other ranks spool their CSV
+// lines to a temporary file, and rank 0 appends them in rank order.
 // info (rank 0): proposals and effective sample size summed over the ranks.
 void sample_over_ranks(ef::Communicator& comm, const Model& m, size_t rows,
                        const std::map<std::string, std::string>& given, uint64_t seed,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -61,13 +62,33 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   std::vector<int> train_idx, val_idx;
   validation_split(N, opt_in, train_idx, val_idx);
   const int n_train = int(train_idx.size()), n_val = int(val_idx.size());
-  const TrainOptions opt = resolve_train_options(opt_in, n_train);
   // Data parallel (docs/SCALE.md): every rank holds the whole table and the same split and
   // shuffle; rank r trains on rows [B r / R, B (r+1) / R) of each global batch of B rows, and
   // one sum of the flat gradient buffer per step makes every rank's Adam step the same.
-  Communicator& comm = opt.comm ? *opt.comm : single_process();
+  Communicator& comm = opt_in.comm ? *opt_in.comm : single_process();
   const int R = comm.size(), rank = comm.rank();
   const bool dp = R > 1;
+  // Sharded data: each rank splits and shuffles its own rows; the counts of all ranks set the
+  // batch, the epoch length and each rank's share of a batch.
+  const bool sharded = dp && opt_in.sharded;
+  int64_t g_train = n_train, g_val = n_val, before = 0;  // before: training rows of lower ranks
+  std::vector<int64_t> rank_train(size_t(R), n_train);
+  if (sharded) {
+    const int64_t mine[2] = {n_train, n_val};
+    const auto all = comm.allgather(std::string(reinterpret_cast<const char*>(mine), sizeof mine));
+    g_train = g_val = 0;
+    for (int q = 0; q < R; ++q) {
+      int64_t c[2];
+      std::memcpy(c, all[size_t(q)].data(), sizeof c);
+      rank_train[size_t(q)] = c[0];
+      if (q < rank) before += c[0];
+      g_train += c[0];
+      g_val += c[1];
+    }
+    EF_CHECK(g_train < (int64_t(1) << 31), "too many training rows over all ranks");
+  }
+  const TrainOptions opt = resolve_train_options(opt_in, int(g_train));
+  const bool has_val = g_val > 0;
   if (dp) {
     EF_CHECK(!be.device_training() && be.host_grads(), "training over ", R, " ranks on the ", be.name(),
              " backend is not supported yet: use device \"cpu\"");
@@ -76,24 +97,66 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     const int64_t np = int64_t(be.num_params());
     const int64_t lo_n = comm.min(N), hi_n = -comm.min(-int64_t(N));
     const int64_t lo_p = comm.min(np), hi_p = -comm.min(-np);
-    if (lo_n != hi_n || lo_p != hi_p)
+    if ((!sharded && lo_n != hi_n) || lo_p != hi_p)
       throw AgreedError("the ranks disagree on the table (" + std::to_string(lo_n) + " to " + std::to_string(hi_n) +
                             " rows, " + std::to_string(lo_p) + " to " + std::to_string(hi_p) +
                             " parameters): with one data.path every rank must read the same file",
                         __FILE__, __LINE__);
   }
 
-  // ActNorm layers initialize from (up to 4096) training rows.
+  // ActNorm layers initialize from (up to 4096) training rows. Sharded: each rank encodes its
+  // share of them (in proportion to its training rows) and every rank initializes from all of
+  // them, in rank order.
   {
-    const int n_init = std::min(n_train, 4096);
+    int n_init = std::min(n_train, 4096);
+    if (sharded) {
+      const double S = double(std::min<int64_t>(g_train, 4096));
+      n_init = int(std::floor(S * double(before + n_train) / double(g_train)) - std::floor(S * double(before) / double(g_train)));
+    }
     Batch b;
     make_batch(train_idx.data(), n_init, 12, b);
+    if (sharded) {
+      const size_t G = size_t(be.spec().groups()), D = size_t(be.spec().dims());
+      b.codes.resize(size_t(n_init) * G);
+      b.u.resize(size_t(n_init) * D);
+      const auto codes = comm.allgather(std::string(reinterpret_cast<const char*>(b.codes.data()), b.codes.size() * sizeof(int)));
+      const auto us = comm.allgather(std::string(reinterpret_cast<const char*>(b.u.data()), b.u.size() * sizeof(float)));
+      b.codes.clear();
+      b.u.clear();
+      for (int q = 0; q < R; ++q) {
+        const size_t nc = codes[size_t(q)].size() / sizeof(int), nu = us[size_t(q)].size() / sizeof(float);
+        b.codes.resize(b.codes.size() + nc);
+        std::memcpy(b.codes.data() + b.codes.size() - nc, codes[size_t(q)].data(), nc * sizeof(int));
+        b.u.resize(b.u.size() + nu);
+        std::memcpy(b.u.data() + b.u.size() - nu, us[size_t(q)].data(), nu * sizeof(float));
+      }
+      n_init = int(G ? b.codes.size() / G : b.u.size() / std::max<size_t>(D, 1));
+    }
     be.init_from_data(b.codes.data(), b.u.data(), n_init);
+    if (sharded) {  // one set of parameters, whatever each rank's thread count did to the sums
+      std::vector<float> p = be.get_params();
+      comm.broadcast(p.data(), p.size() * sizeof(float), 0);
+      be.set_params(p);
+    }
   }
 
-  const int B = std::min(opt.batch_size, n_train);
+  const int B = int(std::min<int64_t>(opt.batch_size, g_train));
   EF_CHECK(!dp || B >= R, "train.batch_size ", B, " is smaller than the number of ranks ", R);
-  const int lo = int(int64_t(B) * rank / R), Br = int(int64_t(B) * (rank + 1) / R) - lo;
+  // Replicated: rows [B r / R, B (r+1) / R) of each batch. Sharded: positions
+  // [B t_<r / T, B t_<=r / T) of it, drawn from this rank's rows (T training rows in all, t_<r
+  // on the ranks before r), so each rank's share follows its rows.
+  auto share_lo = [&](int q) {
+    if (!sharded) return int(int64_t(B) * q / R);
+    int64_t t = 0;
+    for (int i = 0; i < q; ++i) t += rank_train[size_t(i)];
+    return int(int64_t(B) * t / g_train);
+  };
+  const int lo = share_lo(rank), Br = share_lo(rank + 1) - lo;
+  for (int q = 0; sharded && q < R; ++q)  // the same counts, so the same decision, on every rank
+    EF_CHECK(share_lo(q + 1) > share_lo(q), "rank ", q, "'s shards hold ", rank_train[size_t(q)], " of ", g_train,
+             " training rows: too few for a share of train.batch_size ", B, "; balance the shards or raise the batch size");
+  const int sharded_steps = sharded ? int(g_train / B) : 0;  // an epoch: one pass over all ranks' rows
+  std::vector<int> shard_rows(size_t(sharded ? Br : 0));
   const float grad_share = float(double(Br) / double(B));  // local mean gradient -> its share
   Batch batch;
   // The validation NLL split by module (TabularModel::log_prob_terms): per module, minus the
@@ -108,11 +171,12 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   const int val_rows = std::min(4096, std::max(B, kValidationPassValues / std::max(1, shape.feature_width())));
   auto validate = [&](std::vector<double>& module_nll) {
     module_nll.assign(size_t(M), 0.0);
-    if (val_idx.empty()) return std::numeric_limits<double>::quiet_NaN();
+    if (!has_val) return std::numeric_limits<double>::quiet_NaN();
     double lj = 0;
     // Over R ranks: chunk k on rank k mod R (same rows, streams and noise as one process), then
     // one sum of the module terms.
-    for (int i = val_rows * rank; i < n_val; i += val_rows * R) {
+    // Sharded: every chunk of this rank's own validation rows.
+    for (int i = sharded ? 0 : val_rows * rank; i < n_val; i += sharded ? val_rows : val_rows * R) {
       const int b = std::min(val_rows, n_val - i);
       // Fixed noise stream, so validation NLLs of different epochs are comparable.
       make_batch(&val_idx[i], b, 13 + uint64_t(i), batch);
@@ -128,18 +192,18 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
       lj = module_nll.back();
       module_nll.pop_back();
     }
-    val_logj = -lj / n_val;
+    val_logj = -lj / double(g_val);
     double total = val_logj;
     for (double& v : module_nll) {
-      v /= n_val;
+      v /= double(g_val);
       total += v;
     }
     return total;
   };
 
   TrainResult res;
-  res.n_train = n_train;
-  res.n_val = n_val;
+  res.n_train = int(g_train);
+  res.n_val = int(g_val);
   res.epochs = opt.epochs;
   res.batch_size = B;
   res.patience = opt.patience;
@@ -170,12 +234,19 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     }
     // The device's shuffle (a key sort), so every backend sees the same batches.
     if (!dev) {
-      const std::vector<int> perm = shuffle_permutation(n_train, opt.seed, uint64_t(epoch));
+      // Sharded: each rank its own shuffle of its own rows.
+      const uint64_t seed = sharded ? opt.seed ^ (uint64_t(rank) * 0x9e3779b97f4a7c15ULL) : opt.seed;
+      const std::vector<int> perm = shuffle_permutation(n_train, seed, uint64_t(epoch));
       for (int i = 0; i < n_train; ++i) order[size_t(i)] = train_idx[size_t(perm[size_t(i)])];
     }
     // Drop the ragged last batch only when a full one exists, so tiny tables still train.
-    for (int s = 0; !dev && dp && s + B <= n_train; s += B) {
-      source.slice(&order[size_t(s + lo)], Br, kTrainNoiseStream + batch_counter++, lo, batch);
+    for (int s = 0, k = 0; !dev && dp && (sharded ? k < sharded_steps : s + B <= n_train); s += B, ++k) {
+      const int* rows = sharded ? shard_rows.data() : &order[size_t(s + lo)];
+      // A rank's k-th share, wrapping round its shuffled rows (the shares are rounded, so a
+      // rank may need a few rows more than it has in an epoch's last step).
+      for (size_t i = 0; i < shard_rows.size(); ++i)
+        shard_rows[i] = order[(size_t(k) * shard_rows.size() + i) % size_t(n_train)];
+      source.slice(rows, Br, kTrainNoiseStream + batch_counter++, lo, batch);
       const double mlp = be.forward(batch.codes.data(), batch.u.data(), Br);
       be.backward();
       float* g = be.host_grads();
@@ -221,7 +292,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     rep.rows_per_s = dt > 0 ? double(nb) * B / dt : 0;
     const double per_epoch = std::chrono::duration<double>(clock::now() - t0).count() / epoch;
     rep.eta_s = per_epoch * (opt.epochs - epoch);
-    if (val_idx.empty()) {  // no validation rows: the training NLL, whole model
+    if (!has_val) {  // no validation rows: the training NLL, whole model
       if (rep.train_nll < best) {
         best = rep.train_nll;
         best_params = be.get_params();
@@ -255,13 +326,13 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     res.epochs_run = epoch;
     res.final_train_nll = rep.train_nll;
     if (on_epoch) on_epoch(rep);
-    if (!val_idx.empty() && opt.patience > 0 && since_best >= opt.patience) {
+    if (has_val && opt.patience > 0 && since_best >= opt.patience) {
       res.stopped_early = epoch < opt.epochs;
       break;
     }
   }
   be.set_params(best_params);  // early stopping keeps the best validation epoch
-  res.best_val_nll = val_idx.empty() ? std::numeric_limits<double>::quiet_NaN() : best;
+  res.best_val_nll = !has_val ? std::numeric_limits<double>::quiet_NaN() : best;
   res.seconds = std::chrono::duration<double>(clock::now() - t0).count();
   return res;
 }

@@ -41,6 +41,11 @@ struct TrainOptions {
   // (or a communicator of one rank): this process alone. With R ranks in replicated mode every
   // rank holds the whole table and trains on its R-th of each global batch of batch_size rows.
   Communicator* comm = nullptr;
+  // Sharded data (docs/SCALE.md): each rank holds its own rows (N is this rank's count). The
+  // validation split is made per rank, batch_size, epochs and the auto rules count the rows of
+  // all ranks, and each rank draws its share of every global batch from its own rows, in
+  // proportion to its training rows.
+  bool sharded = false;
 };
 
 constexpr int kMinSteps = 4000;       // auto epochs: at least this many optimizer steps

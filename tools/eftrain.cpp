@@ -30,6 +30,7 @@
 #include "block_pipeline.hpp"
 #include "communicator.hpp"
 #include "ranks_io.hpp"
+#include "shards.hpp"
 #include "csv.hpp"
 #include "plot.hpp"
 #include "schema.hpp"
@@ -78,8 +79,7 @@ void stream_score(const echoflow::Model& m, const std::string& data, const std::
 
 // Categorical columns with more distinct labels than data.categorical_max_labels (ID-like) are
 // dropped with a warning; one the config names (conditional, data.columns) is an error.
-void drop_id_like_columns(echoflow::Table& table, const ef::Config& cfg) {
-  const auto dropped = echoflow::drop_high_cardinality(table, size_t(cfg.categorical_max_labels));
+void warn_dropped(const echoflow::Table& table, const ef::Config& cfg, const std::vector<std::string>& dropped) {
   for (const std::string& d : dropped) {
     const std::string name = d.substr(0, d.rfind(" ("));
     bool named = cfg.column_types.count(name) || cfg.column_options.count(name);
@@ -94,6 +94,9 @@ void drop_id_like_columns(echoflow::Table& table, const ef::Config& cfg) {
   }
   if (table.columns.empty()) throw ef::Error(cfg.data_path + ": no columns left to model", __FILE__, __LINE__);
 }
+void drop_id_like_columns(echoflow::Table& table, const ef::Config& cfg) {
+  warn_dropped(table, cfg, echoflow::drop_high_cardinality(table, size_t(cfg.categorical_max_labels)));
+}
 
 // Under mpirun (docs/SCALE.md) every rank reads the table and trains on its slice of each
 // batch; rank 0 alone prints and writes the model. Each phase ends with the ranks agreeing on
@@ -102,21 +105,37 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   const bool lead = comm.rank() == 0;
   ef::Config cfg;
   echoflow::Table table;
+  echoflow::ReadOptions ro;
   ef::run_agreed(comm, [&] {
     cfg = ef::load_config(config_path, sets);
-    echoflow::ReadOptions ro;
     ro.types = cfg.column_types;
     ro.missing_tokens = cfg.missing_tokens;
     ro.categorical_max_levels = cfg.categorical_max_levels;
     ro.header = cfg.header;
+    if (cfg.sharded) return;
     table = echoflow::read_table(cfg.data_path, ro);
     drop_id_like_columns(table, cfg);
   });
+  if (cfg.sharded) {
+    // Each rank reads its own shards (docs/SCALE.md); read_shards agrees on every step itself.
+    std::vector<std::string> dropped;
+    const std::vector<std::string> agreed = comm.allgather(nlohmann::json(cfg.data_shards).dump());
+    for (int q = 1; q < comm.size(); ++q)
+      if (agreed[size_t(q)] != agreed[0])
+        throw ef::AgreedError("the ranks see different shard lists for data.path (rank 0: " + agreed[0] +
+                                  ", rank " + std::to_string(q) + ": " + agreed[size_t(q)] + ")",
+                              __FILE__, __LINE__);
+    table = echoflow::read_shards(comm, cfg.data_shards, ro, size_t(cfg.categorical_max_labels), &dropped);
+    ef::run_agreed(comm, [&] { warn_dropped(table, cfg, lead ? dropped : std::vector<std::string>()); });
+  }
   echoflow::FitOptions opt = ef::fit_options(cfg);
   opt.train.comm = &comm;
+  opt.train.sharded = cfg.sharded;
+  double rows = double(table.rows());  // sharded: over all ranks
+  if (cfg.sharded) comm.sum(&rows, 1);
   if (lead)
-    std::fprintf(stderr, "eftrain: %s: %zu rows x %zu columns; %s, %d layers; device %s%s\n",
-                 cfg.data_path.c_str(), table.rows(), table.columns.size(),
+    std::fprintf(stderr, "eftrain: %s: %.0f rows x %zu columns; %s, %d layers; device %s%s\n",
+                 cfg.data_path.c_str(), rows, table.columns.size(),
                  ef::flow_name(cfg.flow).c_str(), cfg.flow.layers, cfg.device.c_str(),
                  comm.size() > 1 ? ("; " + std::to_string(comm.size()) + " ranks").c_str() : "");
   if (lead)
