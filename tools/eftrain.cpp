@@ -79,7 +79,8 @@ void stream_score(const echoflow::Model& m, const std::string& data, const std::
 
 // Categorical columns with more distinct labels than data.categorical_max_labels (ID-like) are
 // dropped with a warning; one the config names (conditional, data.columns) is an error.
-void warn_dropped(const echoflow::Table& table, const ef::Config& cfg, const std::vector<std::string>& dropped) {
+void warn_dropped(const echoflow::Table& table, const ef::Config& cfg, const std::vector<std::string>& dropped,
+                  bool print = true) {
   for (const std::string& d : dropped) {
     const std::string name = d.substr(0, d.rfind(" ("));
     bool named = cfg.column_types.count(name) || cfg.column_options.count(name);
@@ -88,7 +89,8 @@ void warn_dropped(const echoflow::Table& table, const ef::Config& cfg, const std
       throw ef::Error(cfg.data_path + ": column " + d + " has more labels than data.categorical_max_labels = " +
                           std::to_string(cfg.categorical_max_labels) + "; the config names it, so raise the limit or remove it",
                       __FILE__, __LINE__);
-    std::fprintf(stderr, "eftrain: warning: %s: column %s dropped: more than data.categorical_max_labels = %d "
+    if (print)
+      std::fprintf(stderr, "eftrain: warning: %s: column %s dropped: more than data.categorical_max_labels = %d "
                  "(an ID-like column cannot be learned; raise the limit to keep it)\n",
                  cfg.data_path.c_str(), d.c_str(), cfg.categorical_max_labels);
   }
@@ -116,8 +118,10 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
     table = echoflow::read_table(cfg.data_path, ro);
     drop_id_like_columns(table, cfg);
   });
-  if (cfg.sharded) {
-    // Each rank reads its own shards (docs/SCALE.md); read_shards agrees on every step itself.
+  // Each rank reads its own shards (docs/SCALE.md). read_shards agrees on each step that may fail
+  // on one rank; its other checks see the same gathered data on every rank, so all ranks fail
+  // together and this outer phase reports once.
+  if (cfg.sharded) ef::run_agreed(comm, [&] {
     std::vector<std::string> dropped;
     const std::vector<std::string> agreed = comm.allgather(nlohmann::json(cfg.data_shards).dump());
     for (int q = 1; q < comm.size(); ++q)
@@ -126,8 +130,8 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
                                   ", rank " + std::to_string(q) + ": " + agreed[size_t(q)] + ")",
                               __FILE__, __LINE__);
     table = echoflow::read_shards(comm, cfg.data_shards, ro, size_t(cfg.categorical_max_labels), &dropped);
-    ef::run_agreed(comm, [&] { warn_dropped(table, cfg, lead ? dropped : std::vector<std::string>()); });
-  }
+    warn_dropped(table, cfg, dropped, lead);
+  });
   echoflow::FitOptions opt = ef::fit_options(cfg);
   opt.train.comm = &comm;
   opt.train.sharded = cfg.sharded;
