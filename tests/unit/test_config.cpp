@@ -3,7 +3,11 @@
 // C API) reject the file keys.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -229,4 +233,34 @@ TEST_CASE("config: the table's choices are the engine's names") {
   CHECK(ef::config_key("model.flow").choice_list().size() == 4);
   std::set<std::string> paths;
   for (const ef::ConfigKey& k : ef::config_keys()) CHECK(paths.insert(k.path).second);  // no duplicates
+}
+
+TEST_CASE("config: data.path as a shard list or glob (docs/SCALE.md)") {
+  const ef::Config one = parse(kMinimal);
+  CHECK_FALSE(one.sharded);
+  // A list keeps its order (shard i goes to rank i mod R), resolved against the config's folder.
+  const ef::Config list = parse(R"({"data": {"path": ["z.csv", "/abs/a.csv.gz", "m.csv"]}})");
+  CHECK(list.sharded);
+  CHECK(list.data_shards == std::vector<std::string>{"/base/z.csv", "/abs/a.csv.gz", "/base/m.csv"});
+  // A glob: its matches in byte order.
+  const auto dir = std::filesystem::temp_directory_path() / ("ef_shards_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const char* f : {"part-10.csv", "part-2.csv", "part-1.csv", "other.csv"}) std::ofstream(dir / f) << "x\n1\n";
+  const ef::Config g = ef::parse_config(R"({"data": {"path": "part-*.csv"}})", "t.json", dir.string(), {});
+  CHECK(g.sharded);
+  REQUIRE(g.data_shards.size() == 3);
+  CHECK(g.data_shards[0] == (dir / "part-1.csv").string());
+  CHECK(g.data_shards[1] == (dir / "part-10.csv").string());
+  CHECK(g.data_shards[2] == (dir / "part-2.csv").string());
+  const std::string none = [&] {
+    try {
+      ef::parse_config(R"({"data": {"path": "nothing-*.csv"}})", "t.json", dir.string(), {});
+    } catch (const ef::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }();
+  CHECK(none.find("data.path: no file matches") != std::string::npos);
+  std::filesystem::remove_all(dir);
+  CHECK(error_of(R"({"data": {"path": [1]}})").find("entries must be strings") != std::string::npos);
 }

@@ -4,11 +4,19 @@
 // tests/mpi/test_mpi.sh runs the same paths through mpirun.
 #include <echoflow/echoflow.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "communicator.hpp"
 #include "test_util.hpp"
@@ -62,6 +70,7 @@ class ThreadComm final : public ef::Communicator {
   }
   void send(const std::string&, int) override { throw std::logic_error("not used by training"); }
   std::string recv(int) override { throw std::logic_error("not used by training"); }
+  std::vector<std::string> allgather(const std::string& mine) override { return x_.run(rank_, mine); }
   [[noreturn]] void abort(int) override { std::abort(); }
 
  private:
@@ -167,4 +176,79 @@ TEST_CASE("data parallel: ranks holding different tables stop together with one 
   for (auto& h : th) h.join();
   CHECK(msg[0] == msg[1]);
   CHECK(msg[0].find("ranks disagree on the table (400 to 500 rows") != std::string::npos);
+}
+
+// Sharded data (docs/SCALE.md): each rank fits and trains on its own rows only, and both end with
+// byte-identical model files: encoders from gathered statistics, the same parameters.
+TEST_CASE("data parallel: sharded ranks fit identical encoders from the rows of both") {
+  const echoflow::Table all = make_table(1200, 5);
+  // Unequal shards; a label only rank 1 holds ("rare"), and a value range only rank 1 reaches.
+  auto rows = [&](size_t a, size_t b) {
+    echoflow::Table t;
+    for (const echoflow::Column& c : all.columns) {
+      echoflow::Column d = c;
+      if (c.type == ef::ColumnType::Categorical) d.labels.assign(c.labels.begin() + long(a), c.labels.begin() + long(b));
+      else d.values.assign(c.values.begin() + long(a), c.values.begin() + long(b));
+      t.columns.push_back(std::move(d));
+    }
+    return t;
+  };
+  echoflow::Table shard[2] = {rows(0, 500), rows(500, 1200)};
+  for (size_t r = 0; r < 60; ++r) shard[1].columns[3].labels[r] = "rare";
+  shard[1].columns[0].values[7] = 40.0;
+  Exchange x(2);
+  std::unique_ptr<echoflow::Model> m[2];
+  std::thread th[2];
+  for (int r = 0; r < 2; ++r)
+    th[r] = std::thread([&, r] {
+      ThreadComm comm(x, r);
+      echoflow::FitOptions o = options(ef::FlowKind::MAF);
+      o.train.comm = &comm;
+      o.train.sharded = true;
+      m[r] = std::make_unique<echoflow::Model>(echoflow::Model::fit(shard[r], o));
+    });
+  for (auto& h : th) h.join();
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string p0 = (dir / ("ef_sharded_r0_" + std::to_string(::getpid()) + ".efm")).string();
+  const std::string p1 = (dir / ("ef_sharded_r1_" + std::to_string(::getpid()) + ".efm")).string();
+  m[0]->save(p0);
+  m[1]->save(p1);
+  auto bytes = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string b0 = bytes(p0), b1 = bytes(p1);
+  std::remove(p0.c_str());
+  std::remove(p1.c_str());
+  // The files (host/model_file.cpp: magic, version, header length, JSON header, parameters) are
+  // byte-identical except the header's training seconds (each rank's own clock) and so the
+  // checksum that ends the file.
+  auto split = [](const std::string& b, nlohmann::json& header, std::string& rest) {
+    uint32_t n = 0;
+    REQUIRE(b.size() > 16);
+    std::memcpy(&n, b.data() + 12, 4);
+    REQUIRE(b.size() > 16 + size_t(n));
+    header = nlohmann::json::parse(b.substr(16, n));
+    CHECK(header["training"]["seconds"].is_number());
+    header["training"].erase("seconds");
+    rest = b.substr(16 + size_t(n), b.size() - 16 - size_t(n) - 4);
+  };
+  nlohmann::json h0, h1;
+  std::string r0, r1;
+  split(b0, h0, r0);
+  split(b1, h1, r1);
+  CHECK(h0["columns"].size() == 4);
+  CHECK(h0.dump() == h1.dump());  // encoders, schema, layout
+  CHECK(r0.size() > 1000);
+  CHECK(r0 == r1);  // parameters, bit for bit
+  // Both ranks' rows: the row counts, rank 1's label and range on rank 0's model.
+  const ef::TrainResult& tr = m[0]->training();
+  CHECK(tr.n_train + tr.n_val == 1200);
+  CHECK(m[0]->schema()["rows"] == 1200);
+  CHECK(tr.grad_sums == long(tr.history.size()) * (tr.n_train / 64));
+  echoflow::Table probe = rows(0, 1);
+  probe.columns[3].labels[0] = "rare";
+  CHECK(std::isfinite(m[0]->score(probe)[0]));
+  probe.columns[0].values[0] = 39.0;
+  CHECK(std::isfinite(m[0]->score(probe)[0]));
 }
