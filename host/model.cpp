@@ -411,7 +411,7 @@ std::vector<double> Model::score(const Table& t, size_t first_row) const {
   // independently (noise by row, GEMM row tiles fixed), so the chunk size does not change them.
   const size_t chunk = kComputeChunkRows, chunks = (N + chunk - 1) / chunk;
   const int lanes = I.chunk_lanes(chunks);
-  std::vector<std::exception_ptr> errs(static_cast<size_t>(lanes));
+  std::vector<std::exception_ptr> errs(chunks);  // per chunk: an exception must not leave the omp for
 #pragma omp parallel num_threads(lanes) if (lanes > 1)
   {
     const int k = lanes > 1 ? omp_get_thread_num() : 0;
@@ -420,34 +420,33 @@ std::vector<double> Model::score(const Table& t, size_t first_row) const {
     std::vector<float> u, lp;
     std::vector<double> logj;
     std::vector<char> bad;
-    try {
 #pragma omp for schedule(dynamic, 1)
-      for (size_t ci = 0; ci < chunks; ++ci) {
-        const size_t r0 = ci * chunk;
-        const int b = int(std::min(chunk, N - r0));
-        idx.resize(size_t(b));
-        for (int r = 0; r < b; ++r) idx[size_t(r)] = int(r0 + size_t(r));
-        lp.resize(size_t(b));
-        for (int s = 0; s < S; ++s) {
-          I.encode(t, srcs, idx.data(), b, 0, s, S, first_row, codes, u, logj, bad);
-          be.score(codes.data(), u.data(), b, lp.data());
-          for (int r = 0; r < b; ++r)
-            out[r0 + size_t(r)] += bad[size_t(r)] ? -std::numeric_limits<double>::infinity()
-                                                  : (double(lp[size_t(r)]) + logj[size_t(r)]) / S;
-        }
+    for (size_t ci = 0; ci < chunks; ++ci) try {
+      const size_t r0 = ci * chunk;
+      const int b = int(std::min(chunk, N - r0));
+      idx.resize(size_t(b));
+      for (int r = 0; r < b; ++r) idx[size_t(r)] = int(r0 + size_t(r));
+      lp.resize(size_t(b));
+      for (int s = 0; s < S; ++s) {
+        I.encode(t, srcs, idx.data(), b, 0, s, S, first_row, codes, u, logj, bad);
+        be.score(codes.data(), u.data(), b, lp.data());
+        for (int r = 0; r < b; ++r)
+          out[r0 + size_t(r)] += bad[size_t(r)] ? -std::numeric_limits<double>::infinity()
+                                                : (double(lp[size_t(r)]) + logj[size_t(r)]) / S;
       }
     } catch (...) {
-      errs[size_t(k)] = std::current_exception();
+      errs[ci] = std::current_exception();  // rethrown below: the first chunk's
     }
   }
-  for (auto& e : errs)
-    if (e) std::rethrow_exception(e);
-  // -inf means "outside the support"; NaN or +inf is an overflow, never a score. The first such
-  // row is reported, whatever thread scored it.
-  for (size_t r = 0; r < N; ++r)
-    if (std::isnan(out[r]) || out[r] == std::numeric_limits<double>::infinity())
-      EF_THROW(src, ": row ", first_row + r + 1, ": the score is ", std::isnan(out[r]) ? "NaN" : "+inf",
-               " (the model's computation overflowed on this row; its parameters or the row's values are too large)");
+  // In chunk order, as one thread would have stopped: a chunk's error, else its first overflow.
+  // -inf means "outside the support"; NaN or +inf is an overflow, never a score.
+  for (size_t ci = 0; ci < chunks; ++ci) {
+    if (errs[ci]) std::rethrow_exception(errs[ci]);
+    for (size_t r = ci * chunk; r < std::min(N, (ci + 1) * chunk); ++r)
+      if (std::isnan(out[r]) || out[r] == std::numeric_limits<double>::infinity())
+        EF_THROW(src, ": row ", first_row + r + 1, ": the score is ", std::isnan(out[r]) ? "NaN" : "+inf",
+                 " (the model's computation overflowed on this row; its parameters or the row's values are too large)");
+  }
   return out;
 }
 
@@ -575,7 +574,7 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
       if (e.has_missing) col.missing.assign(nb, 0); else col.missing.clear();
     }
     parts.assign(chunks, {});
-    errs.assign(size_t(lanes), nullptr);
+    errs.assign(chunks, nullptr);  // per chunk: an exception must not leave the omp for
     bad_row.assign(chunks, SIZE_MAX);
     bad_msg.assign(chunks, {});
 #pragma omp parallel num_threads(lanes) if (lanes > 1)
@@ -585,56 +584,54 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
       std::vector<int> codes;
       std::vector<float> u;
       std::vector<double> decoded;
-      try {
 #pragma omp for schedule(dynamic, 1)
-        for (size_t ci = 0; ci < chunks; ++ci) {
-          const size_t r0 = b0 + ci * chunk;
-          const int b = int(std::min(chunk, b0 + nb - r0));
-          codes.resize(size_t(b) * G);
-          u.resize(size_t(b) * D);
-          be.sample(b, seed, first + r0, conditional ? &gv : nullptr, codes.data(), u.data(), &parts[ci]);
-          for (size_t c = 0; c < nc; ++c) {
-            const ef::ColumnEncoder& e = I.enc[c];
-            Column& col = t.columns[c];
-            const int g = I.col_group[c], d = I.col_dim[c];
-            bool given_value = false;  // overwritten with the given number below
-            for (auto& gc : given_values) given_value |= gc.first == int(c);
-            if (d >= 0) {  // the chunk's column at once (rows holding an atom or missing ignore theirs)
-              decoded.resize(size_t(b));
-              e.decode_many(u.data() + d, size_t(D), size_t(b), decoded.data());
-            }
-            for (int r = 0; r < b; ++r) {
-              const size_t row = r0 - b0 + size_t(r);
-              const int code = g >= 0 ? codes[size_t(r) * G + g] : 0;
-              if (e.has_missing && code == e.missing_code()) {
-                col.missing[row] = 1;
-              } else if (e.is_categorical()) {
-                col.labels[row] = e.labels[size_t(code)];
-              } else if (code > 0) {
-                col.values[row] = e.atoms[size_t(code - 1)];
-              } else {
-                const double x = decoded[size_t(r)];
-                // An overflow (huge parameters, an extreme --given value) is an error, never an
-                // "inf" or "nan" cell: the first such row of the block is reported below.
-                if (!std::isfinite(x) && !given_value && bad_row[ci] == SIZE_MAX) {  // the first in the old column-major order
-                  bad_row[ci] = first + r0 + size_t(r);
-                  bad_msg[ci] = ef::detail::cat("sample: row ", first + r0 + size_t(r) + 1, ", column \"", e.name,
-                                                "\": the model produced a non-finite value (", x,
-                                                "); its parameters or the --given values are outside the range it can represent");
-                }
-                col.values[row] = x;
+      for (size_t ci = 0; ci < chunks; ++ci) try {
+        const size_t r0 = b0 + ci * chunk;
+        const int b = int(std::min(chunk, b0 + nb - r0));
+        codes.resize(size_t(b) * G);
+        u.resize(size_t(b) * D);
+        be.sample(b, seed, first + r0, conditional ? &gv : nullptr, codes.data(), u.data(), &parts[ci]);
+        for (size_t c = 0; c < nc; ++c) {
+          const ef::ColumnEncoder& e = I.enc[c];
+          Column& col = t.columns[c];
+          const int g = I.col_group[c], d = I.col_dim[c];
+          bool given_value = false;  // overwritten with the given number below
+          for (auto& gc : given_values) given_value |= gc.first == int(c);
+          if (d >= 0) {  // the chunk's column at once (rows holding an atom or missing ignore theirs)
+            decoded.resize(size_t(b));
+            e.decode_many(u.data() + d, size_t(D), size_t(b), decoded.data());
+          }
+          for (int r = 0; r < b; ++r) {
+            const size_t row = r0 - b0 + size_t(r);
+            const int code = g >= 0 ? codes[size_t(r) * G + g] : 0;
+            if (e.has_missing && code == e.missing_code()) {
+              col.missing[row] = 1;
+            } else if (e.is_categorical()) {
+              col.labels[row] = e.labels[size_t(code)];
+            } else if (code > 0) {
+              col.values[row] = e.atoms[size_t(code - 1)];
+            } else {
+              const double x = decoded[size_t(r)];
+              // An overflow (huge parameters, an extreme --given value) is an error, never an
+              // "inf" or "nan" cell: the first such row of the block is reported below.
+              if (!std::isfinite(x) && !given_value && bad_row[ci] == SIZE_MAX) {  // the first in the old column-major order
+                bad_row[ci] = first + r0 + size_t(r);
+                bad_msg[ci] = ef::detail::cat("sample: row ", first + r0 + size_t(r) + 1, ", column \"", e.name,
+                                              "\": the model produced a non-finite value (", x,
+                                              "); its parameters or the --given values are outside the range it can represent");
               }
+              col.values[row] = x;
             }
           }
         }
       } catch (...) {
-        errs[size_t(k)] = std::current_exception();
+        errs[ci] = std::current_exception();  // rethrown below: the first chunk's
       }
     }
-    for (auto& e : errs)
-      if (e) std::rethrow_exception(e);
-    for (size_t ci = 0; ci < chunks; ++ci)
+    for (size_t ci = 0; ci < chunks; ++ci) {  // in chunk order, as one thread would have stopped
       if (bad_row[ci] != SIZE_MAX) throw ef::Error(bad_msg[ci], __FILE__, __LINE__);
+      if (errs[ci]) std::rethrow_exception(errs[ci]);
+    }
     for (const ef::SampleInfo& part : parts) {  // in chunk order, as drawn one after the other
       agg.method = part.method;
       agg.proposals += part.proposals;
