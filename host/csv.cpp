@@ -302,10 +302,15 @@ struct CsvReader::State {
     cut.push_back(lim);
     const size_t n = cut.size() - 1;
     if (pieces.size() < n) pieces.resize(n);
-#pragma omp parallel for num_threads(int(n)) schedule(static, 1) if (n > 1)
-    for (size_t k = 0; k < n; ++k) {
+    auto parse_piece = [&](size_t k) {
       pieces[k].reset(ncols);
       parse_rows(d, cut[k], cut[k + 1], k + 1 == n && final(), ncols, false, pieces[k]);
+    };
+    if (csv_parse_in_parallel(len, n, opt)) {
+#pragma omp parallel for num_threads(int(n)) schedule(static, 1)
+      for (size_t k = 0; k < n; ++k) parse_piece(k);
+    } else {
+      for (size_t k = 0; k < n; ++k) parse_piece(k);
     }
     bool ok = true;
     for (size_t k = 0; k < n; ++k)
@@ -349,6 +354,10 @@ struct CsvReader::State {
     }
   }
 };
+
+bool csv_parse_in_parallel(size_t bytes, size_t pieces, const CsvReadOptions& opt) {
+  return pieces > 1 && bytes >= opt.parallel_min_bytes;
+}
 
 CsvReader::CsvReader(const std::string& path, const std::vector<std::string>* header, const CsvReadOptions& opt)
     : st_(std::make_unique<State>()) {

@@ -39,7 +39,15 @@ struct CsvReadOptions {
   size_t block_bytes = size_t(4) << 20;  // read per block
   int pieces = 0;                        // per block, parsed in parallel; 0: OpenMP's thread count
   size_t min_piece_bytes = size_t(256) << 10;  // smaller blocks are parsed in fewer pieces
+  // Blocks with fewer bytes parse their pieces one after the other on the calling thread: an
+  // OpenMP team costs more than parsing a few KiB, and on a loaded machine each barrier waits
+  // for a descheduled worker (a 3.7 KB fuzz input cut into tiny blocks took seconds).
+  size_t parallel_min_bytes = size_t(64) << 10;
 };
+
+// Whether a block of `bytes` cut into `pieces` pieces is parsed by an OpenMP team (true) or on
+// the calling thread (false).
+bool csv_parse_in_parallel(size_t bytes, size_t pieces, const CsvReadOptions& opt);
 
 // Throws ef::Error naming the file (and row) on: unreadable file, empty file, no data rows
 // (header only), duplicate or empty column names, ragged rows, malformed quoting, NUL bytes.

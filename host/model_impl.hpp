@@ -24,9 +24,19 @@ struct Model::Impl {
   nlohmann::json schema;               // host/schema.hpp: inferred columns and the device used
   std::string device = "auto";
 
-  mutable std::mutex mu;               // guards be (and its workspaces)
+  mutable std::mutex mu;               // guards be and lanes (and their workspaces)
   mutable std::unique_ptr<ef::Backend> be;
   ef::Backend& backend() const;        // lazily built, params loaded; call with mu held
+  // Scoring and sampling on the CPU run whole chunks side by side, one OpenMP thread and one
+  // backend (its own workspace) per chunk, GEMMs single-threaded inside: a chunk then crosses
+  // no barrier, where splitting every GEMM and loop of one chunk across the threads made the
+  // threads wait at each of them (MAF sampling: D passes per layer). A chunk's rows get the
+  // same bits either way (GEMM row tiles are fixed, engine/threads.cpp), so the output does not
+  // change. Returns how many lanes to use for `chunks` chunks (1: the backend is not the CPU
+  // one, or one thread); call with mu held.
+  int chunk_lanes(size_t chunks) const;
+  ef::Backend& lane(int k) const { return k == 0 ? *be : *lanes[size_t(k - 1)]; }
+  mutable std::vector<std::unique_ptr<ef::Backend>> lanes;  // lanes 1.. (lane 0 is be)
 
   // Builds spec.parts and col_* from enc and conditional (flow hyper-parameters already set).
   void build_layout();

@@ -4,8 +4,10 @@
 # differently depending on the size of the call it is in, so a row split that followed the thread
 # count changed a few values per 8192-row chunk (engine/threads.cpp now cuts fixed tiles).
 # For MAF and RealNVP on the shipped penguins table, with OMP_NUM_THREADS 1 and 2 (and 3 for sample):
-#   - sample (20k rows: three 8192-row chunks) and sample --given (10k rows: five 2048-row chunks),
-#   - score of 20k rows (five 4096-row chunks), and
+#   - sample (20k rows: 40 512-row chunks) and sample --given (10k rows: five 2048-row chunks),
+#   - score of 20k rows (40 512-row chunks), and
+# (with 2 or 3 threads the chunks run side by side, one backend per thread: host/model_impl.hpp
+# chunk_lanes; with 1, one after the other),
 #   - training with train.threads 1 and 2 (the same parameters: the same samples),
 # each compared byte for byte with the 1-thread output.
 # usage: test_thread_determinism.sh EFTRAIN PENGUINS_CSV

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <echoflow/echoflow.hpp>
 #include <filesystem>
@@ -132,6 +133,7 @@ TEST_CASE("csv: parallel pieces on a large quoted table; errors name the row and
   o.pieces = 4;
   o.min_piece_bytes = 1000;
   o.block_bytes = 100000;
+  REQUIRE(ef::csv_parse_in_parallel(o.block_bytes, 4, o));  // this case runs an OpenMP team
   const ef::CsvTable t = ef::parse_csv(text, "big.csv", o);
   REQUIRE(t.rows() == 20000);
   for (size_t r = 0; r < t.rows(); ++r) {
@@ -150,6 +152,35 @@ TEST_CASE("csv: parallel pieces on a large quoted table; errors name the row and
   CHECK_THROWS_WITH_AS(ef::parse_csv("a,b\n1,\"open", "o.csv"),
                        doctest::Contains("o.csv: row 1, column \"b\": malformed CSV (a quoted field is not closed"),
                        ef::Error);
+}
+
+TEST_CASE("csv: small blocks parse on the calling thread, whatever the pieces") {
+  // fuzz_csv cuts inputs of a few KB into blocks of 1-16 bytes and up to 4 pieces: an OpenMP
+  // team per block made one input take seconds on a loaded machine (tiny blocks still exercise
+  // the piece edges, parsed one after the other).
+  ef::CsvReadOptions tiny;
+  tiny.block_bytes = 7;
+  tiny.pieces = 4;
+  tiny.min_piece_bytes = 1;
+  CHECK_FALSE(ef::csv_parse_in_parallel(3700, 4, tiny));
+  CHECK_FALSE(ef::csv_parse_in_parallel(7, 4, tiny));
+  CHECK_FALSE(ef::csv_parse_in_parallel(tiny.parallel_min_bytes - 1, 4, tiny));
+  CHECK(ef::csv_parse_in_parallel(tiny.parallel_min_bytes, 4, tiny));
+  const ef::CsvReadOptions def;
+  CHECK(ef::csv_parse_in_parallel(def.block_bytes, 2, def));  // a full default block: 2 threads
+  CHECK_FALSE(ef::csv_parse_in_parallel(def.block_bytes, 1, def));
+  // The cells are the same either way.
+  std::string text = "a,b\n";
+  for (int r = 0; r < 5000; ++r) text += std::to_string(r) + ",\"x\n" + std::to_string(r) + "\"\n";
+  ef::CsvReadOptions serial, team;
+  serial.pieces = team.pieces = 3;
+  serial.min_piece_bytes = team.min_piece_bytes = 1;
+  team.parallel_min_bytes = 0;
+  serial.parallel_min_bytes = SIZE_MAX;
+  const ef::CsvTable a = ef::parse_csv(text, "s.csv", serial), b = ef::parse_csv(text, "t.csv", team);
+  REQUIRE(a.rows() == 5000);
+  CHECK(a.cells == b.cells);
+  CHECK(a.cells[1][4321] == "x\n4321");
 }
 
 TEST_CASE("csv: the inference rule for numbers") {
