@@ -12,6 +12,7 @@
 #include <string>
 
 #include "device_collective.hpp"
+#include "error.hpp"
 #include "nccl_grad_sum.hpp"
 
 namespace ef {
@@ -34,7 +35,7 @@ class NcclGradSum final : public DeviceGradSum {
  public:
   NcclGradSum(const ncclUniqueId& id, int rank, int ranks) {
     const ncclResult_t rc = ncclCommInitRank(&comm_, ranks, id, rank);
-    if (rc != ncclSuccess) throw std::runtime_error(nccl_error("ncclCommInitRank", rc, nullptr));
+    if (rc != ncclSuccess) EF_THROW(nccl_error("ncclCommInitRank", rc, nullptr));
   }
   ~NcclGradSum() override {
     // Errors are ignored at teardown; ncclCommDestroy waits for this rank's pending work.
@@ -46,7 +47,7 @@ class NcclGradSum final : public DeviceGradSum {
   void sum(float* data, size_t n, void* stream) override {
     const ncclResult_t rc = ncclAllReduce(data, data, n, ncclFloat, ncclSum, comm_,
                                           static_cast<cudaStream_t>(stream));
-    if (rc != ncclSuccess) throw std::runtime_error(nccl_error("ncclAllReduce", rc, comm_));
+    if (rc != ncclSuccess) EF_THROW(nccl_error("ncclAllReduce", rc, comm_));
   }
   std::string name() const override {
     int v = 0;
@@ -80,7 +81,7 @@ int module_nccl_unique_id(void* out, size_t bytes, char* err, size_t cap) {
 DeviceGradSum* module_make_nccl_grad_sum(const void* id, size_t bytes, int rank, int ranks,
                                          char* err, size_t cap) {
   try {
-    if (bytes != sizeof(ncclUniqueId)) throw std::runtime_error("unique id of the wrong size");
+    if (bytes != sizeof(ncclUniqueId)) EF_THROW("unique id of ", bytes, " bytes, NCCL's has ", sizeof(ncclUniqueId));
     ncclUniqueId u;
     std::memcpy(&u, id, sizeof u);
     return new NcclGradSum(u, rank, ranks);

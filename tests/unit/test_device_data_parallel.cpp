@@ -143,10 +143,12 @@ TEST_CASE("NCCL communicator: a failure on one rank ends every rank with its mes
 
 // R ranks of host-device training (the device step with its gradient sum) against the 1-process
 // run of the same backend and against the CPU trainer. The ranks' per-step sums differ from one
-// process's batch mean by float reassociation only (~1e-7 relative a step); over 8 epochs of
-// Adam that grows to ~1e-5 relative in the NLLs here, so 1e-4 is tight enough to catch a wrong
-// slice, share or missing sum (each moves the NLLs by 1e-2 or more) and loose enough for the
-// rounding. The ranks hold identical parameters (rank 0's are broadcast every epoch).
+// process's batch mean by float reassociation only (~1e-7 relative a step); measured: the
+// per-epoch NLLs of these 8 epochs agree within 1e-6 relative (the test still passes at 1e-6).
+// It allows 1e-5 against the 1-process run, and 2e-4 against the CPU trainer (its GEMMs sum in
+// another order: test_device_training.cpp's tolerance). A gradient share left out, a wrong slice
+// or the 1-process noise for a slice each fail it (mutation-checked: 30+ failed checks each).
+// The ranks hold identical parameters (rank 0's are broadcast every epoch).
 TEST_CASE("device data parallel (host executor): R ranks follow the 1-process run") {
   struct Case {
     bool noisy;
@@ -176,8 +178,8 @@ TEST_CASE("device data parallel (host executor): R ranks follow the 1-process ru
     CHECK(got.schedule == (c.noisy || c.max_resident == 0 ? "device streamed" : "device resident"));
     CHECK(got.grad_sum_path == "host communicator in the device step");
     CHECK(got.grad_sums == long(got.epochs_run) * 11);  // 540 rows, batches of 48
-    eft_train::same_trajectory(got, one.training(), 1e-4);
-    eft_train::same_trajectory(got, cpu.training(), 1e-4);
+    eft_train::same_trajectory(got, one.training(), 1e-5);
+    eft_train::same_trajectory(got, cpu.training(), 2e-4);
     const auto s1 = one.score(t), s0 = ranks[0]->score(t);
     double worst = 0;
     for (size_t i = 0; i < s1.size(); ++i) worst = std::fmax(worst, std::fabs(s1[i] - s0[i]));
