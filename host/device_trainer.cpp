@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "communicator.hpp"
 #include "error.hpp"
 #include "resident_schedule.hpp"
 #include "stream_schedule.hpp"

@@ -23,10 +23,11 @@
 #include <vector>
 
 #include "backend.hpp"
-#include "communicator.hpp"
 #include "trainer.hpp"
 
 namespace ef {
+
+class Communicator;  // host/communicator.hpp
 
 struct EpochSums {
   double sum = 0;   // sum over steps of the batch NLL in original units
