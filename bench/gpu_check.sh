@@ -14,6 +14,10 @@
 #      trainer; a table forced to stream == the resident run
 #   4. compute-sanitizer memcheck, racecheck and synccheck on small cases (fused MLP kernels,
 #      a streamed run with the copy stream and events)
+#   3b. data-parallel training with NCCL (CUDA + MPI builds with NCCL): ef_gpu_data_parallel
+#      alone (the allreduce inside the captured step) and on 2 ranks via mpirun (SKIP when NCCL
+#      refuses two ranks on one GPU), and ef_gpu_nccl_bench: the step's time with and without the
+#      allreduce (NCCL_STEP lines, for bench/results/SCALE.md's projection), on 1 and 2 ranks
 #   5. benchmarks: ef_gpu_bench (a conditioner layer on the per-layer path vs sgemm), ef_gpu_fused_bench (fused MLP vs
 #      cuBLAS at batch >= 65536), ef_gpu_train_bench (training D in {8,16,64}, hidden
 #      [128,128], 5 layers, batch 512..4096; MAF/RealNVP sampling) and bench/gpu/zuko_gpu.py
@@ -96,7 +100,7 @@ summary() {
   printf '%-16s %-36s %6s\n' step status secs
   for i in "${!STEP_NAMES[@]}"; do
     printf '%-16s %-36s %6s\n' "${STEP_NAMES[$i]}" "${STEP_STATUS[$i]}" "${STEP_SECS[$i]}"
-    [[ ${STEP_STATUS[$i]} == PASS ]] || failed=1
+    [[ ${STEP_STATUS[$i]} == PASS || ${STEP_STATUS[$i]} == SKIP* ]] || failed=1
   done
   if [[ -s $BENCH_OUT ]]; then
     echo
@@ -135,8 +139,13 @@ if ! run_step "configure" 120 cmake -S "$ROOT" -B "$BUILD" -DEF_CUDA=ON \
   summary || true
   exit 1
 fi
+# The NCCL targets exist in builds with CUDA, MPI and NCCL (CMake EF_NCCL; docs/SCALE.md).
+NCCL_TARGETS=()
+if cmake --build "$BUILD" --target help 2>/dev/null | grep -q ef_gpu_data_parallel; then
+  NCCL_TARGETS=(ef_gpu_data_parallel ef_gpu_nccl_bench)
+fi
 if ! run_step "build" 270 cmake --build "$BUILD" -j "$JOBS" --target ef_gpu_tests ef_gpu_bench \
-  ef_gpu_fused_bench ef_gpu_train_bench
+  ef_gpu_fused_bench ef_gpu_train_bench "${NCCL_TARGETS[@]}"
 then
   summary || true
   exit 1
@@ -152,6 +161,35 @@ run_step "ef_gpu_tests" 150 "$TESTS" || rc=$?
 if [[ $rc -eq 77 ]]; then
   STEP_STATUS[-1]="FAIL(no GPU: exit 77)"
   echo "ef_gpu_tests found no usable CUDA device on a machine that must have one"
+fi
+
+# 3b. Data-parallel training with NCCL (tests/gpu/data_parallel/): one rank (the allreduce in
+# the captured step), then two ranks through mpirun. Two ranks on one GPU run only if NCCL
+# accepts it: its "duplicate GPU" refusal is recorded as SKIP (not a failure); with 2+ GPUs
+# each rank takes its own. Then the step's time with and without the allreduce.
+if [[ ${#NCCL_TARGETS[@]} -eq 0 ]]; then
+  record "nccl_1rank" "FAIL(not built: no MPI or NCCL)"
+  record "nccl_2ranks" "FAIL(not built: no MPI or NCCL)"
+else
+  DP=$BUILD/tests/gpu/ef_gpu_data_parallel
+  MPIRUN=(mpirun --oversubscribe -np 2)
+  [[ $(id -u) -eq 0 ]] && MPIRUN+=(--allow-run-as-root)
+  rc=0
+  run_step "nccl_1rank" 60 "$DP" || rc=$?
+  [[ $rc -eq 77 ]] && STEP_STATUS[-1]="FAIL(no GPU: exit 77)"
+  rc2=0
+  run_step "nccl_2ranks" 90 bash "$ROOT/tests/gpu/data_parallel/run_2ranks.sh" "$DP" || rc2=$?
+  [[ $rc2 -eq 77 ]] && STEP_STATUS[-1]="SKIP(NCCL refused 2 ranks on $(nvidia-smi -L 2>/dev/null | wc -l) GPU)"
+  # shellcheck disable=SC2016
+  run_step "nccl_bench" 60 bash -c 'set -o pipefail; "$1" --batches 512,4096 | tee -a "$2"' _ \
+    "$BUILD/bench/gpu/ef_gpu_nccl_bench" "$BENCH_OUT" || true
+  if [[ $rc2 -eq 77 ]]; then
+    record "nccl_bench_2" "SKIP(as nccl_2ranks)"
+  else
+    # shellcheck disable=SC2016
+    run_step "nccl_bench_2" 60 bash -c 'set -o pipefail; "${@:3}" "$1" --batches 512,4096 | tee -a "$2"' _ \
+      "$BUILD/bench/gpu/ef_gpu_nccl_bench" "$BENCH_OUT" "${MPIRUN[@]}" || true
+  fi
 fi
 
 # 4. compute-sanitizer on a small subset (the sanitizers slow kernels 10-100x).

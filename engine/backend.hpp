@@ -14,6 +14,7 @@
 namespace ef {
 
 class DeviceTraining;
+class DeviceGradSum;  // engine/device_grad_sum.hpp
 
 class Backend {
  public:
@@ -101,6 +102,19 @@ class DeviceTraining {
   // calls it when training is over, so a fitted model does not keep its table on the GPU.
   virtual void release_data() = 0;
 
+  // Data-parallel training over `ranks` processes (host/trainer.cpp, docs/SCALE.md); sum null
+  // (the default): this process alone. Every step of a global batch of B rows then trains on
+  // this rank's rows of it (batch_slice in engine/batch_plan.hpp): a resident step gathers
+  // permutation rows [start + first, start + first + rows) and advances start by B; a streamed
+  // run (begin_stream with the global B) stages and trains on the slice only. The gradient of
+  // the slice's mean NLL is scaled by rows / B and summed over the ranks inside the step,
+  // between backward and Adam, so every rank takes the Adam step of the global batch. sum must
+  // outlive the training (or be replaced by another call).
+  virtual void set_data_parallel(DeviceGradSum* sum, int rank, int ranks) = 0;
+  // Whether the flat gradient buffer lives in host memory (the host executor): a host
+  // communicator can sum it. False on a GPU: only a device collective (NCCL) can.
+  virtual bool grads_in_host_memory() const = 0;
+
   // Conditioner MLPs through the fused tile kernels where the size rule allows (the default) or
   // always through per-layer GEMMs: the GPU tests and benchmarks compare the two.
   virtual void set_fused_mlp(bool on) = 0;
@@ -128,6 +142,10 @@ const CudaInfo& cuda_info();
 
 // "cpu" | "cuda" | "auto": auto takes the GPU when one is usable, else the CPU. "cuda" without
 // a usable GPU (or without a CUDA backend for this model) is an error naming the reason.
-std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec);
+// local_rank >= 0 (a data-parallel rank's rank on its node): a GPU backend runs on device
+// device_for_local_rank(local_rank, devices) (engine/cuda_module.hpp), made current on the
+// calling thread; -1: the thread's current device.
+std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec,
+                                      int local_rank = -1);
 
 }  // namespace ef

@@ -26,6 +26,19 @@ inline EpochPlan plan_epoch(int rows, int batch_size) {
   return e;
 }
 
+// Data-parallel training (docs/SCALE.md): rank r of R trains on rows [first, first + rows) of
+// each global batch of B rows, first = floor(B r / R). The slices tile the batch in rank order.
+struct BatchSlice {
+  int first = 0;
+  int rows = 0;
+};
+inline BatchSlice batch_slice(int B, int rank, int ranks) {
+  BatchSlice s;
+  s.first = int(int64_t(B) * rank / ranks);
+  s.rows = int(int64_t(B) * (rank + 1) / ranks) - s.first;
+  return s;
+}
+
 // Steps after which the losses are read back: every K steps and after the epoch's last one.
 inline bool read_losses_after(int step_in_epoch, int batches, int K) {
   return (step_in_epoch + 1) % K == 0 || step_in_epoch + 1 == batches;

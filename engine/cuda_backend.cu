@@ -9,6 +9,9 @@
 #include "cuda_module.hpp"
 #include "device_backend.hpp"
 #include "device_probe.cuh"
+#if EF_HAVE_NCCL
+#include "nccl_grad_sum.hpp"
+#endif
 
 namespace ef {
 
@@ -39,7 +42,28 @@ Backend* module_make_backend(const TabularSpec* spec, char* err, size_t cap) {
   return nullptr;
 }
 
-const CudaModuleApi kApi{kCudaModuleAbi, EF_BUILD_VERSION, module_probe, module_make_backend};
+int module_select_device(int local_rank, char* err, size_t cap) {
+  int n = 0;
+  cudaError_t rc = cudaGetDeviceCount(&n);
+  if (rc == cudaSuccess && n <= 0) rc = cudaErrorNoDevice;
+  if (rc == cudaSuccess) {
+    const int d = device_for_local_rank(local_rank, n);
+    rc = cudaSetDevice(d);
+    if (rc == cudaSuccess) return d;
+  }
+  copy_message(cudaGetErrorString(rc), err, cap);
+  return -1;
+}
+
+#if EF_HAVE_NCCL
+const CudaModuleApi kApi{kCudaModuleAbi,        EF_BUILD_VERSION,      module_probe,
+                         module_make_backend,   module_select_device,  module_nccl_unique_id,
+                         module_make_nccl_grad_sum};
+#else
+const CudaModuleApi kApi{kCudaModuleAbi,      EF_BUILD_VERSION,     module_probe,
+                         module_make_backend, module_select_device, nullptr,
+                         nullptr};
+#endif
 
 }  // namespace
 }  // namespace ef

@@ -132,7 +132,8 @@ const CudaModuleApi* load_cuda_module(const std::string& path, std::string* why)
   }
   const CudaModuleApi* api = entry();
   if (!api || api->abi != kCudaModuleAbi || !api->version ||
-      std::strcmp(api->version, EF_BUILD_VERSION) != 0 || !api->probe || !api->make_backend) {
+      std::strcmp(api->version, EF_BUILD_VERSION) != 0 || !api->probe || !api->make_backend ||
+      !api->select_device) {
     const std::string msg = (path + " was built for another echoflow (module " +
                 (api && api->version ? api->version : "?") + " ABI " +
                 std::to_string(api ? api->abi : -1) + ", this program " + EF_BUILD_VERSION +

@@ -15,10 +15,11 @@
 namespace ef {
 
 class Backend;
+class DeviceGradSum;
 struct TabularSpec;
 
-// Bumped whenever CudaModuleApi, Backend or TabularSpec changes shape.
-constexpr int kCudaModuleAbi = 1;
+// Bumped whenever CudaModuleApi, Backend, DeviceGradSum or TabularSpec changes shape.
+constexpr int kCudaModuleAbi = 2;
 constexpr const char* kCudaModuleEntry = "ef_cuda_module";
 constexpr const char* kCudaModuleFile = "libechoflow_cuda.so";
 
@@ -32,7 +33,24 @@ struct CudaModuleApi {
   // A new CUDA backend for spec (owned by the caller, deleted through Backend's virtual
   // destructor); nullptr with the error message in err when construction failed.
   Backend* (*make_backend)(const TabularSpec* spec, char* err, size_t cap);
+  // Makes device local_rank mod the device count current on the calling thread (one GPU per
+  // rank of a node, docs/SCALE.md) and returns it; -1 with the error in err.
+  int (*select_device)(int local_rank, char* err, size_t cap);
+  // NCCL (engine/device_collective.hpp); both null when the module was built without it.
+  // A new ncclUniqueId in out (bytes = its size): 0, or -1 with the error in err.
+  int (*nccl_unique_id)(void* out, size_t bytes, char* err, size_t cap);
+  // This rank's NCCL communicator as a gradient sum (owned by the caller); nullptr with the
+  // error in err.
+  DeviceGradSum* (*make_nccl_grad_sum)(const void* id, size_t bytes, int rank, int ranks,
+                                       char* err, size_t cap);
 };
+// The device of a rank: local_rank (its rank among the ranks of its node) mod the devices this
+// process sees, so R ranks of a node spread over its GPUs (and share them round-robin when R is
+// larger; CUDA_VISIBLE_DEVICES of one GPU per rank makes it device 0).
+inline int device_for_local_rank(int local_rank, int devices) {
+  return devices > 0 && local_rank >= 0 ? local_rank % devices : 0;
+}
+
 // The module's entry point (engine/cuda_backend.cu).
 typedef const CudaModuleApi* (*CudaModuleEntryFn)();
 }

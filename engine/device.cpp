@@ -6,6 +6,7 @@
 
 #include "backend.hpp"
 #include "cuda_loader.hpp"
+#include "device_collective.hpp"
 #include "error.hpp"
 
 namespace ef {
@@ -65,32 +66,70 @@ const CudaState& cuda_state() {
   return state;
 }
 
-std::unique_ptr<Backend> make_cuda_backend(const TabularSpec& spec) {
+std::unique_ptr<Backend> make_cuda_backend(const TabularSpec& spec, int local_rank) {
   const CudaModuleApi* api = cuda_state().api;
   char err[1024] = "";
+  if (local_rank >= 0 && api->select_device(local_rank, err, sizeof(err)) < 0)
+    EF_THROW("CUDA device of local rank ", local_rank, ": ", err[0] ? err : "selection failed");
   Backend* be = api->make_backend(&spec, err, sizeof(err));
   if (!be) EF_THROW("CUDA backend: ", err[0] ? err : "creation failed");
   return std::unique_ptr<Backend>(be);
+}
+
+const CudaModuleApi& nccl_api() {
+  std::string why;
+  EF_CHECK(nccl_available(&why), "NCCL: ", why);
+  return *cuda_state().api;
 }
 
 }  // namespace
 
 const CudaInfo& cuda_info() { return cuda_state().info; }
 
-std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec) {
+bool nccl_available(std::string* why) {
+  const CudaState& s = cuda_state();
+  const char* no = !s.api ? nullptr
+                   : !s.api->nccl_unique_id || !s.api->make_nccl_grad_sum
+                       ? "the CUDA module was built without NCCL (it needs a CUDA build with MPI "
+                         "and nccl.h; docs/SCALE.md)"
+                       : "";
+  if (no && !no[0]) return true;
+  if (why) *why = no ? no : "no usable GPU: " + s.info.reason;
+  return false;
+}
+
+NcclId nccl_unique_id() {
+  const CudaModuleApi& api = nccl_api();
+  NcclId id;
+  char err[1024] = "";
+  if (api.nccl_unique_id(id.bytes, sizeof id.bytes, err, sizeof(err)) != 0)
+    EF_THROW("ncclGetUniqueId: ", err);
+  return id;
+}
+
+std::unique_ptr<DeviceGradSum> make_nccl_grad_sum(const NcclId& id, int rank, int ranks) {
+  const CudaModuleApi& api = nccl_api();
+  char err[1024] = "";
+  DeviceGradSum* g = api.make_nccl_grad_sum(id.bytes, sizeof id.bytes, rank, ranks, err, sizeof(err));
+  if (!g) EF_THROW("NCCL communicator of rank ", rank, " of ", ranks, ": ", err);
+  return std::unique_ptr<DeviceGradSum>(g);
+}
+
+std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec,
+                                      int local_rank) {
   if (device == "cpu") return make_cpu_backend(spec);
   // The CUDA backend's code on host loops: for tests of the device paths without a GPU (not a
   // config value; engine/device_backend.hpp).
   if (device == "host-device") return make_host_device_backend(spec);
   if (device == "auto") {
-    if (cuda_info().devices > 0) return make_cuda_backend(spec);
+    if (cuda_info().devices > 0) return make_cuda_backend(spec, local_rank);
     return make_cpu_backend(spec);
   }
   if (device == "cuda") {
     const CudaInfo& ci = cuda_info();
     if (!ci.compiled) EF_THROW("device \"cuda\" requested but ", ci.reason);
     if (ci.devices == 0) EF_THROW("device \"cuda\" requested but no usable GPU: ", ci.reason);
-    return make_cuda_backend(spec);
+    return make_cuda_backend(spec, local_rank);
   }
   EF_THROW("unknown device \"", device, "\" (expected \"auto\", \"cpu\" or \"cuda\")");
 }

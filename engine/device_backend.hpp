@@ -46,6 +46,7 @@
 #include "batch_plan.hpp"
 #include "coupling_split.hpp"
 #include "device_buffer.hpp"
+#include "device_grad_sum.hpp"
 #include "error.hpp"
 #include "flow.hpp"
 #include "made_incremental.hpp"
@@ -92,7 +93,8 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   // (shuffle_permutation in host/resident_schedule.hpp is the same on the host). Batches then
   // start from row 0 of the permutation.
   void shuffle_epoch(uint64_t seed, uint64_t epoch);
-  // One training step on the next B rows of the permutation: gather, forward, backward, Adam.
+  // One training step on the next B rows of the permutation (this rank's slice of them under
+  // set_data_parallel): gather, forward, backward, [gradient sum,] Adam.
   // use_graph: the whole step is captured once as a graph (per B and Adam betas) and replayed.
   // The step's mean log p goes to slot (step % K) of a device ring (K = loss_ring).
   void resident_step(int B, const AdamConfig& cfg, bool use_graph);
@@ -122,6 +124,8 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   std::vector<double> collect_losses(bool all) override;
   void end_stream() override;
   void release_data() override { free_data(); }
+  void set_data_parallel(DeviceGradSum* sum, int rank, int ranks) override;
+  bool grads_in_host_memory() const override { return Exec::host_memory(); }
 
  private:
   struct Mlp {
@@ -229,6 +233,10 @@ class DeviceBackend final : public Backend, public DeviceTraining {
                    float* out, int ld_out, bool activate);
   void layer_inverse(LayerDev& L, const float* z, int B, float* x);
   void sample_device(int B, uint64_t seed, uint64_t row_offset);
+  // One step on rows [*start + first, *start + first + rows) of the permutation, then *start +=
+  // advance; share scales the gradient before the data-parallel sum (set_data_parallel).
+  void train_step(int rows, int first, int advance, float share, const AdamConfig& cfg,
+                  bool use_graph);
   void free_data();  // the resident dataset or the stream's slots
 
   mutable Exec exec_;
@@ -281,8 +289,20 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   typename Exec::Event copied_[kStreamSlots], consumed_[kStreamSlots];
   long slot_end_step_[kStreamSlots] = {};
   int last_slot_ = -1;
+  // Data parallel (set_data_parallel): the sum, this rank, the ranks; a streamed step's share.
+  DeviceGradSum* grad_sum_ = nullptr;
+  int dp_rank_ = 0, dp_ranks_ = 1;
+  float stream_share_ = 1.0f;
+  // What the captured step was captured for: a change recaptures it.
+  struct StepShape {
+    int rows = 0, first = 0, advance = 0;
+    float share = 1.0f;
+    bool operator==(const StepShape& o) const {
+      return rows == o.rows && first == o.first && advance == o.advance && share == o.share;
+    }
+  };
   typename Exec::Graph graph_;
-  int graph_B_ = 0;
+  StepShape graph_shape_;
   AdamConfig graph_cfg_;
 };
 

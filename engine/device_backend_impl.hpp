@@ -790,29 +790,55 @@ void DeviceBackend<Exec>::set_loss_ring(int K) {
 }
 
 template <class Exec>
+void DeviceBackend<Exec>::set_data_parallel(DeviceGradSum* sum, int rank, int ranks) {
+  EF_CHECK(ranks >= 1 && rank >= 0 && rank < ranks, "set_data_parallel: rank ", rank, " of ", ranks);
+  EF_CHECK(sum || ranks == 1, "set_data_parallel: ", ranks, " ranks need a gradient sum");
+  grad_sum_ = sum;
+  dp_rank_ = rank;
+  dp_ranks_ = ranks;
+  exec_.reset_graph(graph_);  // a captured step holds the old sum (or none)
+}
+
+template <class Exec>
 void DeviceBackend<Exec>::resident_step(int B, const AdamConfig& cfg, bool use_graph) {
+  EF_CHECK(B >= dp_ranks_, "resident_step: a batch of ", B, " rows over ", dp_ranks_, " ranks");
+  const BatchSlice sl = grad_sum_ ? batch_slice(B, dp_rank_, dp_ranks_) : BatchSlice{0, B};
+  train_step(sl.rows, sl.first, B, float(double(sl.rows) / double(B)), cfg, use_graph);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::train_step(int rows, int first, int advance, float share,
+                                     const AdamConfig& cfg, bool use_graph) {
   EF_CHECK(n_rows_ > 0, "resident_step before upload_dataset");
-  EF_CHECK(B >= 1 && host_start_ + B <= n_rows_, "resident_step: batch [", host_start_, ", ",
-           host_start_ + B, ") is outside the ", n_rows_, " resident rows");
+  EF_CHECK(rows >= 1 && host_start_ + advance <= n_rows_, "resident_step: batch [", host_start_,
+           ", ", host_start_ + advance, ") is outside the ", n_rows_, " resident rows");
   EF_CHECK(steps_run_ - steps_read_ < ring_K_, "resident_step: ", ring_K_,
            " losses unread; call read_losses every K steps");
-  ensure(B);  // before any capture: a graph holds the buffers' addresses
+  ensure(rows);  // before any capture: a graph holds the buffers' addresses
   const bool same_cfg = cfg.beta1 == graph_cfg_.beta1 && cfg.beta2 == graph_cfg_.beta2 &&
                         cfg.eps == graph_cfg_.eps && cfg.weight_decay == graph_cfg_.weight_decay;
-  if (B != graph_B_ || !same_cfg) exec_.reset_graph(graph_);
-  graph_B_ = B;
+  const StepShape shape{rows, first, advance, share};
+  if (!(shape == graph_shape_) || !same_cfg) exec_.reset_graph(graph_);
+  graph_shape_ = shape;
   graph_cfg_ = cfg;
   upload_lr(float(cfg.lr));  // outside the graph: the step reads it from device memory
-  const auto body = [this, B, cfg]() {
+  const auto body = [this, rows, first, advance, share, cfg]() {
+    // perm_ + first: this rank's slice of the batch at *start (data-parallel training).
     if (G_)
-      exec_.for_each(size_t(B) * G_,
-                     ops::GatherBatch<int>{data_codes_, G_, perm_, start_, codes_});
+      exec_.for_each(size_t(rows) * G_,
+                     ops::GatherBatch<int>{data_codes_, G_, perm_ + first, start_, codes_});
     if (D_)
-      exec_.for_each(size_t(B) * D_, ops::GatherBatch<float>{data_u_, D_, perm_, start_, u_});
-    forward_device(B);
-    backward_device(B);
+      exec_.for_each(size_t(rows) * D_,
+                     ops::GatherBatch<float>{data_u_, D_, perm_ + first, start_, u_});
+    forward_device(rows);
+    backward_device(rows);
+    if (grad_sum_) {
+      // The slice's mean gradient times rows / B: summed over the ranks, the global batch's.
+      if (share != 1.0f) exec_.for_each(n_, ops::ScaleInPlace{grads_, share});
+      grad_sum_->sum(grads_, n_, exec_.collective_stream());
+    }
     adam_device(cfg);
-    exec_.for_each(1, ops::RecordStep{loss_, ring_, ring_K_, start_, counter_, B});
+    exec_.for_each(1, ops::RecordStep{loss_, ring_, ring_K_, start_, counter_, advance});
   };
   if (steps_run_ == 0) {
     const int zero = 0;
@@ -822,8 +848,8 @@ void DeviceBackend<Exec>::resident_step(int B, const AdamConfig& cfg, bool use_g
     exec_.run_graph(graph_, body);
   else
     body();
-  last_B_ = B;
-  host_start_ += B;
+  last_B_ = rows;
+  host_start_ += advance;
   ++step_;
   ++steps_run_;
 }

@@ -43,7 +43,11 @@ void DeviceBackend<Exec>::begin_stream(int batch, int batches_per_chunk) {
   EF_CHECK(batch >= 1 && batches_per_chunk >= 1, "begin_stream: bad chunk shape ", batch, " x ",
            batches_per_chunk);
   free_data();
-  stream_.batch = batch;
+  // Data parallel: the slots hold this rank's slice of every global batch of `batch` rows.
+  const BatchSlice sl = grad_sum_ ? batch_slice(batch, dp_rank_, dp_ranks_) : BatchSlice{0, batch};
+  EF_CHECK(sl.rows >= 1, "begin_stream: a batch of ", batch, " rows over ", dp_ranks_, " ranks");
+  stream_share_ = float(double(sl.rows) / double(batch));
+  stream_.batch = sl.rows;
   stream_.batches_per_chunk = batches_per_chunk;
   const size_t rows = size_t(stream_.device_rows()), chunk = size_t(stream_.chunk_rows());
   EF_CHECK(rows < size_t(1) << 31, "begin_stream: ", rows, " device rows are too many");
@@ -89,7 +93,7 @@ void DeviceBackend<Exec>::submit_chunk(int slot, int batches, const AdamConfig& 
   // A kernel, not an upload: an upload would wait for the steps still running on the other slot.
   fill(start_, size_t(1), row0);
   host_start_ = row0;
-  for (int k = 0; k < batches; ++k) resident_step(B, cfg, use_graph);
+  for (int k = 0; k < batches; ++k) train_step(B, 0, B, stream_share_, cfg, use_graph);
   exec_.record_compute(consumed_[slot]);
   slot_end_step_[slot] = steps_run_;
   last_slot_ = slot;

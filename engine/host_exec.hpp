@@ -23,6 +23,10 @@ namespace ef {
 class HostExec {
  public:
   static const char* name() { return "host-emulated device"; }
+  // Device memory is host memory here, so a host communicator can sum the gradient buffer
+  // (engine/device_grad_sum.hpp); there is no stream to order a collective on.
+  static constexpr bool host_memory() { return true; }
+  void* collective_stream() const { return nullptr; }
 
   // New buffers are filled with 0xFF bytes (NaN floats, -1 ints), as on the device, so a read
   // of anything never written shows up in the tests.

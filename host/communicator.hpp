@@ -27,6 +27,10 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
+  // This rank's rank among the ranks on its node: a GPU rank trains on device local_rank mod
+  // the node's device count (engine/cuda_module.hpp). The default, rank(), fits communicators
+  // whose ranks share one process or node (the tests' in-process ranks).
+  virtual int local_rank() const { return rank(); }
   // Element-wise sums over the ranks, in place. Every rank ends with the same values (MPI does
   // not promise bit-equal float results on every rank for R > 2; the trainer re-broadcasts the
   // parameters every epoch, host/trainer.cpp).
@@ -54,7 +58,8 @@ Communicator& single_process();
 // initialized until the program exits (finalized by an atexit handler).
 Communicator& world(int* argc, char*** argv);
 
-// "MPI: compiled (Open MPI v4.1.6); NCCL: not compiled" for --version.
+// "MPI: compiled (Open MPI v4.1.6); NCCL: compiled (2.28.9)" for --version: NCCL is compiled
+// when the build's CUDA module has it (CUDA + MPI builds with nccl.h, CMake EF_NCCL).
 std::string scale_out_build_info();
 
 // A phase that may fail on some ranks but not others (reading a shard, fitting, drawing rows):

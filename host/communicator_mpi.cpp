@@ -31,8 +31,17 @@ class MpiWorld final : public Communicator {
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     // Errors come back as codes (reported as ef::Error) instead of aborting inside MPI.
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    // The rank among the ranks sharing this node's memory, from MPI itself: launchers' variables
+    // (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID) depend on the launcher, and SLURM_LOCALID is
+    // the batch step's (0 on every rank) under mpirun inside an allocation.
+    MPI_Comm node = MPI_COMM_NULL;
+    check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+          "MPI_Comm_split_type");
+    MPI_Comm_rank(node, &local_rank_);
+    MPI_Comm_free(&node);
   }
   int rank() const override { return rank_; }
+  int local_rank() const override { return local_rank_; }
   int size() const override { return size_; }
   void sum(float* data, size_t n) override { reduce(data, n, MPI_FLOAT); }
   void sum(double* data, size_t n) override { reduce(data, n, MPI_DOUBLE); }
@@ -110,7 +119,7 @@ class MpiWorld final : public Communicator {
                           MPI_COMM_WORLD),
             "MPI_Allreduce");
   }
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
 };
 
 // Set by mpirun/mpiexec (Open MPI, MPICH/Hydra) or srun (PMI-2, PMIx).
@@ -146,7 +155,11 @@ std::string scale_out_build_info() {
   MPI_Get_library_version(lib, &len);
   std::string v(lib, size_t(len));
   if (const size_t cut = v.find_first_of(",\n"); cut != std::string::npos) v.resize(cut);
-  return "MPI: compiled (" + v + "); NCCL: not compiled (no GPU collective path yet)";
+#ifdef EF_NCCL_VERSION
+  return "MPI: compiled (" + v + "); NCCL: compiled (" EF_NCCL_VERSION ", in the CUDA module)";
+#else
+  return "MPI: compiled (" + v + "); NCCL: not compiled (it needs a CUDA build with nccl.h)";
+#endif
 }
 
 }  // namespace ef

@@ -6,6 +6,6 @@ namespace ef {
 
 Communicator& world(int*, char***) { return single_process(); }
 
-std::string scale_out_build_info() { return "MPI: not compiled; NCCL: not compiled (no GPU collective path yet)"; }
+std::string scale_out_build_info() { return "MPI: not compiled; NCCL: not compiled (it needs MPI)"; }
 
 }  // namespace ef

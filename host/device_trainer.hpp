@@ -10,6 +10,13 @@
 //             chunk behind. Noise stays on the host because the column encoders (quantile maps,
 //             atoms, bounds) live there; the per-epoch re-encode is the documented cost.
 // Either way the training NLL is the CPU loop's sum over steps of -(mean log p) - logj / B.
+// Over R ranks (comm, with a gradient sum set on the backend: DeviceTraining::set_data_parallel)
+// every rank keeps the whole table and the same schedule (agreed: resident only when it fits on
+// every rank), each step trains on the rank's slice of the global batch (streamed: the host
+// encodes only that slice, with the noise its positions draw in the 1-process run), and run()
+// returns the rank's share of the epoch's sum, which host/trainer.cpp sums over the ranks. No
+// rank checks its own losses for divergence then (it would leave the others waiting in a
+// collective); the trainer checks the global sum.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -20,6 +27,8 @@
 
 namespace ef {
 
+class Communicator;  // host/communicator.hpp
+
 struct EpochSums {
   double sum = 0;   // sum over steps of the batch NLL in original units
   int batches = 0;  // steps taken
@@ -28,7 +37,7 @@ struct EpochSums {
 class DeviceEpochs {
  public:
   DeviceEpochs(DeviceTraining& dt, const std::vector<int>& train_idx, const BatchSource& source,
-               const TrainOptions& opt);
+               const TrainOptions& opt, Communicator& comm);
   ~DeviceEpochs();
   DeviceEpochs(const DeviceEpochs&) = delete;
   DeviceEpochs& operator=(const DeviceEpochs&) = delete;
@@ -46,6 +55,7 @@ class DeviceEpochs {
   const std::vector<int>& train_idx_;
   const BatchSource& source_;
   const TrainOptions& opt_;
+  Communicator& comm_;
   bool resident_ = false;
   std::vector<double> row_logj_;  // resident: each training row's logj, in train_idx order
   double logj_total_ = 0;

@@ -12,6 +12,7 @@
 #include "device_trainer.hpp"
 #include "error.hpp"
 #include "flow_math.hpp"
+#include "grad_sum.hpp"
 #include "resident_schedule.hpp"
 
 namespace ef {
@@ -89,9 +90,21 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   }
   const TrainOptions opt = resolve_train_options(opt_in, int(g_train));
   const bool has_val = g_val > 0;
+  // The gradient sum's path (host/grad_sum.hpp): the CPU loop below, or inside a device step.
+  GradSumNeeds needs;
+  needs.ranks = R;
+  needs.device_training = be.device_training() != nullptr;
+  needs.grads_in_host_memory = needs.device_training && be.device_training()->grads_in_host_memory();
+  needs.host_grads = be.host_grads() != nullptr;
+  needs.backend = be.name();
+  if (dp && needs.device_training && !needs.grads_in_host_memory) needs.nccl = nccl_available(&needs.nccl_why);
+  const GradSumPath path = choose_grad_sum_path(needs);
+  // The device step slices the one shared table by rank (engine/batch_plan.hpp); a step over
+  // each rank's own shard rows is not built for device backends yet.
+  EF_CHECK(!(sharded && (path == GradSumPath::HostStep || path == GradSumPath::NcclStep)),
+           "sharded data (data.path a list or glob) over ", R, " ranks needs device \"cpu\"; the ", be.name(),
+           " backend trains over several ranks on replicated data (one data.path) only");
   if (dp) {
-    EF_CHECK(!be.device_training() && be.host_grads(), "training over ", R, " ranks on the ", be.name(),
-             " backend is not supported yet: use device \"cpu\"");
     EF_CHECK(bool(source.slice), "training over ", R, " ranks needs a batch source that encodes slices");
     // Every collective below assumes the same rows and parameter layout on every rank.
     const int64_t np = int64_t(be.num_params());
@@ -217,10 +230,27 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   std::vector<float> best_params = be.get_params();
   int since_best = 0;
   uint64_t batch_counter = 0;
-  // Device backends run the epochs on the device (host/device_trainer.hpp), same batches.
+  // Device backends run the epochs on the device (host/device_trainer.hpp), same batches; over
+  // R ranks each step sums its gradient inside the step (NCCL on a GPU).
+  std::unique_ptr<DeviceGradSum> dev_sum;
+  if (path == GradSumPath::HostStep) dev_sum = std::make_unique<HostCommGradSum>(comm);
+  if (path == GradSumPath::NcclStep) dev_sum = join_nccl(comm, nccl_unique_id, make_nccl_grad_sum);
   std::unique_ptr<DeviceEpochs> dev;
-  if (DeviceTraining* dt = be.device_training())
-    dev = std::make_unique<DeviceEpochs>(*dt, train_idx, source, opt);
+  if (DeviceTraining* dt = be.device_training()) {
+    dt->set_data_parallel(dev_sum.get(), dev_sum ? rank : 0, dev_sum ? R : 1);
+    dev = std::make_unique<DeviceEpochs>(*dt, train_idx, source, opt, comm);
+  }
+  // The sum leaves the backend with training (a captured step that holds it is dropped too).
+  struct Detach {
+    DeviceTraining* dt;
+    ~Detach() {
+      try {
+        if (dt) dt->set_data_parallel(nullptr, 0, 1);
+      } catch (...) {  // a destructor must not throw (it also runs while an error unwinds)
+      }
+    }
+  } detach{dev_sum ? be.device_training() : nullptr};
+  res.grad_sum_path = to_string(path);
   res.schedule = dev ? dev->schedule() : "host batches";
   std::vector<int> order(size_t(n_train), 0);
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
@@ -262,9 +292,14 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
       ++nb;
     }
     if (dp) {
-      // Divergence is decided from the global sum, so every rank stops at the same epoch.
+      // Divergence is decided from the global sum, so every rank stops at the same epoch (the
+      // device epochs skip their per-step check over several ranks, host/device_trainer.cpp).
       comm.sum(&sum, 1);
-      sum /= B;
+      if (!dev) sum /= B;  // the device epochs' sums are already per batch
+      if (dev) {
+        res.grad_sums += nb;
+        res.grad_sum_bytes = be.num_params() * sizeof(float);
+      }
       EF_CHECK(std::isfinite(sum), "training diverged at epoch ", epoch,
                " (non-finite loss); lower the learning rate");
       // MPI promises the same sum on every rank only in practice (and bit-equal for R = 2):

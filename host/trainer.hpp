@@ -110,6 +110,9 @@ struct TrainResult {
   std::string schedule;       // "host batches", "device resident" or "device streamed"
   // Over several ranks (host/communicator.hpp): steps' gradient sums, their bytes each, and the
   // seconds spent in them (waiting for the slowest rank included), next to the run's seconds.
+  // How they were summed (host/grad_sum.hpp: "none", "host loop", "NCCL in the device step", ...);
+  // inside a device step their time is part of the step's and is not measured separately.
+  std::string grad_sum_path = "none";
   long grad_sums = 0;
   size_t grad_sum_bytes = 0;
   double grad_sum_seconds = 0;

@@ -47,6 +47,10 @@ class CudaExec {
   CudaExec& operator=(const CudaExec&) = delete;
   static const char* name() { return "cuda"; }
   cudaStream_t stream() const { return stream_; }
+  // The gradient sum of data-parallel training (engine/device_grad_sum.hpp) runs on the compute
+  // stream, in the step's order (and inside its graph when the step is captured).
+  static constexpr bool host_memory() { return false; }
+  void* collective_stream() const { return stream_; }
 
   template <class T>
   T* alloc(size_t n) {

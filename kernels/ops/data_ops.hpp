@@ -132,6 +132,13 @@ struct ShuffleKeys {
   }
 };
 
+// x[i] *= a: a data-parallel rank's share of the global batch's gradient (engine/device_grad_sum.hpp).
+struct ScaleInPlace {
+  float* x;
+  float a;
+  EF_HD void operator()(size_t i) const { x[i] *= a; }
+};
+
 // p[i] = i: the identity order of a streamed chunk (its rows arrive already shuffled).
 struct Iota {
   int* p;

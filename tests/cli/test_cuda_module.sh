@@ -5,12 +5,14 @@
 # cuBLAS or the module (LD_DEBUG=files lists every object a process loads or tries to, dlopen
 # included); `device: auto` without a usable GPU falls back to the CPU and says why, and
 # `device: cuda` then fails with the reason. With a GPU, auto must load the module.
-# usage: test_cuda_module.sh EFTRAIN CSV HAVE_CUDA(ON|OFF)
+# NCCL (in the module, CUDA + MPI builds) is never loaded by those runs either, and --version
+# says whether it was compiled.
+# usage: test_cuda_module.sh EFTRAIN CSV HAVE_CUDA(ON|OFF) HAVE_NCCL(ON|OFF)
 set -euo pipefail
-EF=$1; CSV=$2; HAVE_CUDA=$3
+EF=$1; CSV=$2; HAVE_CUDA=$3; HAVE_NCCL=${4:-OFF}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-CUDA_LIBS='libcudart|libcublas|libechoflow_cuda'
+CUDA_LIBS='libcudart|libcublas|libechoflow_cuda|libnccl'
 
 if ldd "$EF" | grep -E "$CUDA_LIBS|libcuda\.so"; then fail "eftrain links a CUDA library"; fi
 
@@ -29,6 +31,11 @@ if [[ $HAVE_CUDA == ON ]]; then
   [[ $VERSION == *"CUDA: module "*libechoflow_cuda.so* ]] || fail "--version does not name the module"
 else
   [[ $VERSION == *"built without CUDA"* ]] || fail "--version of a CPU-only build: $VERSION"
+fi
+if [[ $HAVE_NCCL == ON ]]; then
+  [[ $VERSION == *"NCCL: compiled ("* ]] || fail "--version of a build with NCCL: $VERSION"
+else
+  [[ $VERSION == *"NCCL: not compiled"* ]] || fail "--version of a build without NCCL: $VERSION"
 fi
 
 cat > "$T/c.json" <<JSON

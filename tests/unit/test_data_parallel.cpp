@@ -20,73 +20,12 @@
 
 #include "communicator.hpp"
 #include "test_util.hpp"
+#include "thread_comm.hpp"
 
 namespace {
 
-// Ranks as threads: every collective is an exchange of byte strings through a generation
-// barrier; sums add in rank order, so every rank gets the same bits.
-struct Exchange {
-  std::mutex m;
-  std::condition_variable cv;
-  int size = 0, arrived = 0;
-  uint64_t gen = 0;
-  std::vector<std::string> slots, results;
-  explicit Exchange(int n) : size(n), slots(size_t(n)) {}
-  std::vector<std::string> run(int rank, std::string mine) {
-    std::unique_lock<std::mutex> l(m);
-    slots[size_t(rank)] = std::move(mine);
-    const uint64_t g = gen;
-    if (++arrived == size) {
-      arrived = 0;
-      results = slots;
-      ++gen;
-      cv.notify_all();
-    } else {
-      cv.wait(l, [&] { return gen != g; });
-    }
-    return results;
-  }
-};
-
-class ThreadComm final : public ef::Communicator {
- public:
-  ThreadComm(Exchange& x, int rank) : x_(x), rank_(rank) {}
-  int rank() const override { return rank_; }
-  int size() const override { return x_.size; }
-  void sum(float* d, size_t n) override { add(d, n); }
-  void sum(double* d, size_t n) override { add(d, n); }
-  int64_t min(int64_t v) override {
-    int64_t out = v;
-    for (auto& s : x_.run(rank_, std::string(reinterpret_cast<const char*>(&v), sizeof v))) {
-      int64_t o;
-      std::memcpy(&o, s.data(), sizeof o);
-      out = std::min(out, o);
-    }
-    return out;
-  }
-  void broadcast(void* d, size_t bytes, int root) override {
-    const auto all = x_.run(rank_, std::string(static_cast<const char*>(d), bytes));
-    std::memcpy(d, all[size_t(root)].data(), bytes);
-  }
-  void send(const std::string&, int) override { throw std::logic_error("not used by training"); }
-  std::string recv(int) override { throw std::logic_error("not used by training"); }
-  std::vector<std::string> allgather(const std::string& mine) override { return x_.run(rank_, mine); }
-  [[noreturn]] void abort(int) override { std::abort(); }
-
- private:
-  template <class T>
-  void add(T* d, size_t n) {
-    const auto all = x_.run(rank_, std::string(reinterpret_cast<const char*>(d), n * sizeof(T)));
-    std::vector<T> acc(n, T(0)), part(n);
-    for (auto& s : all) {
-      std::memcpy(part.data(), s.data(), n * sizeof(T));
-      for (size_t i = 0; i < n; ++i) acc[i] += part[i];
-    }
-    std::copy(acc.begin(), acc.end(), d);
-  }
-  Exchange& x_;
-  int rank_;
-};
+using eft_comm::Exchange;
+using eft_comm::ThreadComm;
 
 // A curved 2-D cloud plus an integer column (dequantization noise: the slices' noise offsets
 // matter) and a categorical one.
