@@ -21,6 +21,8 @@ inline void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const doub
 // and no BLAS-internal spinning (which collapses on shared, oversubscribed machines).
 void set_num_threads(int n);
 int get_num_threads();
+// Threads a parallel region started here would get: 1 inside another parallel region.
+int free_threads();
 
 // C = alpha op(A) op(B) + beta C, the m rows of op(A) (and of C) cut into fixed tiles
 // (kGemmTileRows, or kGemmTileRowsT when ta) that OpenMP threads share when the product is big

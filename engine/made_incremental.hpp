@@ -20,7 +20,6 @@
 #include "error.hpp"
 #include "flow_math.hpp"
 #include "masked_mlp.hpp"
-#include "parallel.hpp"
 
 namespace ef {
 
@@ -35,6 +34,7 @@ class MadeIncremental {
       : mlp_(mlp), G_(G), act_(act) {
     const int L = mlp->num_layers();
     EF_CHECK(int(degrees.size()) == L + 1, "MadeIncremental: one degree list per layer expected");
+    EF_CHECK(L <= kMaxLayers, "MadeIncremental: at most ", kMaxLayers, " layers");
     // Per hidden layer l (1..L-1) and degree d in [0, G]: units [first[l][d], first[l][d+1]).
     first_.assign(L, {});
     for (int l = 1; l < L; ++l) {
@@ -62,32 +62,38 @@ class MadeIncremental {
       }
   }
 
-  // Pass g: given the packed input X (B, n_0) whose inputs of degree < g are final, computes the
-  // hidden units of degree g - 1 (kept in act) and writes the outputs of degree g into Y (B, out),
-  // leaving Y's other columns alone. act must be the same across the passes of one inverse.
-  void step(const T* params, const T* X, int B, int g, std::vector<std::vector<T>>& act,
-            T* Y) const {
+  // The whole inverse: for g = 1..G, pass g computes the hidden units of degree g - 1 (kept in
+  // act) and the outputs of degree g into Y (B, out), then finish(r0, rn, g) must turn rows
+  // [r0, r0 + rn) of those outputs into the final inputs of degree g in X (B, n_0), which pass
+  // g + 1 reads. Rows never mix, so rows are cut into gemm_par's fixed tiles and each tile runs
+  // all G passes on its own thread: one OpenMP region per inverse instead of G serial narrow
+  // GEMMs, and every GEMM call gets the rows gemm_par would give it (bits independent of the
+  // thread count). finish runs inside that region: it must not start OpenMP work of its own.
+  template <class F>
+  void invert(const T* params, T* X, int B, std::vector<std::vector<T>>& act, T* Y,
+              F&& finish) const {
     const MaskedMLP<T>& m = *mlp_;
     const int L = m.num_layers();
     const std::vector<int>& n = m.sizes();
-    if (g == 1) {
-      act.resize(L);
-      for (int l = 1; l < L; ++l) act[l].assign(size_t(B) * n[l], T(0));
+    act.resize(L);
+    for (int l = 1; l < L; ++l) act[l].assign(size_t(B) * n[l], T(0));
+    const int tile = kGemmTileRows, tiles = (B + tile - 1) / tile;
+    auto one = [&](int t) {
+      const int r0 = t * tile, rn = std::min(B, r0 + tile) - r0;
+      T* h[kMaxLayers];
+      for (int l = 1; l < L; ++l) h[l] = act[l].data() + size_t(r0) * n[l];
+      for (int g = 1; g <= G_; ++g) {
+        step(params, X + size_t(r0) * n[0], rn, g, h, Y + size_t(r0) * n[L]);
+        finish(r0, rn, g);
+      }
+    };
+    const int threads = std::min(tiles, free_threads());
+    if (threads <= 1 || m.executed_flops_per_row() * B < 4e6) {
+      for (int t = 0; t < tiles; ++t) one(t);
+      return;
     }
-    for (int l = 1; l < L; ++l) {  // hidden layer l: units of degree g - 1
-      const int u0 = first_[l][g - 1], u1 = first_[l][g];
-      if (u1 <= u0) continue;
-      // Reads the input layer whole (its context columns sit after x; masked weights are zero
-      // and not-yet-final inputs are finite), deeper layers the prefix of degree <= g - 1.
-      const T* in = l == 1 ? X : act[l - 1].data();
-      const int ld_in = n[l - 1];
-      const int k = l == 1 ? n[0] : first_[l - 1][g];
-      dense_rows(params, l - 1, in, ld_in, k, B, u0, u1, act[l].data(), n[l], true);
-    }
-    const int k = L >= 2 ? first_[L - 1][g] : n[0];
-    const T* in = L >= 2 ? act[L - 1].data() : X;
-    const int ld_in = n[L - 1];
-    for (const auto& [a, b] : out_runs_[g]) dense_rows(params, L - 1, in, ld_in, k, B, a, b, Y, n[L], false);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int t = 0; t < tiles; ++t) one(t);
   }
 
   // The plan, for backends that run the passes themselves (engine/device_backend_impl.hpp):
@@ -98,6 +104,29 @@ class MadeIncremental {
   int groups() const { return G_; }
 
  private:
+  static constexpr int kMaxLayers = 64;
+
+  // Pass g over B rows: X (B, n_0) has final inputs of degree < g; h[l] (B, n_l), l = 1..L-1,
+  // hold the units of degree < g - 1; computes those of degree g - 1 and Y's outputs of degree g.
+  void step(const T* params, const T* X, int B, int g, T* const* h, T* Y) const {
+    const MaskedMLP<T>& m = *mlp_;
+    const int L = m.num_layers();
+    const std::vector<int>& n = m.sizes();
+    for (int l = 1; l < L; ++l) {  // hidden layer l: units of degree g - 1
+      const int u0 = first_[l][g - 1], u1 = first_[l][g];
+      if (u1 <= u0) continue;
+      // Reads the input layer whole (its context columns sit after x; masked weights are zero
+      // and not-yet-final inputs are finite), deeper layers the prefix of degree <= g - 1.
+      const T* in = l == 1 ? X : h[l - 1];
+      const int k = l == 1 ? n[0] : first_[l - 1][g];
+      dense_rows(params, l - 1, in, n[l - 1], k, B, u0, u1, h[l], n[l], true);
+    }
+    const int k = L >= 2 ? first_[L - 1][g] : n[0];
+    const T* in = L >= 2 ? h[L - 1] : X;
+    for (const auto& [a, b] : out_runs_[g])
+      dense_rows(params, L - 1, in, n[L - 1], k, B, a, b, Y, n[L], false);
+  }
+
   // out[:, u0:u1] = act(in[:, :k] W_layer[u0:u1, :k]^T + b[u0:u1]).
   void dense_rows(const T* params, int layer, const T* in, int ld_in, int k, int B, int u0, int u1,
                   T* out, int ld_out, bool activate) const {
@@ -107,9 +136,8 @@ class MadeIncremental {
     const T* b = params + m.bias_offset(layer) + u0;
     const int nu = u1 - u0;
     for (int r = 0; r < B; ++r) std::copy(b, b + nu, out + size_t(r) * ld_out + u0);
-    if (k > 0) gemm_par(false, true, B, nu, k, T(1), in, ld_in, W, nin, T(1), out + u0, ld_out);
+    if (k > 0) gemm(false, true, B, nu, k, T(1), in, ld_in, W, nin, T(1), out + u0, ld_out);
     if (!activate) return;
-#pragma omp parallel for schedule(static) if (size_t(B) * size_t(nu) >= ef::kOmpMinElems)
     for (int r = 0; r < B; ++r) {
       T* o = out + size_t(r) * ld_out + u0;
       if (act_ == Activation::ReLU) {

@@ -108,18 +108,18 @@ class MafLayer final : public Layer<T> {
     pack_input(x, ctx, B, D_, C_, c.in);  // x columns are filled in pass by pass
     c.out.resize(size_t(B) * 2 * D);
     // Pass g computes mu and a of dimension g-1 from the final x_<g-1.
-    for (int g = 1; g <= D; ++g) {
-      inc_.step(P, c.in.data(), B, g, c.mlp.h, c.out.data());
+    const T cl = clamp_;
+    T* in = c.in.data();
+    const T* h = c.out.data();
+    inc_.invert(P, in, B, c.mlp.h, c.out.data(), [&](int r0, int rn, int g) {
       const int i = g - 1;
-#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
-      for (int r = 0; r < B; ++r) {
-        const T* h = c.out.data() + size_t(r) * 2 * D;
-        const T xi =
-            math::maf_inverse(z[size_t(r) * D + i], h[i], math::soft_clamp(h[D + i], clamp_));
+      for (int r = r0; r < r0 + rn; ++r) {
+        const T* hr = h + size_t(r) * 2 * D;
+        const T xi = math::maf_inverse(z[size_t(r) * D + i], hr[i], math::soft_clamp(hr[D + i], cl));
         x[size_t(r) * D + i] = xi;
-        c.in[size_t(r) * W + i] = xi;
+        in[size_t(r) * W + i] = xi;
       }
-    }
+    });
   }
 
  private:

@@ -23,8 +23,9 @@ namespace ef {
 
 template <class T>
 struct MlpCache {
-  std::vector<std::vector<T>> h;  // h[0] = input, h[l] = activations of layer l (B, n_l)
-  std::vector<T> dz, dz_prev;     // backward scratch (B, max n)
+  // forward's cache: h[0] = input, h[l] = activations of layer l (B, n_l). backward's scratch:
+  // h[l] = dL/d(pre-activation) of layer l's output (B, n_{l+1}), l < L - 1.
+  std::vector<std::vector<T>> h;
 };
 
 // Output rows [r0, r1) of a layer read input columns [0, k) only (the mask is zero beyond).

@@ -97,17 +97,16 @@ class SplineArLayer final : public Layer<T> {
     pack_input(x, ctx, B, D_, C_, c.in);  // x columns are filled in pass by pass
     c.out.resize(size_t(B) * D * P);
     // Pass g computes the spline of dimension g-1 from the final x_<g-1.
-    for (int g = 1; g <= D; ++g) {
-      inc_.step(Pm, c.in.data(), B, g, c.mlp.h, c.out.data());
+    T* in = c.in.data();
+    const T* h = c.out.data();
+    inc_.invert(Pm, in, B, c.mlp.h, c.out.data(), [&](int r0, int rn, int g) {
       const int i = g - 1;
-#pragma omp parallel for schedule(static) if (B >= ef::kSplineOmpMinElems)
-      for (int r = 0; r < B; ++r) {
-        const T xi = math::rq_inverse(z[size_t(r) * D + i],
-                                      c.out.data() + size_t(r) * D * P + size_t(i) * P, K, bound);
+      for (int r = r0; r < r0 + rn; ++r) {
+        const T xi = math::rq_inverse(z[size_t(r) * D + i], h + size_t(r) * D * P + size_t(i) * P, K, bound);
         x[size_t(r) * D + i] = xi;
-        c.in[size_t(r) * W + i] = xi;
+        in[size_t(r) * W + i] = xi;
       }
-    }
+    });
   }
 
  private:

@@ -61,5 +61,6 @@ template void gemm_par<float>(bool, bool, int, int, int, float, const float*, in
 template void gemm_par<double>(bool, bool, int, int, int, double, const double*, int,
                                const double*, int, double, double*, int);
 int get_num_threads() { return omp_get_max_threads(); }
+int free_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
 }  // namespace ef

@@ -4,7 +4,7 @@
     bash bench/peers/setup_venv.sh
     bench/peers/.venv/bin/python bench/peers/throughput.py [--dims 2,8,16,64] [--threads 2]
         [--libs zuko,nflows] [--flows maf,realnvp] [--seconds 1.0] [--repeats 5] [--full]
-        [--json OUT.json]
+        [--json OUT.json] [--clock wall|cpu]
 
 Mirrors bench/bench_throughput.cpp (eftrain's CPU benchmark): for each flow, dimension D, hidden
 width and batch size it measures, on random N(0, 1) rows of width D, in float32:
@@ -71,6 +71,11 @@ import time
 import torch
 
 
+# --clock cpu: seconds of CPU time of this process (all its threads), as bench_throughput --clock
+# cpu, for A/B runs at --threads 1 on a shared machine where wall time is mostly waiting.
+clock = time.perf_counter
+
+
 def rates(step, units_per_step, seconds, repeats):
     """Rates (units/s) over `repeats` runs of at least `seconds` each, after 3 warm-up steps."""
     for _ in range(3):
@@ -78,11 +83,11 @@ def rates(step, units_per_step, seconds, repeats):
     out = []
     for _ in range(repeats):
         n = 0
-        t0 = time.perf_counter()
+        t0 = clock()
         while True:
             step()
             n += 1
-            dt = time.perf_counter() - t0
+            dt = clock() - t0
             if dt >= seconds:
                 break
         out.append(n * units_per_step / dt)
@@ -199,7 +204,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--full", action="store_true", help="also hidden 64/256 and batch 256/1024/4096")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall (default) or cpu: process CPU time, as bench_throughput --clock cpu")
     a = ap.parse_args()
+    global clock
+    clock = time.process_time if a.clock == "cpu" else time.perf_counter
     hidden = a.hidden or ([64, 128, 256] if a.full else [128])
     batches = a.batch or ([256, 512, 1024, 4096] if a.full else [512])
     torch.set_num_threads(a.threads)
@@ -208,7 +217,7 @@ def main():
     import zuko
     meta = {"torch": torch.__version__, "zuko": zuko.__version__,
             "nflows": getattr(nflows, "__version__", "0.14"), "threads": torch.get_num_threads(),
-            "python": platform.python_version(), "seconds": a.seconds, "repeats": a.repeats}
+            "python": platform.python_version(), "seconds": a.seconds, "repeats": a.repeats, "clock": a.clock}
     print(f"# torch {meta['torch']}, zuko {meta['zuko']}, nflows {meta['nflows']}, "
           f"{meta['threads']} threads", flush=True)
     print("| lib | flow | D | hidden | layers | batch | train rows/s | score rows/s | sample rows/s |")
