@@ -421,8 +421,8 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   bool noisy = false;
   for (auto& e : impl->enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
   // Data-parallel ranks on GPUs: one device per rank of a node (docs/SCALE.md).
-  const ef::Communicator* comm = opt.train.comm;
-  auto be = ef::make_backend(opt.device, impl->spec, comm && comm->size() > 1 ? comm->local_rank() : -1);
+  const ef::Communicator* ranks = opt.train.comm;
+  auto be = ef::make_backend(opt.device, impl->spec, ranks && ranks->size() > 1 ? ranks->local_rank() : -1);
   be->init_params();
   impl->train = ef::train(*be, int(N), ef::BatchSource{make_batch, noisy, make_slice}, opt.train, opt.on_epoch);
   impl->params = be->get_params();
