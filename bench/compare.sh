@@ -13,7 +13,8 @@
 #   defaults; eftrain bench/tabular's tuned configs.
 # Environment: BUILD (default build-peer, else build; built with -DEF_CUDA=OFF if missing),
 #   FLOWS (maf,realnvp,nsf-ar,nsf-coupling: throughput rows), THREADS (2), ROUNDS (2; 0 skips throughput), RUN_SECONDS (0.5 per timed run), REPEATS (5),
-#   QUALITY=0 skips grid/ring/spiral, TABULAR=0 skips the BN and adult part,
+#   QUALITY=0 skips grid/ring/spiral (and the TabularARGN rows), TABULAR=0 skips the BN and adult part,
+#   ARGN=0 skips bench/argn/quality_rows.sh (TabularARGN vs eftrain defaults; needs bench/argn/.venv),
 #   QUICK=1 for a smoke run (short timings, tiny quality budgets: the figures mean nothing).
 #   E2E=1 adds the end-to-end processes (bench/peers/e2e.py: `eftrain train|sample|score` against
 #   zuko + pandas doing the same job, D = 8, 16, 64, alternating) into bench/results/E2E.md; sizes
@@ -80,6 +81,14 @@ fi
 if [ "$TABULAR" = 1 ]; then
   step tabular.md "$PY" bench/peers/tabular.py --eftrain "$BUILD/eftrain" \
     --threads "$THREADS" --out "$RUN/tabular" "${QARGS[@]}"
+fi
+# TabularARGN (mostlyai-engine, its own venv) next to eftrain's defaults on issue 16's rows
+# (penguins impossible share, the Bayesian networks' L_syn / L_test): bench/argn/quality_rows.sh.
+if [ "${ARGN:-1}" = 1 ] && [ "$QUALITY" = 1 ] && [ -x bench/argn/.venv/bin/python ] && [ "$QUICK" != 1 ]; then
+  cmake --build "$BUILD" --target bench_bn >&2
+  step argn.md env BUILD="$BUILD" THREADS="$THREADS" RUN="$RUN/argn" bash bench/argn/quality_rows.sh
+elif [ "${ARGN:-1}" = 1 ] && [ "$QUALITY" = 1 ]; then
+  echo "compare.sh: TabularARGN rows skipped (bench/argn/.venv missing: bash bench/argn/setup_venv.sh; or QUICK=1)" >&2
 fi
 if [ "$E2E" = 1 ]; then
   step e2e.txt "$PY" bench/peers/e2e.py --eftrain "$BUILD/eftrain" --out "$RUN/e2e" --threads "$THREADS" \
