@@ -12,7 +12,7 @@ ROWS=${ROWS:-40000}
 EPOCHS=${EPOCHS:-3}
 ROUNDS=${ROUNDS:-2}
 EF=$BUILD/eftrain
-[ -x "$EF" ] && [ -x "$BUILD/bench_allreduce" ] || { echo "scale.sh: build $EF and bench_allreduce (-DEF_MPI=ON)" >&2; exit 1; }
+[ -x "$EF" ] && [ -x "$BUILD/bench_allreduce" ] || { echo "scale.sh: build $EF and bench_allreduce (-DEF_MPI=ON; cmake --build $BUILD --target eftrain bench_allreduce)" >&2; exit 1; }
 MPIRUN=(mpirun --oversubscribe --bind-to core -x OMP_NUM_THREADS -x OMPI_MCA_mpi_yield_when_idle -np 2)
 [ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
 export OMP_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}

@@ -45,6 +45,7 @@ if(NOT SKBUILD)
                      "${CMAKE_SOURCE_DIR}/tests/python"
              WORKING_DIRECTORY "${CMAKE_BINARY_DIR}")
     set_tests_properties(python_tests PROPERTIES
-      ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python" LABELS python)
+      ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python" LABELS python
+      COST 41)  # the longest test: ctest -j starts it first (tests/CMakeLists.txt)
   endif()
 endif()

@@ -25,7 +25,9 @@ ef_py_venv() {
   sum=$(sha256sum "$req" | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2> /dev/null || true)" != "$sum" ]; then
     echo "tests/python: installing $req"
-    "$EF_VPY" -m pip --disable-pip-version-check install -q -r "$req" ||
+    # --no-compile: pip would byte-compile every file of numpy and pandas (their test suites
+    # included); Python compiles the modules pytest imports when it imports them.
+    "$EF_VPY" -m pip --disable-pip-version-check install -q --no-compile -r "$req" ||
       ef_py_die "pip could not install $req"
     echo "$sum" > "$stamp"
   fi

@@ -8,7 +8,7 @@
 using namespace ef;
 
 namespace {
-std::vector<FlowSpec> specs() {
+std::vector<FlowSpec> flow_specs() {
   std::vector<FlowSpec> v;
   FlowSpec s;
   s.dim = 4;
@@ -83,7 +83,7 @@ std::vector<double> perturbed_params(const Flow<double>& f, size_t n) {
 }  // namespace
 
 TEST_CASE("flow log_prob gradient matches finite differences (params, x, context)") {
-  for (const FlowSpec& spec : specs()) {
+  for (const FlowSpec& spec : flow_specs()) {
     INFO("flow ", flow_name(spec), " actnorm ", spec.actnorm);
     ParamLayout lay;
     Flow<double> flow(spec, lay, "f");
@@ -115,7 +115,7 @@ TEST_CASE("flow log_prob gradient matches finite differences (params, x, context
 }
 
 TEST_CASE("flow inverse(forward(x)) == x and log p matches brute-force Jacobian") {
-  for (const FlowSpec& spec : specs()) {
+  for (const FlowSpec& spec : flow_specs()) {
     INFO("flow ", flow_name(spec));
     ParamLayout lay;
     Flow<double> flow(spec, lay, "f");
