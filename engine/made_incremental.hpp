@@ -67,6 +67,12 @@ class MadeIncremental {
   // leaving Y's other columns alone. act must be the same across the passes of one inverse.
   void step(const T* params, const T* X, int B, int g, std::vector<std::vector<T>>& act,
             T* Y) const {
+    step(params, X, mlp_->sizes()[0], nullptr, B, g, act, Y);
+  }
+  // The same with the input as two blocks, X = [A (B, na) | ctx (B, n_0 - na)]
+  // (MaskedMLP::forward_ctx).
+  void step(const T* params, const T* A, int na, const T* ctx, int B, int g,
+            std::vector<std::vector<T>>& act, T* Y) const {
     const MaskedMLP<T>& m = *mlp_;
     const int L = m.num_layers();
     const std::vector<int>& n = m.sizes();
@@ -74,20 +80,19 @@ class MadeIncremental {
       act.resize(L);
       for (int l = 1; l < L; ++l) act[l].assign(size_t(B) * n[l], T(0));
     }
+    const Input input{A, na, ctx};
     for (int l = 1; l < L; ++l) {  // hidden layer l: units of degree g - 1
       const int u0 = first_[l][g - 1], u1 = first_[l][g];
       if (u1 <= u0) continue;
       // Reads the input layer whole (its context columns sit after x; masked weights are zero
       // and not-yet-final inputs are finite), deeper layers the prefix of degree <= g - 1.
-      const T* in = l == 1 ? X : act[l - 1].data();
-      const int ld_in = n[l - 1];
+      const Input in = l == 1 ? input : Input{act[l - 1].data(), n[l - 1], nullptr};
       const int k = l == 1 ? n[0] : first_[l - 1][g];
-      dense_rows(params, l - 1, in, ld_in, k, B, u0, u1, act[l].data(), n[l], true);
+      dense_rows(params, l - 1, in, k, B, u0, u1, act[l].data(), n[l], true);
     }
     const int k = L >= 2 ? first_[L - 1][g] : n[0];
-    const T* in = L >= 2 ? act[L - 1].data() : X;
-    const int ld_in = n[L - 1];
-    for (const auto& [a, b] : out_runs_[g]) dense_rows(params, L - 1, in, ld_in, k, B, a, b, Y, n[L], false);
+    const Input in = L >= 2 ? Input{act[L - 1].data(), n[L - 1], nullptr} : input;
+    for (const auto& [a, b] : out_runs_[g]) dense_rows(params, L - 1, in, k, B, a, b, Y, n[L], false);
   }
 
   // The plan, for backends that run the passes themselves (engine/device_backend_impl.hpp):
@@ -98,8 +103,16 @@ class MadeIncremental {
   int groups() const { return G_; }
 
  private:
+  // A layer's input: columns [0, na) in a (row stride na), the rest in ctx (row stride: the
+  // layer's input width - na).
+  struct Input {
+    const T* a;
+    int na;
+    const T* ctx;
+  };
+
   // out[:, u0:u1] = act(in[:, :k] W_layer[u0:u1, :k]^T + b[u0:u1]).
-  void dense_rows(const T* params, int layer, const T* in, int ld_in, int k, int B, int u0, int u1,
+  void dense_rows(const T* params, int layer, const Input& in, int k, int B, int u0, int u1,
                   T* out, int ld_out, bool activate) const {
     const MaskedMLP<T>& m = *mlp_;
     const int nin = m.sizes()[layer];
@@ -107,7 +120,10 @@ class MadeIncremental {
     const T* b = params + m.bias_offset(layer) + u0;
     const int nu = u1 - u0;
     for (int r = 0; r < B; ++r) std::copy(b, b + nu, out + size_t(r) * ld_out + u0);
-    if (k > 0) gemm_par(false, true, B, nu, k, T(1), in, ld_in, W, nin, T(1), out + u0, ld_out);
+    const int ka = std::min(k, in.na), kc = k - ka;
+    if (ka > 0) gemm_par(false, true, B, nu, ka, T(1), in.a, in.na, W, nin, T(1), out + u0, ld_out);
+    if (kc > 0)
+      gemm_par(false, true, B, nu, kc, T(1), in.ctx, nin - in.na, W + in.na, nin, T(1), out + u0, ld_out);
     if (!activate) return;
 #pragma omp parallel for schedule(static) if (size_t(B) * size_t(nu) >= ef::kOmpMinElems)
     for (int r = 0; r < B; ++r) {

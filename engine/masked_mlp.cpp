@@ -91,9 +91,45 @@ void MaskedMLP<T>::init(T* params, uint64_t seed, double out_scale) const {
 
 template <class T>
 void MaskedMLP<T>::forward(const T* params, const T* X, int B, MlpCache<T>& c, T* Y) const {
-  const int L = num_layers();
-  c.h.resize(L);  // h[0] = input copy, h[1..L-1] = hidden activations
+  c.h.resize(num_layers());  // h[0] = input copy, h[1..L-1] = hidden activations
   c.h[0].assign(X, X + size_t(B) * sizes_[0]);
+  c.a = c.ctx = nullptr;
+  c.na = 0;
+  run_forward(params, c.h[0].data(), sizes_[0], nullptr, B, c, Y);
+}
+
+template <class T>
+void MaskedMLP<T>::forward_ctx(const T* params, const T* A, int na, const T* ctx, int B,
+                               MlpCache<T>& c, T* Y) const {
+  EF_CHECK(na >= 0 && na <= sizes_[0], "MaskedMLP::forward_ctx: ", na, " of ", sizes_[0], " inputs in A");
+  EF_CHECK((na == 0 || A) && (na == sizes_[0] || ctx), "MaskedMLP::forward_ctx: missing input block");
+  c.h.resize(num_layers());
+  c.h[0].clear();
+  c.a = A;
+  c.ctx = ctx;
+  c.na = na;
+  run_forward(params, A, na, ctx, B, c, Y);
+}
+
+template <class T>
+void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, int B, T* grads,
+                            T* dX, MlpCache<T>& s) const {
+  EF_CHECK(!c.a && !c.ctx, "MaskedMLP::backward after forward_ctx: use backward_ctx");
+  run_backward(params, c, c.h[0].data(), sizes_[0], nullptr, dY, B, grads, dX, nullptr, s);
+}
+
+template <class T>
+void MaskedMLP<T>::backward_ctx(const T* params, const MlpCache<T>& c, const T* dY, int B,
+                                T* grads, T* dA, T* dctx, MlpCache<T>& s) const {
+  EF_CHECK(c.na == sizes_[0] || c.ctx, "MaskedMLP::backward_ctx without forward_ctx");
+  run_backward(params, c, c.a, c.na, c.ctx, dY, B, grads, dA, dctx, s);
+}
+
+template <class T>
+void MaskedMLP<T>::run_forward(const T* params, const T* A, int na, const T* ctx, int B,
+                               MlpCache<T>& c, T* Y) const {
+  const int L = num_layers();
+  const int nc = sizes_[0] - na;  // context columns of the first layer's input
   for (int l = 0; l < L; ++l) {
     const int nin = sizes_[l], nout = sizes_[l + 1];
     const bool last = l == L - 1;
@@ -109,10 +145,18 @@ void MaskedMLP<T>::forward(const T* params, const T* X, int B, MlpCache<T>& c, T
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
     for (int r = 0; r < B; ++r) std::copy(b, b + nout, out + size_t(r) * nout);
     const T* W = params + w_off_[l];
-    for (const ColumnBlock& bk : blocks_[l])  // out[:, r0:r1] += in[:, :k] W[r0:r1, :k]^T
-      if (bk.k > 0)
-        gemm_par(false, true, B, bk.r1 - bk.r0, bk.k, T(1), c.h[l].data(), nin, W + size_t(bk.r0) * nin,
+    const T* in = l == 0 ? A : c.h[l].data();
+    const int ld_in = l == 0 ? na : nin;
+    for (const ColumnBlock& bk : blocks_[l]) {  // out[:, r0:r1] += in[:, :k] W[r0:r1, :k]^T
+      // In the first layer, columns [0, na) come from A and [na, k) from ctx.
+      const int ka = l == 0 ? std::min(bk.k, na) : bk.k, kc = bk.k - ka;
+      if (ka > 0)
+        gemm_par(false, true, B, bk.r1 - bk.r0, ka, T(1), in, ld_in, W + size_t(bk.r0) * nin, nin,
+                 T(1), out + bk.r0, nout);
+      if (kc > 0)
+        gemm_par(false, true, B, bk.r1 - bk.r0, kc, T(1), ctx, nc, W + size_t(bk.r0) * nin + na,
                  nin, T(1), out + bk.r0, nout);
+    }
     if (!last) {
       const size_t n = size_t(B) * nout;
       if (act_ == Activation::ReLU) {
@@ -127,24 +171,34 @@ void MaskedMLP<T>::forward(const T* params, const T* X, int B, MlpCache<T>& c, T
 }
 
 template <class T>
-void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, int B, T* grads,
-                            T* dX, MlpCache<T>& s) const {
+void MaskedMLP<T>::run_backward(const T* params, const MlpCache<T>& c, const T* A, int na,
+                                const T* ctx, const T* dY, int B, T* grads, T* dA, T* dctx,
+                                MlpCache<T>& s) const {
   const int L = num_layers();
-  const int maxn = *std::max_element(sizes_.begin(), sizes_.end());
+  const int nc = sizes_[0] - na;
+  // dz holds a layer's output gradient, dz_prev a hidden layer's input gradient: the input
+  // layer's width (a context can be thousands wide) never sizes them.
+  const int maxn = *std::max_element(sizes_.begin() + 1, sizes_.end());
   s.dz.resize(size_t(B) * maxn);
   s.dz_prev.resize(size_t(B) * maxn);
   std::copy(dY, dY + size_t(B) * sizes_[L], s.dz.begin());
   for (int l = L - 1; l >= 0; --l) {
     const int nin = sizes_[l], nout = sizes_[l + 1];
-    const T* in = c.h[l].data();
+    const T* in = l == 0 ? A : c.h[l].data();
+    const int ld_in = l == 0 ? na : nin;
     // dW_l += dz^T in, then zero the masked entries (their weights must stay exactly zero).
     // Only each block's column prefix: the rest of gW stays untouched (its mask is zero).
     T* gW = grads + w_off_[l];
     const T* M = masks_[l].data();
     for (const ColumnBlock& bk : blocks_[l]) {
       if (bk.k == 0) continue;
-      gemm_par(true, false, bk.r1 - bk.r0, bk.k, B, T(1), s.dz.data() + bk.r0, nout, in, nin, T(1),
-               gW + size_t(bk.r0) * nin, nin);
+      const int ka = l == 0 ? std::min(bk.k, na) : bk.k, kc = bk.k - ka;
+      if (ka > 0)
+        gemm_par(true, false, bk.r1 - bk.r0, ka, B, T(1), s.dz.data() + bk.r0, nout, in, ld_in,
+                 T(1), gW + size_t(bk.r0) * nin, nin);
+      if (kc > 0)
+        gemm_par(true, false, bk.r1 - bk.r0, kc, B, T(1), s.dz.data() + bk.r0, nout, ctx, nc,
+                 T(1), gW + size_t(bk.r0) * nin + na, nin);
       const int nr = bk.r1 - bk.r0;
 #pragma omp parallel for schedule(static) if (size_t(nr) * bk.k >= ef::kOmpMinElems)
       for (int o = bk.r0; o < bk.r1; ++o)
@@ -153,11 +207,32 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
     T* gb = grads + b_off_[l];
     for (int r = 0; r < B; ++r)
       for (int j = 0; j < nout; ++j) gb[j] += s.dz[size_t(r) * nout + j];
-    if (l == 0 && !dX) break;
-    // d in = dz W_l  (B, nin)
-    T* din = l == 0 ? dX : s.dz_prev.data();
     const T* W = params + w_off_[l];
     const std::vector<ColumnBlock>& bl = blocks_[l];
+    if (l == 0) {
+      // dA = dz W_0[:, :na] (overwritten), dctx += dz W_0[:, na:].
+      if (dA && na > 0) {
+        if (bl.size() == 1 && bl[0].k >= na) {
+          gemm_par(false, false, B, na, nout, T(1), s.dz.data(), nout, W, nin, T(0), dA, na);
+        } else {  // dA[:, :k] += dz[:, r0:r1] W[r0:r1, :k], block by block
+          std::fill(dA, dA + size_t(B) * na, T(0));
+          for (const ColumnBlock& bk : bl) {
+            const int ka = std::min(bk.k, na);
+            if (ka > 0)
+              gemm_par(false, false, B, ka, bk.r1 - bk.r0, T(1), s.dz.data() + bk.r0, nout,
+                       W + size_t(bk.r0) * nin, nin, T(1), dA, na);
+          }
+        }
+      }
+      if (dctx && nc > 0)
+        for (const ColumnBlock& bk : bl)
+          if (bk.k > na)
+            gemm_par(false, false, B, bk.k - na, bk.r1 - bk.r0, T(1), s.dz.data() + bk.r0, nout,
+                     W + size_t(bk.r0) * nin + na, nin, T(1), dctx, nc);
+      break;
+    }
+    // d in = dz W_l  (B, nin)
+    T* din = s.dz_prev.data();
     if (bl.size() == 1 && bl[0].k == nin) {
       gemm_par(false, false, B, nin, nout, T(1), s.dz.data(), nout, W, nin, T(0), din, nin);
     } else {  // din[:, :k] += dz[:, r0:r1] W[r0:r1, :k], block by block
@@ -167,18 +242,16 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
           gemm_par(false, false, B, bk.k, bk.r1 - bk.r0, T(1), s.dz.data() + bk.r0, nout,
                    W + size_t(bk.r0) * nin, nin, T(1), din, nin);
     }
-    if (l > 0) {
-      // Through the activation of layer l-1's output (saved in c.h[l]).
-      const size_t n = size_t(B) * nin;
-      if (act_ == Activation::ReLU) {
+    // Through the activation of layer l-1's output (saved in c.h[l]).
+    const size_t n = size_t(B) * nin;
+    if (act_ == Activation::ReLU) {
 #pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
-        for (size_t i = 0; i < n; ++i) din[i] = in[i] > T(0) ? din[i] : T(0);
-      } else {
+      for (size_t i = 0; i < n; ++i) din[i] = in[i] > T(0) ? din[i] : T(0);
+    } else {
 #pragma omp parallel for schedule(static) if (n >= ef::kOmpMinElems)
-        for (size_t i = 0; i < n; ++i) din[i] *= T(1) - in[i] * in[i];
-      }
-      std::swap(s.dz, s.dz_prev);
+      for (size_t i = 0; i < n; ++i) din[i] *= T(1) - in[i] * in[i];
     }
+    std::swap(s.dz, s.dz_prev);
   }
 }
 
