@@ -227,7 +227,10 @@ TEST_CASE("MaskedMLP forward_ctx/backward_ctx equal the packed input's forward/b
   mlp.init(P.data(), 3, 1.0);
   auto noise = eft::randn(P.size(), 4, 0.1);
   for (size_t i = 0; i < P.size(); ++i) P[i] += P[i] != 0.0 ? noise[i] : 0.0;
-  const int B = 9, out = 2 * D;
+  const int out = 2 * D;
+  // B = 9: one row tile; B = 600: three tiles (each reads its own rows of A and ctx).
+  for (const int B : {9, 600}) {
+  CAPTURE(B);
   auto X = eft::randn(size_t(B) * D, 9);
   auto G = eft::randn(size_t(B) * out, 10);
   ef::MlpCache<double> c, scratch;
@@ -256,5 +259,6 @@ TEST_CASE("MaskedMLP forward_ctx/backward_ctx equal the packed input's forward/b
                                   : dC[size_t(r) * nc + j - na] - dC0[size_t(r) * nc + j - na];
         CHECK(got == doctest::Approx(gX[size_t(r) * D + j]).epsilon(1e-12).scale(1.0));
       }
+  }
   }
 }
