@@ -35,16 +35,16 @@ CategoricalMade<T>::CategoricalMade(std::vector<int> levels, int C, const std::v
 }
 
 template <class T>
-void CategoricalMade<T>::pack(const int* codes, const T* ctx, int B, std::vector<T>& in) const {
-  const int S = W_ + C_, G = groups();
-  in.assign(size_t(B) * S, T(0));
+void CategoricalMade<T>::pack(const int* codes, int B, std::vector<T>& in) const {
+  const int G = groups();
+  in.assign(size_t(B) * W_, T(0));
+  if (!codes) return;
   for (int r = 0; r < B; ++r) {
-    T* row = &in[size_t(r) * S];
+    T* row = &in[size_t(r) * W_];
     for (int g = 0; g < G; ++g) {
-      const int k = codes ? codes[size_t(r) * G + g] : -1;
+      const int k = codes[size_t(r) * G + g];
       if (k >= 0) row[off_[g] + k] = T(1);
     }
-    for (int j = 0; j < C_; ++j) row[W_ + j] = ctx[size_t(r) * C_ + j];
   }
 }
 
@@ -65,9 +65,9 @@ template <class T>
 void CategoricalMade<T>::forward(const T* P, const int* codes, const T* ctx, int B, T* logp,
                                  CatCache<T>& c) const {
   const int G = groups();
-  pack(codes, ctx, B, c.in);
+  pack(codes, B, c.in);
   c.logits.resize(size_t(B) * W_);
-  mlp_.forward(P, c.in.data(), B, c.mlp, c.logits.data());
+  mlp_.forward_ctx(P, c.in.data(), W_, ctx, B, c.mlp, c.logits.data());
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
   for (int r = 0; r < B; ++r) {
     const T* h = &c.logits[size_t(r) * W_];
@@ -87,12 +87,12 @@ void CategoricalMade<T>::forward(const T* P, const int* codes, const T* ctx, int
 template <class T>
 void CategoricalMade<T>::backward(const T* P, const T* dlogp, int B, T* grads, T* dctx,
                                   CatCache<T>& c) const {
-  const int G = groups(), S = W_ + C_;
+  const int G = groups();
   c.dlogits.resize(size_t(B) * W_);
 #pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
   for (int r = 0; r < B; ++r) {
     const T* h = &c.logits[size_t(r) * W_];
-    const T* in = &c.in[size_t(r) * S];
+    const T* in = &c.in[size_t(r) * W_];
     T* d = &c.dlogits[size_t(r) * W_];
     for (int g = 0; g < G; ++g) {
       const T* hg = h + off_[g];
@@ -104,11 +104,8 @@ void CategoricalMade<T>::backward(const T* P, const T* dlogp, int B, T* grads, T
         d[off_[g] + k] = dlogp[r] * (in[off_[g] + k] - math::exp(hg[k] - mx) / s);
     }
   }
-  c.din.resize(size_t(B) * S);
-  mlp_.backward(P, c.mlp, c.dlogits.data(), B, grads, dctx ? c.din.data() : nullptr, c.scratch);
-  if (dctx)
-    for (int r = 0; r < B; ++r)
-      for (int j = 0; j < C_; ++j) dctx[size_t(r) * C_ + j] += c.din[size_t(r) * S + W_ + j];
+  // The one-hot inputs need no gradient; dctx gets its share directly.
+  mlp_.backward_ctx(P, c.mlp, c.dlogits.data(), B, grads, nullptr, dctx, c.scratch);
 }
 
 template <class T>
@@ -122,8 +119,8 @@ void CategoricalMade<T>::sample(const T* P, const T* ctx, int B, uint64_t seed, 
     bool all_fixed = true;
     for (int r = 0; r < B && all_fixed; ++r) all_fixed = codes[size_t(r) * G + g] >= 0;
     if (all_fixed) continue;
-    pack(codes, ctx, B, c.in);
-    mlp_.forward(P, c.in.data(), B, c.mlp, c.logits.data());
+    pack(codes, B, c.in);
+    mlp_.forward_ctx(P, c.in.data(), W_, ctx, B, c.mlp, c.logits.data());
     for (int r = 0; r < B; ++r) {
       int& code = codes[size_t(r) * G + g];
       if (code >= 0) continue;

@@ -16,10 +16,9 @@ namespace ef {
 
 template <class T>
 struct CatCache {
-  std::vector<T> in;       // (B, W + C)
+  std::vector<T> in;       // (B, W) one-hot codes; the context stays the caller's
   std::vector<T> logits;   // (B, W)
   std::vector<T> dlogits;  // (B, W)
-  std::vector<T> din;      // (B, W + C)
   MlpCache<T> mlp, scratch;
 };
 
@@ -41,7 +40,8 @@ class CategoricalMade {
   // model starts at the marginals instead of uniform.
   void init_from_data(T* P, const int* codes, int N) const;
 
-  // logp[b] += log p(codes_b | ctx_b). Saves what backward needs.
+  // logp[b] += log p(codes_b | ctx_b). Saves what backward needs; ctx is not copied, so it must
+  // stay alive and unchanged until backward (MaskedMLP::forward_ctx).
   void forward(const T* P, const int* codes, const T* ctx, int B, T* logp, CatCache<T>& c) const;
   // After forward: grads += d/dP of sum_b dlogp_b log p_b; dctx += d/dctx (null to skip).
   void backward(const T* P, const T* dlogp, int B, T* grads, T* dctx, CatCache<T>& c) const;
@@ -53,7 +53,7 @@ class CategoricalMade {
   void onehot(const int* codes, int B, T* out, int stride, int col) const;
 
  private:
-  void pack(const int* codes, const T* ctx, int B, std::vector<T>& in) const;
+  void pack(const int* codes, int B, std::vector<T>& in) const;  // in (B, W): one-hot (zeros when codes is null)
   std::vector<int> levels_, off_;
   int W_ = 0, C_ = 0;
   uint64_t seed_ = 0;

@@ -1,5 +1,7 @@
 // Packing the conditioner input [x | ctx] and splitting its gradient back, shared by the MAF and
-// coupling layers.
+// coupling layers. The layers now pass ctx to the conditioner as its own block
+// (MaskedMLP::forward_ctx) and pack x alone; pack_input / unpack_grad stay the reference of the
+// device ops (tests/unit/ops_data_cases.hpp).
 #pragma once
 #include <cstring>
 #include <vector>
@@ -29,6 +31,14 @@ void unpack_grad(const std::vector<T>& din, int B, int D, int C, T* dx, T* dctx)
     if (dctx)
       for (int j = 0; j < C; ++j) dctx[size_t(r) * C + j] += din[size_t(r) * W + D + j];
   }
+}
+
+// dx (B, D) += din (B, D).
+template <class T>
+void add_grad(const std::vector<T>& din, int B, int D, T* dx) {
+  const size_t n = size_t(B) * D;
+#pragma omp parallel for schedule(static) if (n >= size_t(ef::kOmpMinElems))
+  for (size_t i = 0; i < n; ++i) dx[i] += din[i];
 }
 
 }  // namespace ef

@@ -40,9 +40,9 @@ class CouplingLayer final : public Layer<T> {
     const int D = D_, nt = nT();
     std::copy(x, x + size_t(B) * D, z);  // pass-through dims (transformed ones overwritten)
     if (!nt) return;
-    split_.pack(x, ctx, B, D, c.in);
+    split_.pack_x(x, B, D, c.in);  // the context stays the caller's (forward_ctx)
     c.out.resize(size_t(B) * 2 * nt);
-    mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+    mlp_.forward_ctx(P, c.in.data(), split_.width_x(), ctx, B, c.mlp, c.out.data());
     c.x.resize(size_t(B) * nt);  // backward needs the transformed inputs
     c.tmp.resize(size_t(B) * nt);
     const int* tr = split_.trans.data();
@@ -102,9 +102,9 @@ class CouplingLayer final : public Layer<T> {
       T* dxr = dx + size_t(r) * D;
       for (int k = 0; k < nt; ++k) dxr[tr[k]] = dxt[k];
     }
-    c.din.resize(size_t(B) * split_.width());
-    mlp_.backward(P, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
-    split_.unpack_grad(c.din, B, D, dx, dctx);
+    c.din.resize(size_t(B) * split_.width_x());
+    mlp_.backward_ctx(P, c.mlp, c.dout.data(), B, grads, c.din.data(), dctx, c.scratch);
+    split_.add_x_grad(c.din, B, D, dx);
   }
 
   void inverse(const T* P, const T* z, const T* ctx, int B, T* x,
@@ -112,9 +112,9 @@ class CouplingLayer final : public Layer<T> {
     const int D = D_, nt = nT();
     std::copy(z, z + size_t(B) * D, x);
     if (!nt) return;
-    split_.pack(z, ctx, B, D, c.in);  // pass-through dims of z equal those of x
+    split_.pack_x(z, B, D, c.in);  // pass-through dims of z equal those of x
     c.out.resize(size_t(B) * 2 * nt);
-    mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+    mlp_.forward_ctx(P, c.in.data(), split_.width_x(), ctx, B, c.mlp, c.out.data());
     c.tmp.resize(size_t(B) * nt);
     const int* tr = split_.trans.data();
     const T cl = clamp_;

@@ -40,6 +40,27 @@ struct CouplingSplit {
     }
   }
 
+  // The conditioner input without its context: the layers pass ctx as its own block
+  // (MaskedMLP::forward_ctx), so a batch holds the context once for every layer.
+  int width_x() const { return width() - C; }  // n_pass, or the one zero column
+  // in (B, width_x()) = x[:, pass] (or zeros).
+  template <class T>
+  void pack_x(const T* x, int B, int D, std::vector<T>& in) const {
+    const int W = width_x(), nP = int(pass.size());
+    in.assign(size_t(B) * W, T(0));
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+    for (int r = 0; r < B; ++r)
+      for (int k = 0; k < nP; ++k) in[size_t(r) * W + k] = x[size_t(r) * D + pass[k]];
+  }
+  // dx[:, pass] += din (B, width_x()).
+  template <class T>
+  void add_x_grad(const std::vector<T>& din, int B, int D, T* dx) const {
+    const int W = width_x(), nP = int(pass.size());
+#pragma omp parallel for schedule(static) if (B >= ef::kOmpMinRows)
+    for (int r = 0; r < B; ++r)
+      for (int k = 0; k < nP; ++k) dx[size_t(r) * D + pass[k]] += din[size_t(r) * W + k];
+  }
+
   // dx[:, pass] += din[:, :n_pass]; dctx += din[:, n_pass:] (dctx may be null).
   template <class T>
   void unpack_grad(const std::vector<T>& din, int B, int D, T* dx, T* dctx) const {

@@ -76,8 +76,7 @@ void Flow<T>::init_from_data(T* P, const T* x, const T* ctx, int N, FlowWorkspac
   const int D = spec_.dim, C = spec_.context;
   std::vector<T> cur(x, x + size_t(N) * D), next(size_t(N) * D), ld(N);
   // Forward only, so one cache serves every layer, and the rows go through in chunks: a layer's
-  // cache holds its input rows with their context, and the context can be thousands wide (the
-  // one-hot codes of categorical columns), so N rows at once would cost N x context x layers.
+  // cache holds its conditioner's activations for the rows of one pass.
   const int chunk = kInitChunkRows;
   ws.caches.resize(1);
   for (size_t i = 0; i < layers_.size(); ++i) {

@@ -37,7 +37,8 @@ class Flow {
   // its own inputs. x (N, dim), ctx (N, context).
   void init_from_data(T* P, const T* x, const T* ctx, int N, FlowWorkspace<T>& ws) const;
   static constexpr int kInitChunkRows = 512;  // rows per forward pass in init_from_data
-  // logp (B) = log p(x | ctx). Saves what backward needs in ws.
+  // logp (B) = log p(x | ctx). Saves what backward needs in ws; ctx is read in place by every
+  // layer, so it must stay alive and unchanged until backward.
   void log_prob(const T* P, const T* x, const T* ctx, int B, T* logp, FlowWorkspace<T>& ws) const;
   // After log_prob on ws: given dlogp = dL/dlogp (B): grads += dL/dP; dx = dL/dx (B, D,
   // overwritten; null to skip); dctx += dL/dctx (B, C; null to skip).

@@ -17,10 +17,11 @@ class MadeIncremental;
 // What a layer's forward saves for its backward (and reuses as scratch).
 template <class T>
 struct LayerCache {
-  std::vector<T> in;   // (B, D + C) conditioner input [x | ctx]; couplings: [x_pass | ctx]
+  std::vector<T> in;   // (B, D) the x part of the conditioner input [x | ctx]; couplings: x_pass
+                       // (the context is read in place, MaskedMLP::forward_ctx)
   std::vector<T> out;  // (B, 2D) conditioner output [mu | a]; couplings (B, 2nT) [t | s_raw],
                        // (B, nT(3K-1)) splines (nT = transformed dims)
-  std::vector<T> din;  // gradient w.r.t. the conditioner input (the shape of in)
+  std::vector<T> din;  // gradient w.r.t. the x part of the conditioner input (the shape of in)
   std::vector<T> dout;  // gradient w.r.t. the conditioner output (the shape of out)
   std::vector<T> x;    // couplings: (B, nT) inputs of the transformed dims, kept for backward
   std::vector<T> tmp;  // couplings: scratch rows of the transformed dims, contiguous, so the
@@ -33,7 +34,9 @@ class Layer {
  public:
   virtual ~Layer() = default;
   virtual std::string name() const = 0;
-  // z (B, D) = f(x (B, D); ctx (B, C)); logdet[b] += log|det df/dx| of row b.
+  // z (B, D) = f(x (B, D); ctx (B, C)); logdet[b] += log|det df/dx| of row b. The conditioner
+  // reads ctx in place (every layer of a flow shares it): it must stay alive and unchanged until
+  // backward.
   virtual void forward(const T* P, const T* x, const T* ctx, int B, T* z, T* logdet,
                        LayerCache<T>& c) const = 0;
   // From dz = dL/dz (B, D) and dlogdet = dL/dlogdet (B): grads += dL/dP, dx = dL/dx (B, D,

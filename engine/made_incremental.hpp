@@ -72,9 +72,18 @@ class MadeIncremental {
   template <class F>
   void invert(const T* params, T* X, int B, std::vector<std::vector<T>>& act, T* Y,
               F&& finish) const {
+    invert(params, X, mlp_->sizes()[0], nullptr, B, act, Y, std::forward<F>(finish));
+  }
+  // The same with the input as two blocks, X = [A (B, na) | ctx (B, n_0 - na)]
+  // (MaskedMLP::forward_ctx): finish fills A's columns, ctx is read in place, never copied.
+  template <class F>
+  void invert(const T* params, T* A, int na, const T* ctx, int B,
+              std::vector<std::vector<T>>& act, T* Y, F&& finish) const {
     const MaskedMLP<T>& m = *mlp_;
     const int L = m.num_layers();
     const std::vector<int>& n = m.sizes();
+    EF_CHECK(na >= 0 && na <= n[0] && (na == n[0] || ctx), "MadeIncremental::invert: ", na, " of ",
+             n[0], " inputs in A and no context block");
     act.resize(L);
     for (int l = 1; l < L; ++l) act[l].assign(size_t(B) * n[l], T(0));
     const int tile = kGemmTileRows, tiles = (B + tile - 1) / tile;
@@ -82,8 +91,10 @@ class MadeIncremental {
       const int r0 = t * tile, rn = std::min(B, r0 + tile) - r0;
       T* h[kMaxLayers];
       for (int l = 1; l < L; ++l) h[l] = act[l].data() + size_t(r0) * n[l];
+      const int nc = n[0] - na;
+      const Input x{A + size_t(r0) * na, na, nc > 0 ? ctx + size_t(r0) * nc : nullptr};
       for (int g = 1; g <= G_; ++g) {
-        step(params, X + size_t(r0) * n[0], rn, g, h, Y + size_t(r0) * n[L]);
+        step(params, x, rn, g, h, Y + size_t(r0) * n[L]);
         finish(r0, rn, g);
       }
     };
@@ -106,9 +117,18 @@ class MadeIncremental {
  private:
   static constexpr int kMaxLayers = 64;
 
-  // Pass g over B rows: X (B, n_0) has final inputs of degree < g; h[l] (B, n_l), l = 1..L-1,
-  // hold the units of degree < g - 1; computes those of degree g - 1 and Y's outputs of degree g.
-  void step(const T* params, const T* X, int B, int g, T* const* h, T* Y) const {
+  // A layer's input: columns [0, na) in a (row stride na), the rest in ctx (row stride: the
+  // layer's input width - na).
+  struct Input {
+    const T* a;
+    int na;
+    const T* ctx;
+  };
+
+  // Pass g over B rows: the input X (B, n_0) has final inputs of degree < g; h[l] (B, n_l),
+  // l = 1..L-1, hold the units of degree < g - 1; computes those of degree g - 1 and Y's outputs
+  // of degree g.
+  void step(const T* params, const Input& X, int B, int g, T* const* h, T* Y) const {
     const MaskedMLP<T>& m = *mlp_;
     const int L = m.num_layers();
     const std::vector<int>& n = m.sizes();
@@ -117,18 +137,17 @@ class MadeIncremental {
       if (u1 <= u0) continue;
       // Reads the input layer whole (its context columns sit after x; masked weights are zero
       // and not-yet-final inputs are finite), deeper layers the prefix of degree <= g - 1.
-      const T* in = l == 1 ? X : h[l - 1];
+      const Input in = l == 1 ? X : Input{h[l - 1], n[l - 1], nullptr};
       const int k = l == 1 ? n[0] : first_[l - 1][g];
-      dense_rows(params, l - 1, in, n[l - 1], k, B, u0, u1, h[l], n[l], true);
+      dense_rows(params, l - 1, in, k, B, u0, u1, h[l], n[l], true);
     }
     const int k = L >= 2 ? first_[L - 1][g] : n[0];
-    const T* in = L >= 2 ? h[L - 1] : X;
-    for (const auto& [a, b] : out_runs_[g])
-      dense_rows(params, L - 1, in, n[L - 1], k, B, a, b, Y, n[L], false);
+    const Input in = L >= 2 ? Input{h[L - 1], n[L - 1], nullptr} : X;
+    for (const auto& [a, b] : out_runs_[g]) dense_rows(params, L - 1, in, k, B, a, b, Y, n[L], false);
   }
 
   // out[:, u0:u1] = act(in[:, :k] W_layer[u0:u1, :k]^T + b[u0:u1]).
-  void dense_rows(const T* params, int layer, const T* in, int ld_in, int k, int B, int u0, int u1,
+  void dense_rows(const T* params, int layer, const Input& in, int k, int B, int u0, int u1,
                   T* out, int ld_out, bool activate) const {
     const MaskedMLP<T>& m = *mlp_;
     const int nin = m.sizes()[layer];
@@ -136,7 +155,10 @@ class MadeIncremental {
     const T* b = params + m.bias_offset(layer) + u0;
     const int nu = u1 - u0;
     for (int r = 0; r < B; ++r) std::copy(b, b + nu, out + size_t(r) * ld_out + u0);
-    if (k > 0) gemm(false, true, B, nu, k, T(1), in, ld_in, W, nin, T(1), out + u0, ld_out);
+    const int ka = std::min(k, in.na), kc = k - ka;
+    if (ka > 0) gemm(false, true, B, nu, ka, T(1), in.a, in.na, W, nin, T(1), out + u0, ld_out);
+    if (kc > 0)
+      gemm(false, true, B, nu, kc, T(1), in.ctx, nin - in.na, W + in.na, nin, T(1), out + u0, ld_out);
     if (!activate) return;
     for (int r = 0; r < B; ++r) {
       T* o = out + size_t(r) * ld_out + u0;

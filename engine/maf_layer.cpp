@@ -48,9 +48,9 @@ class MafLayer final : public Layer<T> {
 
   void forward(const T* P, const T* x, const T* ctx, int B, T* z, T* logdet,
                LayerCache<T>& c) const override {
-    pack_input(x, ctx, B, D_, C_, c.in);
+    c.in.assign(x, x + size_t(B) * D_);  // the context stays the caller's (forward_ctx)
     c.out.resize(size_t(B) * 2 * D_);
-    mlp_.forward(P, c.in.data(), B, c.mlp, c.out.data());
+    mlp_.forward_ctx(P, c.in.data(), D_, ctx, B, c.mlp, c.out.data());
     const int D = D_;
     const T cl = clamp_;
 #pragma omp parallel for schedule(static) if (size_t(B) * D >= ef::kOmpMinMath)
@@ -71,14 +71,14 @@ class MafLayer final : public Layer<T> {
 
   void backward(const T* P, const T* dz, const T* dlogdet, int B, T* grads, T* dx, T* dctx,
                 LayerCache<T>& c) const override {
-    const int D = D_, W = D_ + C_;
+    const int D = D_;
     c.dout.resize(size_t(B) * 2 * D);
-    c.din.resize(size_t(B) * W);
+    c.din.resize(size_t(B) * D);
     const T cl = clamp_;
 #pragma omp parallel for schedule(static) if (size_t(B) * D >= ef::kOmpMinMath)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * 2 * D;
-      const T* xr = c.in.data() + size_t(r) * W;
+      const T* xr = c.in.data() + size_t(r) * D;
       const T* dzr = dz + size_t(r) * D;
       T* dxr = dx + size_t(r) * D;
       T* g = c.dout.data() + size_t(r) * 2 * D;
@@ -97,27 +97,27 @@ class MafLayer final : public Layer<T> {
         dxr[i] = gz * e;                      // direct path
       }
     }
-    mlp_.backward(P, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
-    unpack_grad(c.din, B, D_, C_, dx, dctx);
+    mlp_.backward_ctx(P, c.mlp, c.dout.data(), B, grads, c.din.data(), dctx, c.scratch);
+    add_grad(c.din, B, D_, dx);
   }
 
   void inverse(const T* P, const T* z, const T* ctx, int B, T* x,
                LayerCache<T>& c) const override {
-    const int D = D_, W = D_ + C_;
+    const int D = D_;
     std::fill(x, x + size_t(B) * D, T(0));
-    pack_input(x, ctx, B, D_, C_, c.in);  // x columns are filled in pass by pass
+    c.in.assign(size_t(B) * D, T(0));  // x, filled in pass by pass; ctx stays the caller's
     c.out.resize(size_t(B) * 2 * D);
     // Pass g computes mu and a of dimension g-1 from the final x_<g-1.
     const T cl = clamp_;
     T* in = c.in.data();
     const T* h = c.out.data();
-    inc_.invert(P, in, B, c.mlp.h, c.out.data(), [&](int r0, int rn, int g) {
+    inc_.invert(P, in, D, ctx, B, c.mlp.h, c.out.data(), [&](int r0, int rn, int g) {
       const int i = g - 1;
       for (int r = r0; r < r0 + rn; ++r) {
         const T* hr = h + size_t(r) * 2 * D;
         const T xi = math::maf_inverse(z[size_t(r) * D + i], hr[i], math::soft_clamp(hr[D + i], cl));
         x[size_t(r) * D + i] = xi;
-        in[size_t(r) * W + i] = xi;
+        in[size_t(r) * D + i] = xi;
       }
     });
   }

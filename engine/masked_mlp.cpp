@@ -114,25 +114,74 @@ void for_tiles(int B, double flops, F&& run) {
 
 template <class T>
 void MaskedMLP<T>::forward(const T* params, const T* X, int B, MlpCache<T>& c, T* Y) const {
+  c.h.resize(num_layers());  // h[0] = input copy (filled tile by tile), h[1..L-1] = activations
+  c.h[0].resize(size_t(B) * sizes_[0]);
+  c.a = c.ctx = nullptr;
+  c.na = 0;
+  run_forward(params, X, sizes_[0], nullptr, B, c, Y);
+}
+
+template <class T>
+void MaskedMLP<T>::forward_ctx(const T* params, const T* A, int na, const T* ctx, int B,
+                               MlpCache<T>& c, T* Y) const {
+  EF_CHECK(na >= 0 && na <= sizes_[0], "MaskedMLP::forward_ctx: ", na, " of ", sizes_[0], " inputs in A");
+  EF_CHECK((na == 0 || A) && (na == sizes_[0] || ctx), "MaskedMLP::forward_ctx: missing input block");
+  c.h.resize(num_layers());
+  c.h[0].clear();  // no input copy: backward_ctx reads A and ctx in place
+  c.a = A;
+  c.ctx = ctx;
+  c.na = na;
+  run_forward(params, A, na, ctx, B, c, Y);
+}
+
+template <class T>
+void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, int B, T* grads,
+                            T* dX, MlpCache<T>& s) const {
+  EF_CHECK(!c.a && !c.ctx, "MaskedMLP::backward after forward_ctx: use backward_ctx");
+  run_backward(params, c, c.h[0].data(), sizes_[0], nullptr, dY, B, grads, dX, nullptr, s);
+}
+
+template <class T>
+void MaskedMLP<T>::backward_ctx(const T* params, const MlpCache<T>& c, const T* dY, int B,
+                                T* grads, T* dA, T* dctx, MlpCache<T>& s) const {
+  EF_CHECK(c.na == sizes_[0] || c.ctx, "MaskedMLP::backward_ctx without forward_ctx");
+  run_backward(params, c, c.a, c.na, c.ctx, dY, B, grads, dA, dctx, s);
+}
+
+// The first layer's input is [A (B, na) | ctx (B, nc)]: each column block's GEMM runs as two,
+// over A's columns [0, min(k, na)) and ctx's [na, k) of W_0. With nc == 0 (forward/backward on
+// a packed input) this is exactly the one GEMM per block of before.
+template <class T>
+void MaskedMLP<T>::run_forward(const T* params, const T* A, int na, const T* ctx, int B,
+                               MlpCache<T>& c, T* Y) const {
   const int L = num_layers();
-  c.h.resize(L);  // h[0] = input copy, h[1..L-1] = hidden activations
-  for (int l = 0; l < L; ++l) c.h[l].resize(size_t(B) * sizes_[l]);
+  const int nc = sizes_[0] - na;  // context columns of the first layer's input
+  const bool copy_in = !c.h[0].empty();  // forward: keep the packed input for backward
+  for (int l = 1; l < L; ++l) c.h[l].resize(size_t(B) * sizes_[l]);
   for_tiles(B, executed_flops_per_row() * B, [&](int r0, int rn) {
-    std::copy(X + size_t(r0) * sizes_[0], X + size_t(r0 + rn) * sizes_[0],
-              c.h[0].data() + size_t(r0) * sizes_[0]);
+    if (copy_in)
+      std::copy(A + size_t(r0) * na, A + size_t(r0 + rn) * na, c.h[0].data() + size_t(r0) * na);
     for (int l = 0; l < L; ++l) {
       const int nin = sizes_[l], nout = sizes_[l + 1];
       const bool last = l == L - 1;
-      const T* in = c.h[l].data() + size_t(r0) * nin;
+      // Layer 0 reads A (ld na) then ctx (ld nc); the others read c.h[l] (ld nin).
+      const T* in = l == 0 ? A + size_t(r0) * na : c.h[l].data() + size_t(r0) * nin;
+      const int ld_in = l == 0 ? na : nin;
       T* out = (last ? Y : c.h[l + 1].data()) + size_t(r0) * nout;
       const T* b = params + b_off_[l];
-      // Bias first, then out += in W^T, one GEMM per column block with beta = 1.
+      // Bias first, then out += in W^T, one GEMM per column block (two in layer 0 with a
+      // context) with beta = 1.
       for (int r = 0; r < rn; ++r) std::copy(b, b + nout, out + size_t(r) * nout);
       const T* W = params + w_off_[l];
-      for (const ColumnBlock& bk : blocks_[l])  // out[:, r0:r1] += in[:, :k] W[r0:r1, :k]^T
-        if (bk.k > 0)
-          gemm(false, true, rn, bk.r1 - bk.r0, bk.k, T(1), in, nin, W + size_t(bk.r0) * nin, nin,
+      for (const ColumnBlock& bk : blocks_[l]) {  // out[:, r0:r1] += in[:, :k] W[r0:r1, :k]^T
+        const int ka = l == 0 ? std::min(bk.k, na) : bk.k, kc = bk.k - ka;
+        if (ka > 0)
+          gemm(false, true, rn, bk.r1 - bk.r0, ka, T(1), in, ld_in, W + size_t(bk.r0) * nin, nin,
                T(1), out + bk.r0, nout);
+        if (kc > 0)
+          gemm(false, true, rn, bk.r1 - bk.r0, kc, T(1), ctx + size_t(r0) * nc, nc,
+               W + size_t(bk.r0) * nin + na, nin, T(1), out + bk.r0, nout);
+      }
       if (last) break;
       const size_t n = size_t(rn) * nout;
       if (act_ == Activation::ReLU) {
@@ -145,10 +194,15 @@ void MaskedMLP<T>::forward(const T* params, const T* X, int B, MlpCache<T>& c, T
 }
 
 template <class T>
-void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, int B, T* grads,
-                            T* dX, MlpCache<T>& s) const {
+void MaskedMLP<T>::run_backward(const T* params, const MlpCache<T>& c, const T* A, int na,
+                                const T* ctx, const T* dY, int B, T* grads, T* dA, T* dctx,
+                                MlpCache<T>& s) const {
   const int L = num_layers();
+  const int nc = sizes_[0] - na;
+  if (na == 0) dA = nullptr;
+  if (nc == 0) dctx = nullptr;
   // dz[l] = dL/d(pre-activation output of layer l), (B, n_{l+1}); the last one is dY itself.
+  // The input layer's width (a context can be thousands wide) never sizes this scratch.
   s.h.resize(L);
   for (int l = 0; l + 1 < L; ++l) s.h[l].resize(size_t(B) * sizes_[l + 1]);
   auto dz = [&](int l) -> const T* { return l == L - 1 ? dY : s.h[l].data(); };
@@ -156,12 +210,34 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
   //    d in = dz W_l, then through the activation of layer l-1.
   for_tiles(B, executed_flops_per_row() * B, [&](int r0, int rn) {
     for (int l = L - 1; l >= 0; --l) {
-      if (l == 0 && !dX) break;
       const int nin = sizes_[l], nout = sizes_[l + 1];
       const T* g = dz(l) + size_t(r0) * nout;
-      T* din = (l == 0 ? dX : s.h[l - 1].data()) + size_t(r0) * nin;
       const T* W = params + w_off_[l];
       const std::vector<ColumnBlock>& bl = blocks_[l];
+      if (l == 0) {
+        // dA = dz W_0[:, :na] (overwritten), dctx += dz W_0[:, na:].
+        if (dA) {
+          T* da = dA + size_t(r0) * na;
+          if (bl.size() == 1 && bl[0].k >= na) {
+            gemm(false, false, rn, na, nout, T(1), g, nout, W, nin, T(0), da, na);
+          } else {  // dA[:, :k] += dz[:, r0:r1] W[r0:r1, :k], block by block
+            std::fill(da, da + size_t(rn) * na, T(0));
+            for (const ColumnBlock& bk : bl) {
+              const int ka = std::min(bk.k, na);
+              if (ka > 0)
+                gemm(false, false, rn, ka, bk.r1 - bk.r0, T(1), g + bk.r0, nout,
+                     W + size_t(bk.r0) * nin, nin, T(1), da, na);
+            }
+          }
+        }
+        if (dctx)
+          for (const ColumnBlock& bk : bl)
+            if (bk.k > na)
+              gemm(false, false, rn, bk.k - na, bk.r1 - bk.r0, T(1), g + bk.r0, nout,
+                   W + size_t(bk.r0) * nin + na, nin, T(1), dctx + size_t(r0) * nc, nc);
+        break;
+      }
+      T* din = s.h[l - 1].data() + size_t(r0) * nin;
       if (bl.size() == 1 && bl[0].k == nin) {
         gemm(false, false, rn, nin, nout, T(1), g, nout, W, nin, T(0), din, nin);
       } else {  // din[:, :k] += dz[:, r0:r1] W[r0:r1, :k], block by block
@@ -171,7 +247,6 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
             gemm(false, false, rn, bk.k, bk.r1 - bk.r0, T(1), g + bk.r0, nout,
                  W + size_t(bk.r0) * nin, nin, T(1), din, nin);
       }
-      if (l == 0) break;
       // Through the activation of layer l-1's output (saved in c.h[l]).
       const T* in = c.h[l].data() + size_t(r0) * nin;
       const size_t n = size_t(rn) * nin;
@@ -185,7 +260,8 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
   // 2. The parameter gradients, sums over all rows: dW_l += dz_l^T in_l over each column block,
   //    in the fixed 64-row pieces of gemm_par (kGemmTileRowsT), then the masked entries zeroed
   //    (their weights must stay exactly zero); db_l += column sums of dz_l. Every piece writes
-  //    its own rows of the gradient, so the pieces can run on any thread in any order.
+  //    its own rows of the gradient, so the pieces can run on any thread in any order. Layer 0's
+  //    input is A's columns then ctx's, read in place.
   struct Piece {
     int l, o0, o1, k;  // weight rows [o0, o1) over columns [0, k); k < 0: the bias of layer l
   };
@@ -207,8 +283,13 @@ void MaskedMLP<T>::backward(const T* params, const MlpCache<T>& c, const T* dY, 
       return;
     }
     T* gW = grads + w_off_[p.l];
-    gemm(true, false, p.o1 - p.o0, p.k, B, T(1), g + p.o0, nout, c.h[p.l].data(), nin, T(1),
-         gW + size_t(p.o0) * nin, nin);
+    const int ka = p.l == 0 ? std::min(p.k, na) : p.k, kc = p.k - ka;
+    if (ka > 0)
+      gemm(true, false, p.o1 - p.o0, ka, B, T(1), g + p.o0, nout, p.l == 0 ? A : c.h[p.l].data(),
+           p.l == 0 ? na : nin, T(1), gW + size_t(p.o0) * nin, nin);
+    if (kc > 0)
+      gemm(true, false, p.o1 - p.o0, kc, B, T(1), g + p.o0, nout, ctx, nc, T(1),
+           gW + size_t(p.o0) * nin + na, nin);
     const T* M = masks_[p.l].data();
     for (int o = p.o0; o < p.o1; ++o)
       for (int j = 0; j < p.k; ++j) gW[size_t(o) * nin + j] *= M[size_t(o) * nin + j];

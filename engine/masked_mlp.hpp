@@ -23,9 +23,14 @@ namespace ef {
 
 template <class T>
 struct MlpCache {
-  // forward's cache: h[0] = input, h[l] = activations of layer l (B, n_l). backward's scratch:
-  // h[l] = dL/d(pre-activation) of layer l's output (B, n_{l+1}), l < L - 1.
+  // forward's cache: h[0] = input (forward only, empty after forward_ctx), h[l] = activations of
+  // layer l (B, n_l). backward's scratch: h[l] = dL/d(pre-activation) of layer l's output
+  // (B, n_{l+1}), l < L - 1.
   std::vector<std::vector<T>> h;
+  // forward_ctx: the caller's input blocks, not copied (null after forward: the input is h[0]).
+  const T* a = nullptr;
+  const T* ctx = nullptr;
+  int na = 0;
 };
 
 // Output rows [r0, r1) of a layer read input columns [0, k) only (the mask is zero beyond).
@@ -65,7 +70,26 @@ class MaskedMLP {
   void backward(const T* params, const MlpCache<T>& cache, const T* dY, int B, T* grads, T* dX,
                 MlpCache<T>& scratch) const;
 
+  // The same network on the input X = [A (B, na) | ctx (B, in - na)] given as two blocks that
+  // are NOT copied: the cache keeps the pointers, so A and ctx must stay alive and unchanged
+  // until backward. The layers of a flow all read one context (one-hot codes, thousands of
+  // columns for a categorical column with many labels): this way a batch holds it once, not
+  // once per layer in its packed input, the MLP's copy of it, its gradient and the backward
+  // scratch. The first layer runs as two GEMMs, over A's and ctx's columns of W_0.
+  void forward_ctx(const T* params, const T* A, int na, const T* ctx, int B, MlpCache<T>& cache,
+                   T* Y) const;
+  // After forward_ctx: grads += dL/dparams, dA (B, na) = dL/dA (overwritten; null to skip),
+  // dctx (B, in - na) += dL/dctx (null to skip).
+  void backward_ctx(const T* params, const MlpCache<T>& cache, const T* dY, int B, T* grads,
+                    T* dA, T* dctx, MlpCache<T>& scratch) const;
+
  private:
+  // Layer l reads A (B, na) then ctx (B, in - na) when l == 0, else c.h[l].
+  void run_forward(const T* params, const T* A, int na, const T* ctx, int B, MlpCache<T>& c,
+                   T* Y) const;
+  void run_backward(const T* params, const MlpCache<T>& c, const T* A, int na, const T* ctx,
+                    const T* dY, int B, T* grads, T* dA, T* dctx, MlpCache<T>& s) const;
+
   std::vector<int> sizes_;
   std::vector<std::vector<T>> masks_;
   std::vector<std::vector<ColumnBlock>> blocks_;

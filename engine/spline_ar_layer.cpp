@@ -52,9 +52,9 @@ class SplineArLayer final : public Layer<T> {
                LayerCache<T>& c) const override {
     const int D = D_, P = P_, K = K_;
     const T bound = bound_;
-    pack_input(x, ctx, B, D_, C_, c.in);
+    c.in.assign(x, x + size_t(B) * D_);  // the context stays the caller's (forward_ctx)
     c.out.resize(size_t(B) * D * P);
-    mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
+    mlp_.forward_ctx(Pm, c.in.data(), D_, ctx, B, c.mlp, c.out.data());
 #pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
       T* h = c.out.data() + size_t(r) * D * P;  // keeps the softmax for backward
@@ -71,40 +71,40 @@ class SplineArLayer final : public Layer<T> {
 
   void backward(const T* Pm, const T* dz, const T* dlogdet, int B, T* grads, T* dx, T* dctx,
                 LayerCache<T>& c) const override {
-    const int D = D_, W = D_ + C_, P = P_, K = K_;
+    const int D = D_, P = P_, K = K_;
     const T bound = bound_;
     c.dout.resize(size_t(B) * D * P);
-    c.din.resize(size_t(B) * W);
+    c.din.resize(size_t(B) * D);
 #pragma omp parallel for schedule(static) if (long(B) * D >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
       const T* h = c.out.data() + size_t(r) * D * P;
-      const T* xr = c.in.data() + size_t(r) * W;
+      const T* xr = c.in.data() + size_t(r) * D;
       T* g = c.dout.data() + size_t(r) * D * P;
       for (int i = 0; i < D; ++i)  // direct path; the conditioner's share is added below
         dx[size_t(r) * D + i] = math::rq_backward_cached(xr[i], h + size_t(i) * P, K, bound,
                                                          dz[size_t(r) * D + i], dlogdet[r],
                                                          g + size_t(i) * P);
     }
-    mlp_.backward(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
-    unpack_grad(c.din, B, D_, C_, dx, dctx);
+    mlp_.backward_ctx(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), dctx, c.scratch);
+    add_grad(c.din, B, D_, dx);
   }
 
   void inverse(const T* Pm, const T* z, const T* ctx, int B, T* x,
                LayerCache<T>& c) const override {
-    const int D = D_, P = P_, K = K_, W = D_ + C_;
+    const int D = D_, P = P_, K = K_;
     const T bound = bound_;
     std::fill(x, x + size_t(B) * D, T(0));
-    pack_input(x, ctx, B, D_, C_, c.in);  // x columns are filled in pass by pass
+    c.in.assign(size_t(B) * D, T(0));  // x, filled in pass by pass; ctx stays the caller's
     c.out.resize(size_t(B) * D * P);
     // Pass g computes the spline of dimension g-1 from the final x_<g-1.
     T* in = c.in.data();
     const T* h = c.out.data();
-    inc_.invert(Pm, in, B, c.mlp.h, c.out.data(), [&](int r0, int rn, int g) {
+    inc_.invert(Pm, in, D, ctx, B, c.mlp.h, c.out.data(), [&](int r0, int rn, int g) {
       const int i = g - 1;
       for (int r = r0; r < r0 + rn; ++r) {
         const T xi = math::rq_inverse(z[size_t(r) * D + i], h + size_t(r) * D * P + size_t(i) * P, K, bound);
         x[size_t(r) * D + i] = xi;
-        in[size_t(r) * W + i] = xi;
+        in[size_t(r) * D + i] = xi;
       }
     });
   }

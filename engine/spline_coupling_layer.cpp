@@ -46,10 +46,10 @@ class SplineCouplingLayer final : public Layer<T> {
     const T bound = bound_;
     std::copy(x, x + size_t(B) * D, z);  // pass-through dims (transformed ones overwritten)
     if (!nt) return;
-    split_.pack(x, ctx, B, D, c.in);
+    split_.pack_x(x, B, D, c.in);  // the context stays the caller's (forward_ctx)
     c.out.resize(size_t(B) * nt * P);
     c.x.resize(size_t(B) * nt);  // backward needs the transformed inputs
-    mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
+    mlp_.forward_ctx(Pm, c.in.data(), split_.width_x(), ctx, B, c.mlp, c.out.data());
     const int* tr = split_.trans.data();
 #pragma omp parallel for schedule(static) if (long(B) * nt >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {
@@ -86,9 +86,9 @@ class SplineCouplingLayer final : public Layer<T> {
                                          g + size_t(k) * P);
       }
     }
-    c.din.resize(size_t(B) * split_.width());
-    mlp_.backward(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), c.scratch);
-    split_.unpack_grad(c.din, B, D, dx, dctx);
+    c.din.resize(size_t(B) * split_.width_x());
+    mlp_.backward_ctx(Pm, c.mlp, c.dout.data(), B, grads, c.din.data(), dctx, c.scratch);
+    split_.add_x_grad(c.din, B, D, dx);
   }
 
   void inverse(const T* Pm, const T* z, const T* ctx, int B, T* x,
@@ -97,9 +97,9 @@ class SplineCouplingLayer final : public Layer<T> {
     const T bound = bound_;
     std::copy(z, z + size_t(B) * D, x);
     if (!nt) return;
-    split_.pack(z, ctx, B, D, c.in);  // pass-through dims of z equal those of x
+    split_.pack_x(z, B, D, c.in);  // pass-through dims of z equal those of x
     c.out.resize(size_t(B) * nt * P);
-    mlp_.forward(Pm, c.in.data(), B, c.mlp, c.out.data());
+    mlp_.forward_ctx(Pm, c.in.data(), split_.width_x(), ctx, B, c.mlp, c.out.data());
     const int* tr = split_.trans.data();
 #pragma omp parallel for schedule(static) if (long(B) * nt >= ef::kSplineOmpMinElems)
     for (int r = 0; r < B; ++r) {

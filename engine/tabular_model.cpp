@@ -123,8 +123,9 @@ void TabularModel<T>::part_log_prob(const T* P, int p, int B, const int* codes, 
     ws.codes_p.resize(size_t(B) * Gp);
     for (int r = 0; r < B; ++r)
       for (int g = 0; g < Gp; ++g) ws.codes_p[size_t(r) * Gp + g] = codes[size_t(r) * G_ + go_[p] + g];
-    prefix(ws, B, fo_[p], ws.ctx);
-    cats_[p]->forward(P, ws.codes_p.data(), ws.ctx.data(), B, lp, ws.cat[p]);
+    ws.cat_ctx.resize(spec_.parts.size());
+    prefix(ws, B, fo_[p], ws.cat_ctx[p]);
+    cats_[p]->forward(P, ws.codes_p.data(), ws.cat_ctx[p].data(), B, lp, ws.cat[p]);
   }
   if (flows_[p]) {
     ws.u_p.resize(size_t(B) * ps.dims);
@@ -141,7 +142,6 @@ void TabularModel<T>::part_log_prob(const T* P, int p, int B, const int* codes, 
 template <class T>
 void TabularModel<T>::init_from_data(T* P, const int* codes, const T* u, int N,
                                      TabularWorkspace<T>& ws) const {
-  fill_features(codes, u, N, ws);
   for (size_t p = 0; p < cats_.size(); ++p) {
     if (!cats_[p]) continue;
     const int Gp = int(spec_.parts[p].levels.size());
@@ -150,6 +150,10 @@ void TabularModel<T>::init_from_data(T* P, const int* codes, const T* u, int N,
       for (int g = 0; g < Gp; ++g) cp[size_t(r) * Gp + g] = codes[size_t(r) * G_ + go_[p] + g];
     cats_[p]->init_from_data(P, cp.data(), N);
   }
+  // Only ActNorm layers initialize from data. Without them the flows' pass over the N rows, and
+  // its N x feature-width buffers (the one-hot codes of every categorical column), is skipped.
+  if (!spec_.flow.actnorm) return;
+  fill_features(codes, u, N, ws);
   for (size_t p = 0; p < flows_.size(); ++p) {
     if (!flows_[p]) continue;
     const int Dp = spec_.parts[p].dims;
@@ -190,8 +194,9 @@ void TabularModel<T>::log_prob_terms(const T* P, const int* codes, const T* u, i
       ws.codes_p.resize(size_t(B) * Gp);
       for (int r = 0; r < B; ++r)
         for (int g = 0; g < Gp; ++g) ws.codes_p[size_t(r) * Gp + g] = codes[size_t(r) * G_ + go_[p] + g];
-      prefix(ws, B, fo_[p], ws.ctx);
-      cats_[p]->forward(P, ws.codes_p.data(), ws.ctx.data(), B, lp.data(), ws.cat[p]);
+      ws.cat_ctx.resize(spec_.parts.size());
+      prefix(ws, B, fo_[p], ws.cat_ctx[p]);
+      cats_[p]->forward(P, ws.codes_p.data(), ws.cat_ctx[p].data(), B, lp.data(), ws.cat[p]);
       for (int r = 0; r < B; ++r) terms[size_t(r) * M + 2 * p] = lp[r];
     }
     if (flows_[p]) {

@@ -41,7 +41,9 @@ struct TabularWorkspace {
   std::vector<T> u_p;          // scratch (B, D_p)
   std::vector<CatCache<T>> cat;
   std::vector<FlowWorkspace<T>> flow;
-  std::vector<std::vector<T>> flow_ctx;  // per part, kept for backward
+  // Per part, the contexts of its categorical model and flow (prefixes of F), kept for backward:
+  // the conditioners read them in place (MaskedMLP::forward_ctx), one copy for all the layers.
+  std::vector<std::vector<T>> cat_ctx, flow_ctx;
 };
 
 // What --given fixes: whole conditional columns = whole block-C parts, one value per part.

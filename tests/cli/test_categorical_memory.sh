@@ -4,12 +4,15 @@
 # batch-sized activations: levels x (hidden width + batch rows)), not with levels x the rows of a
 # pass. Two tables of 30,000 rows, one categorical column of 100 or of 1000 labels (and one
 # continuous column conditioned on it); the extra peak RSS per extra label must stay under
-# KB_PER_LABEL. Measured 2026-11-29 (1 epoch, 1 thread): 106 KB per label with bounded passes,
-# 268 KB before (4096-row validation passes, and ActNorm init keeping 4096 rows x levels per layer).
-# Usage: test_categorical_memory.sh EFTRAIN [KB_PER_LABEL=160]
+# KB_PER_LABEL. Measured 2026-11-29 (1 epoch, 1 thread): 28 KB per label since the flow layers
+# read the one-hot context in place (one copy per batch, not one per layer in its packed input,
+# MLP input copy, input gradient and backward scratch) and the flows' init pass is skipped
+# without ActNorm; 100 KB per label before that (fails a 40 KB limit), 268 KB before bounded
+# validation passes.
+# Usage: test_categorical_memory.sh EFTRAIN [KB_PER_LABEL=40]
 set -uo pipefail
 EF=$1
-LIMIT=${2:-160}
+LIMIT=${2:-40}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 peak_kb() {  # peak RSS (KB) of training on $T/c$1.csv; eftrain re-executes itself in place
   python3 - "$EF" "$T/c$1.json" <<'PY'

@@ -6,7 +6,9 @@
 # build-fuzz/fuzz-work/corpus-<target>/, crash/timeout/oom reproducers to
 # build-fuzz/fuzz-work/artifacts-<target>/, the libFuzzer log to build-fuzz/fuzz-work/<target>.log.
 # EF_FUZZ_TARGETS="csv config model" picks the targets; EF_FUZZ_SKIP_KNOWN=1 makes fuzz_config
-# skip the already-reported bugs (see fuzz_config.cpp and README.md).
+# skip the already-reported bugs (see fuzz_config.cpp and README.md). EF_FUZZ_TIMEOUT (seconds,
+# default 5) is libFuzzer's -timeout per input: raise it on a loaded machine, where one input can
+# wait for the CPU longer than that without being slow.
 # Exit status: 0 when no target reported a crash, 1 otherwise.
 set -uo pipefail
 SECS=${1:-60}
@@ -44,7 +46,7 @@ for t in ${EF_FUZZ_TARGETS:-csv config model given}; do
   mkdir -p "$corpus" "$art" "$run"
   log=$WORK/fuzz_$t.log
   echo "=== fuzz_$t: ${SECS}s, -max_len=$maxlen"
-  (cd "$run" && "$exe" -jobs=1 -workers=1 -max_total_time="$SECS" -max_len="$maxlen" -timeout=5 \
+  (cd "$run" && "$exe" -jobs=1 -workers=1 -max_total_time="$SECS" -max_len="$maxlen" -timeout="${EF_FUZZ_TIMEOUT:-5}" \
      -rss_limit_mb=2048 -print_final_stats=1 ${dict[@]+"${dict[@]}"} -artifact_prefix="$art/" \
      "$corpus" "$FUZZ/corpus/$t" > /dev/null 2>&1)
   # With -jobs=1 libFuzzer writes the worker's output to fuzz-0.log in the current folder.

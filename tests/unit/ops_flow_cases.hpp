@@ -14,6 +14,7 @@
 
 #include "../../kernels/ops/flow_ops.hpp"
 #include "../../kernels/ops/data_ops.hpp"
+#include "conditioner_io.hpp"
 #include "coupling_split.hpp"
 #include "flow.hpp"
 #include "flow_kinds.hpp"
@@ -61,9 +62,18 @@ void check_flow_kind_ops(Exec& ex, const Tol& tol) {
           G(P.size(), 0.f), dctx(size_t(B) * C, 0.f), xinv(size_t(B) * D);
       layer->forward(P.data(), x.data(), cp, B, z.data(), logdet.data(), c);
       const std::vector<float> h_cached = c.out;  // splines: softmax in place of raw widths
+      // The conditioner input [x | ctx] packed as the device ops read it (the CPU layer keeps
+      // only its x part and reads ctx in place).
+      const ef::CouplingSplit split(ef::coupling_mask(s, l), C);
+      std::vector<float> packed;
+      if (info.autoregressive())
+        ef::pack_input(x.data(), cp, B, D, C, packed);
+      else
+        split.pack(x.data(), cp, B, D, packed);
+      // The raw conditioner output as the CPU layer computed it (same GEMMs, same rounding).
       std::vector<float> h_raw(c.out.size());
       ef::MlpCache<float> mc;
-      mlp.forward(P.data(), c.in.data(), B, mc, h_raw.data());
+      mlp.forward_ctx(P.data(), c.in.data(), mlp.in_size() - C, cp, B, mc, h_raw.data());
       layer->backward(P.data(), dz.data(), dlogdet.data(), B, G.data(), dx.data(),
                       C ? dctx.data() : nullptr, c);
       layer->inverse(P.data(), z.data(), cp, B, xinv.data(), c2);
@@ -71,8 +81,10 @@ void check_flow_kind_ops(Exec& ex, const Tol& tol) {
       // Its ops on the executor.
       const int W = mlp.in_size(), nout = mlp.out_size(), K = s.bins;
       const float clamp = float(s.clamp), bound = float(s.tail_bound);
-      REQUIRE(c.in.size() == size_t(B) * W);
-      const ef::CouplingSplit split(ef::coupling_mask(s, l), C);
+      REQUIRE(packed.size() == size_t(B) * W);
+      REQUIRE(c.in.size() == size_t(B) * (W - C));  // the x part only
+      REQUIRE(c.din.size() == c.in.size());
+      const int Wx = W - C;  // row stride of the CPU's input gradient (x part)
       const int nt = info.autoregressive() ? D : int(split.trans.size());
       const int nP = int(split.pass.size());
       Buf<Exec, int> tr(ex, split.trans.empty() ? std::vector<int>{0} : split.trans);
@@ -109,7 +121,7 @@ void check_flow_kind_ops(Exec& ex, const Tol& tol) {
       check_close(h.download(), h_cached, "conditioner output after forward", tol.r(1e-5),
                   tol.r(1e-6));
 
-      Buf<Exec, float> in(ex, c.in), dzd(ex, dz), dld(ex, dlogdet), dh(ex, size_t(B) * nout),
+      Buf<Exec, float> in(ex, packed), dzd(ex, dz), dld(ex, dlogdet), dh(ex, size_t(B) * nout),
           dxd(ex, size_t(B) * D), din(ex, c.din);
       if (info.autoregressive()) {
         switch (info.transform) {
@@ -124,7 +136,7 @@ void check_flow_kind_ops(Exec& ex, const Tol& tol) {
                                                 dzd.get(), dld.get(), dh.get(), dxd.get()});
             break;
         }
-        ex.for_each(size_t(B) * D, ef::ops::UnpackGrad{din.get(), W, nullptr, D, dxd.get(), D});
+        ex.for_each(size_t(B) * D, ef::ops::UnpackGrad{din.get(), Wx, nullptr, D, dxd.get(), D});
       } else {
         ex.copy(dxd.get(), dzd.get(), dz.size() * sizeof(float));
         switch (info.transform) {
@@ -141,7 +153,7 @@ void check_flow_kind_ops(Exec& ex, const Tol& tol) {
         }
         if (nP)
           ex.for_each(size_t(B) * nP,
-                      ef::ops::UnpackGrad{din.get(), W, pass.get(), nP, dxd.get(), D});
+                      ef::ops::UnpackGrad{din.get(), Wx, pass.get(), nP, dxd.get(), D});
       }
       check_close(dh.download(), c.dout, "conditioner output gradient", tol.r(1e-4),
                   tol.r(1e-6));

@@ -166,3 +166,99 @@ TEST_CASE("MaskedMLP forward and backward are bitwise the same at 1 and 2 thread
     CHECK(std::any_of(gP1.begin(), gP1.end(), [](float v) { return v != 0.f; }));
   }
 }
+
+// The same with the context read in place (forward_ctx/backward_ctx: layer 0's GEMMs split
+// over A's and ctx's columns, dctx accumulated tile by tile): bits independent of the threads.
+TEST_CASE("MaskedMLP forward_ctx and backward_ctx are bitwise the same at 1 and 2 threads") {
+  const int D = 16, C = 40, B = 700;
+  const std::vector<int> hidden{128, 128};
+  std::vector<int> sizes{D + C};
+  sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+  sizes.push_back(2 * D);
+  ef::ParamLayout lay;
+  MaskedMLP<float> mlp(sizes, ef::made_masks<float>(D, C, hidden, ef::Degrees::Sequential, 5, nullptr),
+                       Activation::ReLU, lay, "m");
+  std::vector<float> P(lay.total());
+  mlp.init(P.data(), 3, 1.0);
+  const auto Ad = eft::randn(size_t(B) * D, 9), Cd = eft::randn(size_t(B) * C, 11),
+             Gd = eft::randn(size_t(B) * 2 * D, 10);
+  const std::vector<float> A(Ad.begin(), Ad.end()), Cx(Cd.begin(), Cd.end()), G(Gd.begin(), Gd.end());
+  auto run = [&](int threads, std::vector<float>& Y, std::vector<float>& gP, std::vector<float>& dA,
+                 std::vector<float>& dC) {
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    ef::MlpCache<float> c, scratch;
+    Y.assign(size_t(B) * 2 * D, 0.f);
+    gP.assign(P.size(), 0.f);
+    dA.assign(A.size(), 0.f);
+    dC.assign(Cx.size(), 1.f);
+    mlp.forward_ctx(P.data(), A.data(), D, Cx.data(), B, c, Y.data());
+    mlp.backward_ctx(P.data(), c, G.data(), B, gP.data(), dA.data(), dC.data(), scratch);
+    omp_set_num_threads(saved);
+  };
+  std::vector<float> Y1, gP1, dA1, dC1, Y2, gP2, dA2, dC2;
+  run(1, Y1, gP1, dA1, dC1);
+  run(2, Y2, gP2, dA2, dC2);
+  CHECK(std::memcmp(Y1.data(), Y2.data(), Y1.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(gP1.data(), gP2.data(), gP1.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(dA1.data(), dA2.data(), dA1.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(dC1.data(), dC2.data(), dC1.size() * sizeof(float)) == 0);
+  // Not all trivial: the comparisons above would pass on empty results.
+  CHECK(std::any_of(dC1.begin(), dC1.end(), [](float v) { return v != 1.f; }));
+  CHECK(std::any_of(dA1.begin(), dA1.end(), [](float v) { return v != 0.f; }));
+}
+
+// forward_ctx / backward_ctx take the input as two blocks [A | ctx] read in place (a flow's
+// layers share one context). Same network: the results must equal the packed forward/backward,
+// for every split point, on a first layer that is cut into column blocks (a MADE without
+// context: rows read different prefixes, so splits fall inside and between the blocks), and
+// dctx must accumulate (+=) while dA is overwritten.
+TEST_CASE("MaskedMLP forward_ctx/backward_ctx equal the packed input's forward/backward") {
+  const int D = 12;
+  const std::vector<int> hidden{96, 40};
+  ef::ParamLayout lay;
+  auto masks = ef::made_masks<double>(D, 0, hidden, ef::Degrees::Sequential, 5, nullptr);
+  std::vector<int> sizes{D};
+  sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+  sizes.push_back(2 * D);
+  MaskedMLP<double> mlp(sizes, masks, Activation::Tanh, lay, "s");
+  REQUIRE(mlp.blocks(0).size() > 1);  // the first layer really is cut into blocks
+  std::vector<double> P(lay.total());
+  mlp.init(P.data(), 3, 1.0);
+  auto noise = eft::randn(P.size(), 4, 0.1);
+  for (size_t i = 0; i < P.size(); ++i) P[i] += P[i] != 0.0 ? noise[i] : 0.0;
+  const int out = 2 * D;
+  // B = 9: one row tile; B = 600: three tiles (each reads its own rows of A and ctx).
+  for (const int B : {9, 600}) {
+  CAPTURE(B);
+  auto X = eft::randn(size_t(B) * D, 9);
+  auto G = eft::randn(size_t(B) * out, 10);
+  ef::MlpCache<double> c, scratch;
+  std::vector<double> Y(size_t(B) * out), gP(P.size(), 0.0), gX(X.size());
+  mlp.forward(P.data(), X.data(), B, c, Y.data());
+  mlp.backward(P.data(), c, G.data(), B, gP.data(), gX.data(), scratch);
+  for (int na : {0, 1, 5, 11, D}) {
+    CAPTURE(na);
+    const int nc = D - na;
+    std::vector<double> A(size_t(B) * na), Cx(size_t(B) * nc);
+    for (int r = 0; r < B; ++r)
+      for (int j = 0; j < D; ++j)
+        (j < na ? A[size_t(r) * na + j] : Cx[size_t(r) * nc + j - na]) = X[size_t(r) * D + j];
+    ef::MlpCache<double> c2, s2;
+    std::vector<double> Y2(Y.size()), gP2(P.size(), 0.0), dA(A.size(), 7.0);
+    const auto dC0 = eft::randn(Cx.size(), 13);
+    std::vector<double> dC = dC0;
+    mlp.forward_ctx(P.data(), A.data(), na, Cx.data(), B, c2, Y2.data());
+    mlp.backward_ctx(P.data(), c2, G.data(), B, gP2.data(), A.empty() ? nullptr : dA.data(),
+                     Cx.empty() ? nullptr : dC.data(), s2);
+    for (size_t i = 0; i < Y.size(); ++i) CHECK(Y2[i] == doctest::Approx(Y[i]).epsilon(1e-12));
+    for (size_t i = 0; i < P.size(); ++i) CHECK(gP2[i] == doctest::Approx(gP[i]).epsilon(1e-12).scale(1.0));
+    for (int r = 0; r < B; ++r)
+      for (int j = 0; j < D; ++j) {
+        const double got = j < na ? dA[size_t(r) * na + j]
+                                  : dC[size_t(r) * nc + j - na] - dC0[size_t(r) * nc + j - na];
+        CHECK(got == doctest::Approx(gX[size_t(r) * D + j]).epsilon(1e-12).scale(1.0));
+      }
+  }
+  }
+}
