@@ -27,9 +27,14 @@
 #include <echoflow/echoflow.hpp>
 
 #include "bif.hpp"
+#include "bn_rows.hpp"
 #include "config.hpp"
 
 namespace {
+
+using efbench::bn_codes;
+using efbench::bn_table;
+using efbench::floored_mean;
 
 double cpu_seconds() {
   rusage u{};
@@ -42,45 +47,6 @@ double mean(const std::vector<double>& v) {
   for (double x : v) t += x;
   return t / double(v.size());
 }
-// SDGym's floor: mean of log(P + 1e-8).
-double floored_mean(const std::vector<double>& ll) {
-  double t = 0;
-  for (double x : ll) t += std::log(std::exp(x) + 1e-8);
-  return t / double(ll.size());
-}
-
-echoflow::Table bn_table(const efbench::BayesNet& net, const std::vector<int>& rows) {
-  const size_t V = net.vars.size(), n = rows.size() / V;
-  echoflow::Table t;
-  for (size_t v = 0; v < V; ++v) {
-    std::vector<std::string> l(n);
-    for (size_t r = 0; r < n; ++r) l[r] = net.vars[v].states[size_t(rows[r * V + v])];
-    t.columns.push_back(echoflow::Column::categorical(net.vars[v].name, std::move(l)));
-  }
-  return t;
-}
-
-std::vector<int> bn_codes(const efbench::BayesNet& net, const echoflow::Table& t) {
-  const size_t V = net.vars.size(), n = t.rows();
-  std::vector<int> rows(n * V);
-  for (size_t v = 0; v < V; ++v) {
-    const int c = t.find(net.vars[v].name);
-    if (c < 0) throw std::runtime_error("the synthetic table lacks column " + net.vars[v].name);
-    std::map<std::string, int> idx;
-    for (size_t k = 0; k < net.vars[v].states.size(); ++k) idx[net.vars[v].states[k]] = int(k);
-    const echoflow::Column& col = t.columns[size_t(c)];
-    for (size_t r = 0; r < n; ++r) {
-      auto it = col.is_missing(r) ? idx.end() : idx.find(col.labels[r]);
-      if (it == idx.end())
-        throw std::runtime_error("row " + std::to_string(r + 1) + ", column " + net.vars[v].name + ": \"" +
-                                 (col.is_missing(r) ? std::string("(missing)") : col.labels[r]) +
-                                 "\" is not a state of the network");
-      rows[r * V + v] = it->second;
-    }
-  }
-  return rows;
-}
-
 struct Scores {
   double l_syn, l_test;
 };

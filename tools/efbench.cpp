@@ -42,6 +42,7 @@
 
 #include "backend.hpp"
 #include "bif.hpp"
+#include "bn_rows.hpp"
 #include "blas.hpp"
 #include "config.hpp"
 #include <set>
@@ -54,6 +55,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+using efbench::bn_codes;
+using efbench::bn_table;
+using efbench::floored_mean;
 
 using clock_type = std::chrono::steady_clock;
 double now_s() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
@@ -254,13 +259,6 @@ double mean(const std::vector<double>& v) {
   for (double x : v) t += x;
   return v.empty() ? std::nan("") : t / double(v.size());
 }
-// SDGym's floor: mean of log(P + 1e-8).
-double floored_mean(const std::vector<double>& ll) {
-  double t = 0;
-  for (double x : ll) t += std::log(std::exp(x) + 1e-8);
-  return t / double(ll.size());
-}
-
 echoflow::Table table2d(const std::vector<double>& x) {
   const size_t n = x.size() / 2;
   std::vector<double> a(n), b(n);
@@ -410,35 +408,6 @@ void run_2d_model(Report& rep, const efbench::Dataset2D& ds, const std::string& 
                  ds.name.c_str(), r.model.c_str(), r.epochs, r.train_s, r.heldout_model, true_test, r.l_syn,
                  r.l_test);
   }
-}
-
-echoflow::Table bn_table(const efbench::BayesNet& net, const std::vector<int>& rows) {
-  const size_t V = net.vars.size(), n = rows.size() / V;
-  echoflow::Table t;
-  for (size_t v = 0; v < V; ++v) {
-    std::vector<std::string> l(n);
-    for (size_t r = 0; r < n; ++r) l[r] = net.vars[v].states[rows[r * V + v]];
-    t.columns.push_back(echoflow::Column::categorical(net.vars[v].name, std::move(l)));
-  }
-  return t;
-}
-std::vector<int> bn_codes(const efbench::BayesNet& net, const echoflow::Table& t) {
-  const size_t V = net.vars.size(), n = t.rows();
-  std::vector<int> rows(n * V);
-  for (size_t v = 0; v < V; ++v) {
-    const int c = t.find(net.vars[v].name);
-    if (c < 0) throw std::runtime_error("sampled table lacks column " + net.vars[v].name);
-    std::map<std::string, int> idx;
-    for (size_t k = 0; k < net.vars[v].states.size(); ++k) idx[net.vars[v].states[k]] = int(k);
-    for (size_t r = 0; r < n; ++r) {
-      auto it = idx.find(t.columns[c].labels[r]);
-      if (it == idx.end())
-        throw std::runtime_error("sampled label \"" + t.columns[c].labels[r] + "\" is not a state of " +
-                                 net.vars[v].name);
-      rows[r * V + v] = it->second;
-    }
-  }
-  return rows;
 }
 
 void run_bn(Report& rep, const std::string& bn_dir, const std::vector<std::string>& nets, std::ostringstream& md) {
