@@ -31,6 +31,10 @@ Communicator& single_process() {
   return one;
 }
 
+int backend_local_rank(const Communicator* ranks) {
+  return ranks && ranks->size() > 1 ? ranks->local_rank() : -1;
+}
+
 std::string broadcast_string(Communicator& comm, const std::string& s, int root) {
   if (comm.size() == 1) return s;
   uint64_t n = s.size();

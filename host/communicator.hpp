@@ -68,6 +68,12 @@ std::string scale_out_build_info();
 // waiting in a later collective for a rank that died.
 void run_agreed(Communicator& comm, const std::function<void()>& phase);
 
+// The local_rank argument of ef::make_backend (engine/backend.hpp) on this rank: its rank on its
+// node when it is one of several ranks, so that every rank of a node trains, samples and scores
+// on a GPU of its own (device local_rank mod the node's devices, engine/cuda_module.hpp); -1 for
+// a process alone or no communicator (the thread's current device, as without a launcher).
+int backend_local_rank(const Communicator* ranks);
+
 // root's string on every rank.
 std::string broadcast_string(Communicator& comm, const std::string& s, int root);
 

@@ -61,7 +61,7 @@ std::string closest_name(const std::string& name, const std::vector<ef::ColumnEn
 
 ef::Backend& Model::Impl::backend() const {
   if (!be) {
-    be = ef::make_backend(device, spec);
+    be = ef::make_backend(device, spec, local_rank);
     be->set_params(params);
   }
   return *be;
@@ -421,8 +421,8 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   bool noisy = false;
   for (auto& e : impl->enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
   // Data-parallel ranks on GPUs: one device per rank of a node (docs/SCALE.md).
-  const ef::Communicator* ranks = opt.train.comm;
-  auto be = ef::make_backend(opt.device, impl->spec, ranks && ranks->size() > 1 ? ranks->local_rank() : -1);
+  impl->local_rank = ef::backend_local_rank(opt.train.comm);
+  auto be = ef::make_backend(opt.device, impl->spec, impl->local_rank);
   be->init_params();
   impl->train = ef::train(*be, int(N), ef::BatchSource{make_batch, noisy, make_slice}, opt.train, opt.on_epoch);
   impl->params = be->get_params();

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <set>
 
+#include "communicator.hpp"
 #include "config.hpp"
 #include "output_file.hpp"
 #include "tabular_model.hpp"
@@ -243,6 +244,12 @@ Model Model::load(const std::string& path) {
   ::close(fd);
   Model m;
   m.impl_ = parse_model_bytes(bytes, path);
+  return m;
+}
+
+Model Model::load(const std::string& path, const ef::Communicator& ranks) {
+  Model m = load(path);
+  m.impl_->local_rank = ef::backend_local_rank(&ranks);
   return m;
 }
 

@@ -23,6 +23,7 @@ struct Model::Impl {
   nlohmann::json config;
   nlohmann::json schema;               // host/schema.hpp: inferred columns and the device used
   std::string device = "auto";
+  int local_rank = -1;                 // make_backend's: ef::backend_local_rank (host/communicator.hpp)
 
   mutable std::mutex mu;               // guards be and lanes (and their workspaces)
   mutable std::unique_ptr<ef::Backend> be;

@@ -179,7 +179,7 @@ int cmd_sample(const std::string& model, long rows, const std::string& out, uint
   ef::SampleInfo info;
   if (comm.size() > 1) {
     std::unique_ptr<echoflow::Model> m;
-    ef::run_agreed(comm, [&] { m = std::make_unique<echoflow::Model>(echoflow::Model::load(model)); });
+    ef::run_agreed(comm, [&] { m = std::make_unique<echoflow::Model>(echoflow::Model::load(model, comm)); });
     echoflow::sample_over_ranks(comm, *m, size_t(rows), given, seed, out, kBlockRows, &info);
     if (comm.rank() != 0) return 0;
   } else {
@@ -199,7 +199,7 @@ int cmd_score(const std::string& model, const std::string& data, const std::stri
               ef::Communicator& comm) {
   if (comm.size() > 1) {
     std::unique_ptr<echoflow::Model> m;
-    ef::run_agreed(comm, [&] { m = std::make_unique<echoflow::Model>(echoflow::Model::load(model)); });
+    ef::run_agreed(comm, [&] { m = std::make_unique<echoflow::Model>(echoflow::Model::load(model, comm)); });
     echoflow::score_over_ranks(comm, *m, data, out, kBlockRows);
     return 0;
   }

@@ -7,16 +7,10 @@
 #     no output file, no hang (each mpirun runs under `timeout`).
 # usage: test_mpi.sh EFTRAIN PENGUINS_CSV
 set -euo pipefail
-EF=$(realpath "$1"); PENGUINS=$(realpath "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# Root in a container needs --allow-run-as-root; the 2-core CI machine needs --oversubscribe.
+source "$HERE/mpirun.sh" "$@"  # EF, PENGUINS, T, fail, MPIRUN
 # Each rank runs one thread; the 1-process reference runs with the default thread count: the
 # GEMMs' fixed row tiles (engine/threads.cpp) make the bytes independent of threads per process.
-MPIRUN=(timeout 300 mpirun --oversubscribe -x OMP_NUM_THREADS=1 -np 2)
-[ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 
 "$EF" --version | grep -q "MPI: compiled" || fail "--version does not say MPI is compiled in"
 cd "$T"

@@ -10,14 +10,8 @@
 #     end both ranks with one clear message, exit 1, no model file, no hang.
 # usage: test_shards.sh EFTRAIN PENGUINS_CSV
 set -euo pipefail
-EF=$(realpath "$1"); PENGUINS=$(realpath "$2")
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# Root in a container needs --allow-run-as-root; the 2-core CI machine needs --oversubscribe.
-MPIRUN=(timeout 300 mpirun --oversubscribe -x OMP_NUM_THREADS=1 -np 2)
-[ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
+source "$HERE/mpirun.sh" "$@"  # EF, PENGUINS, T, fail, MPIRUN
 cd "$T"
 
 # Every 5th row held out; the rest split in two halves. penguins.csv is sorted by species, so

@@ -11,10 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -24,8 +21,7 @@
 
 namespace {
 
-using eft_comm::Exchange;
-using eft_comm::ThreadComm;
+using eft_comm::fit_on_ranks;
 
 // A curved 2-D cloud plus an integer column (dequantization noise: the slices' noise offsets
 // matter) and a categorical one.
@@ -67,17 +63,7 @@ TEST_CASE("data parallel: two in-process ranks follow the 1-process run (maf, ns
     CAPTURE(int(flow));
     const echoflow::FitOptions opt = options(flow);
     const echoflow::Model one = echoflow::Model::fit(t, opt);
-    Exchange x(2);
-    std::unique_ptr<echoflow::Model> two[2];
-    std::thread th[2];
-    for (int r = 0; r < 2; ++r)
-      th[r] = std::thread([&, r] {
-        ThreadComm comm(x, r);
-        echoflow::FitOptions o = opt;
-        o.train.comm = &comm;
-        two[r] = std::make_unique<echoflow::Model>(echoflow::Model::fit(t, o));
-      });
-    for (auto& h : th) h.join();
+    const auto two = fit_on_ranks(2, opt, [&](int) -> const echoflow::Table& { return t; });
     // Same epochs, same per-epoch NLLs up to float reassociation of the gradient sums (the
     // tolerance is docs/SCALE.md's), and the two ranks hold the same model.
     const auto& h1 = one.training().history;
@@ -98,21 +84,9 @@ TEST_CASE("data parallel: two in-process ranks follow the 1-process run (maf, ns
 }
 
 TEST_CASE("data parallel: ranks holding different tables stop together with one message") {
-  Exchange x(2);
-  std::string msg[2];
-  std::thread th[2];
-  for (int r = 0; r < 2; ++r)
-    th[r] = std::thread([&, r] {
-      ThreadComm comm(x, r);
-      echoflow::FitOptions o = options(ef::FlowKind::MAF);
-      o.train.comm = &comm;
-      try {
-        echoflow::Model::fit(make_table(r == 0 ? 400 : 500, 3), o);
-      } catch (const ef::AgreedError& e) {
-        msg[r] = e.what();
-      }
-    });
-  for (auto& h : th) h.join();
+  const echoflow::Table t[2] = {make_table(400, 3), make_table(500, 3)};
+  std::vector<std::string> msg;
+  fit_on_ranks(2, options(ef::FlowKind::MAF), [&](int r) -> const echoflow::Table& { return t[r]; }, &msg);
   CHECK(msg[0] == msg[1]);
   CHECK(msg[0].find("ranks disagree on the table (400 to 500 rows") != std::string::npos);
 }
@@ -135,18 +109,9 @@ TEST_CASE("data parallel: sharded ranks fit identical encoders from the rows of 
   echoflow::Table shard[2] = {rows(0, 500), rows(500, 1200)};
   for (size_t r = 0; r < 60; ++r) shard[1].columns[3].labels[r] = "rare";
   shard[1].columns[0].values[7] = 40.0;
-  Exchange x(2);
-  std::unique_ptr<echoflow::Model> m[2];
-  std::thread th[2];
-  for (int r = 0; r < 2; ++r)
-    th[r] = std::thread([&, r] {
-      ThreadComm comm(x, r);
-      echoflow::FitOptions o = options(ef::FlowKind::MAF);
-      o.train.comm = &comm;
-      o.train.sharded = true;
-      m[r] = std::make_unique<echoflow::Model>(echoflow::Model::fit(shard[r], o));
-    });
-  for (auto& h : th) h.join();
+  echoflow::FitOptions opt = options(ef::FlowKind::MAF);
+  opt.train.sharded = true;
+  const auto m = fit_on_ranks(2, opt, [&](int r) -> const echoflow::Table& { return shard[r]; });
   const auto dir = std::filesystem::temp_directory_path();
   const std::string p0 = (dir / ("ef_sharded_r0_" + std::to_string(::getpid()) + ".efm")).string();
   const std::string p1 = (dir / ("ef_sharded_r1_" + std::to_string(::getpid()) + ".efm")).string();

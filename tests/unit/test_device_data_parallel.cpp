@@ -8,11 +8,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <echoflow/echoflow.hpp>
@@ -22,22 +22,9 @@
 #include "thread_comm.hpp"
 #include "training_cases.hpp"
 
-using eft_comm::Exchange;
-using eft_comm::ThreadComm;
+using eft_comm::on_ranks;
 
 namespace {
-
-// f(comm) on R threads, each a rank.
-void on_ranks(int R, const std::function<void(ef::Communicator&)>& f) {
-  Exchange x(R);
-  std::vector<std::thread> th;
-  for (int r = 0; r < R; ++r)
-    th.emplace_back([&, r] {
-      ThreadComm comm(x, r);
-      f(comm);
-    });
-  for (auto& t : th) t.join();
-}
 
 ef::GradSumNeeds needs(int ranks, bool device, bool host_memory, bool host_grads, bool nccl) {
   ef::GradSumNeeds n;
@@ -76,6 +63,36 @@ TEST_CASE("one GPU per rank: local rank mod the devices the process sees") {
   CHECK(ef::device_for_local_rank(9, 8) == 1);  // more ranks than GPUs: shared round-robin
   CHECK(ef::device_for_local_rank(2, 1) == 0);  // CUDA_VISIBLE_DEVICES of one GPU per rank
   CHECK(ef::device_for_local_rank(5, 0) == 0);
+}
+
+// The local rank make_backend gets (host/communicator.hpp): fit, and Model::load(path, ranks) for
+// sample and score over ranks, so every rank of a node runs on a GPU of its own.
+TEST_CASE("one GPU per rank: training, sampling and scoring choose it from the local rank") {
+  struct Placed final : ef::Communicator {  // rank `r` of `n`, `local` on its node
+    int r, n, local;
+    Placed(int r_, int n_, int local_) : r(r_), n(n_), local(local_) {}
+    int rank() const override { return r; }
+    int size() const override { return n; }
+    int local_rank() const override { return local; }
+    void sum(float*, size_t) override {}
+    void sum(double*, size_t) override {}
+    int64_t min(int64_t v) override { return v; }
+    void broadcast(void*, size_t, int) override {}
+    void send(const std::string&, int) override {}
+    std::string recv(int) override { return {}; }
+    [[noreturn]] void abort(int) override { std::abort(); }
+  };
+  CHECK(ef::backend_local_rank(nullptr) == -1);  // no launcher: the current device
+  CHECK(ef::backend_local_rank(&ef::single_process()) == -1);
+  const Placed alone(0, 1, 0), node1_rank1(3, 4, 1), node1_rank0(2, 4, 0);
+  CHECK(ef::backend_local_rank(&alone) == -1);
+  // Two nodes of two ranks: global ranks 2 and 3 are local ranks 0 and 1 on the second node.
+  CHECK(ef::backend_local_rank(&node1_rank0) == 0);
+  CHECK(ef::backend_local_rank(&node1_rank1) == 1);
+  CHECK(ef::device_for_local_rank(ef::backend_local_rank(&node1_rank1), 2) == 1);
+  std::vector<int> got(3, -2);
+  on_ranks(3, [&](ef::Communicator& comm) { got[size_t(comm.rank())] = ef::backend_local_rank(&comm); });
+  CHECK(got == std::vector<int>{0, 1, 2});  // ranks of one process share its node
 }
 
 TEST_CASE("NCCL unique id: made on rank 0 only, the same bytes on every rank") {
@@ -186,4 +203,29 @@ TEST_CASE("device data parallel (host executor): R ranks follow the 1-process ru
     CHECK(worst < 1e-2);
     for (int r = 1; r < c.ranks; ++r) CHECK(ranks[size_t(r)]->score(t) == s0);
   }
+}
+
+// Sharded data (each rank its own rows) on a device step: the step slices one table that every
+// rank holds alike (engine/batch_plan.hpp), so host/trainer.cpp refuses shards there, on every
+// rank alike, with a message that names the way out; the same shards train on device "cpu". The
+// shards are of equal size: without the refusal both ranks then run the same steps and the test
+// fails on the missing message (unequal shards would leave one rank waiting in a sum).
+TEST_CASE("device data parallel: sharded data is refused on the device step, trained on the CPU") {
+  const echoflow::Table shard[2] = {eft_train::table(330, false), eft_train::table(330, false)};
+  echoflow::FitOptions opt = eft_train::options(ef::FlowKind::MAF, "host-device");
+  opt.train.sharded = true;
+  opt.train.epochs = 2;
+  auto of_rank = [&](int r) -> const echoflow::Table& { return shard[r]; };
+  std::string msg = "no error";
+  try {
+    eft_comm::fit_on_ranks(2, opt, of_rank);
+  } catch (const ef::Error& e) {
+    msg = e.what();
+  }
+  CHECK(msg.find("sharded data (data.path a list or glob) over 2 ranks needs device \"cpu\"; the "
+                 "host-emulated device backend trains over several ranks on replicated data") != std::string::npos);
+  opt.device = "cpu";
+  const auto cpu = eft_comm::fit_on_ranks(2, opt, of_rank);
+  CHECK(cpu[0]->training().grad_sum_path == "host loop");
+  CHECK(cpu[0]->training().n_train + cpu[0]->training().n_val == 660);
 }

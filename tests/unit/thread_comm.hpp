@@ -2,14 +2,20 @@
 // (tests/unit/test_data_parallel.cpp, test_device_data_parallel.cpp), so the multi-rank paths
 // run without MPI. The MPI build's tests/mpi/test_mpi.sh runs them through mpirun.
 #pragma once
+#include <echoflow/echoflow.hpp>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "communicator.hpp"
@@ -80,5 +86,45 @@ class ThreadComm final : public ef::Communicator {
   Exchange& x_;
   int rank_;
 };
+
+// f(comm) on R threads, each rank r of one ThreadComm of R ranks; returns when all have.
+inline void on_ranks(int R, const std::function<void(ef::Communicator&)>& f) {
+  Exchange x(R);
+  std::vector<std::thread> th;
+  for (int r = 0; r < R; ++r)
+    th.emplace_back([&, r] {
+      ThreadComm comm(x, r);
+      f(comm);
+    });
+  for (auto& t : th) t.join();
+}
+
+// Model::fit(table(r), opt) on R thread ranks, opt.train.comm each rank's communicator: the
+// models by rank. A rank's exception is rethrown once every rank has ended (the lowest rank's
+// first), except that with `agreed` an ef::AgreedError is kept there as its message, by rank,
+// and that rank's model left null.
+inline std::vector<std::unique_ptr<echoflow::Model>> fit_on_ranks(
+    int R, const echoflow::FitOptions& opt, const std::function<const echoflow::Table&(int)>& table,
+    std::vector<std::string>* agreed = nullptr) {
+  std::vector<std::unique_ptr<echoflow::Model>> models(static_cast<size_t>(R));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(R));
+  if (agreed) agreed->assign(size_t(R), std::string());
+  on_ranks(R, [&](ef::Communicator& comm) {
+    const size_t r = size_t(comm.rank());
+    echoflow::FitOptions o = opt;
+    o.train.comm = &comm;
+    try {
+      models[r] = std::make_unique<echoflow::Model>(echoflow::Model::fit(table(comm.rank()), o));
+    } catch (const ef::AgreedError& e) {
+      if (agreed) (*agreed)[r] = e.what();
+      else errors[r] = std::current_exception();
+    } catch (...) {
+      errors[r] = std::current_exception();
+    }
+  });
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return models;
+}
 
 }  // namespace eft_comm

@@ -126,6 +126,10 @@ class Model {
  public:
   static Model fit(const Table& data, const FitOptions& opt);
   static Model load(const std::string& path);
+  // load() on one rank of a multi-process run (mpirun; host/ranks_io.hpp): with several ranks,
+  // a GPU runs this rank's scoring and sampling on the device of its local rank, as fit does
+  // (ef::backend_local_rank), instead of every rank of a node on device 0.
+  static Model load(const std::string& path, const ef::Communicator& ranks);
   void save(const std::string& path) const;
 
   // log p(row) for every row of t, natural log, original units. Columns are matched by name;
