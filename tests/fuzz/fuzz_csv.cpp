@@ -1,10 +1,11 @@
 // libFuzzer target: ef::parse_csv on arbitrary bytes, compared with libcsv's strict mode (the
 // reference in tests/support: the same bytes accepted or refused, the same cells) and with
-// itself cut into tiny blocks and parallel pieces (the block and piece edges fall everywhere), then the per-cell work read_table does
-// (missing tokens, number parsing, type inference), then a write/read round trip through
-// ef::csv_field (the quoting write_table uses), then the CSV writer (echoflow::format_rows) on
-// the input's bytes taken as doubles and labels: what it writes must parse back to bit-identical
-// numbers and the same labels. parse_csv must succeed or throw ef::Error; anything else
+// itself cut into tiny blocks and parallel pieces (the block and piece edges fall everywhere),
+// then the per-cell work read_table does (missing tokens, number parsing, type inference), then
+// a write/read round trip through ef::csv_field (the quoting write_table uses), then the CSV
+// writer (echoflow::format_rows) on the input's bytes taken as doubles, whole numbers and
+// labels, with missing cells: what it writes must parse back to bit-identical numbers, the same
+// labels and the missing token. parse_csv must succeed or throw ef::Error; anything else
 // (another exception type, a sanitizer report, a broken invariant) is a bug.
 #include <cerrno>
 #include <cmath>
@@ -65,24 +66,42 @@ std::string write(const ef::CsvTable& t) {
 
 }  // namespace
 
-// The writer: the input as doubles (finite ones) and as labels; write, parse, compare.
+// The writer: the input as doubles (finite ones), as whole numbers (an integer column) and as
+// labels, with missing cells (a missing token picked by the input) in the numeric columns; write,
+// parse, compare. With the input's first byte >= 0x80 the table is the one continuous column
+// alone, where an empty missing token must not become a blank line (which the reader skips).
 void writer_round_trip(const uint8_t* data, size_t size) {
   using echoflow::Column;
-  std::vector<double> v;
+  std::vector<double> v, k;
   std::vector<std::string> labels;
+  std::vector<uint8_t> miss_v, miss_k;
   for (size_t i = 0; i + 8 <= size; i += 8) {
     double d;
     std::memcpy(&d, data + i, 8);
     if (!std::isfinite(d) || (d != 0 && std::fabs(d) < 2.2250738585072014e-308)) continue;  // finite, normal
     v.push_back(d);
+    k.push_back(std::floor(d));
     labels.emplace_back(reinterpret_cast<const char*>(data + i), 8);
     // The reader refuses NUL bytes (never text), so labels with one cannot round-trip: replaced.
     for (char& ch : labels.back())
       if (ch == '\0') ch = '\x01';
+    miss_v.push_back((data[i] ^ data[i + 3]) & 1);
+    miss_k.push_back((data[i + 1] ^ data[i + 4]) & 1);
   }
   if (v.empty()) return;
+  static const char* const tokens[] = {"", "NA", "?", "nan"};
+  const std::string token = size % 5 < 4 ? tokens[size % 5] : labels[0];
+  const bool alone = data[0] >= 0x80;
   echoflow::Table t;
-  t.columns = {Column::numeric("v", v), Column::categorical("label", labels)};
+  t.columns.push_back(Column::numeric("v", v));
+  t.columns.back().missing = miss_v;
+  t.columns.back().missing_token = token;
+  if (!alone) {
+    t.columns.push_back(Column::numeric("k", k, ef::ColumnType::Integer));
+    t.columns.back().missing = miss_k;
+    t.columns.back().missing_token = token;
+    t.columns.push_back(Column::categorical("label", labels));
+  }
   std::string text = echoflow::format_header(t);
   echoflow::format_rows(t, 0, t.rows(), text);
   ef::CsvTable u;
@@ -91,12 +110,24 @@ void writer_round_trip(const uint8_t* data, size_t size) {
   } catch (const ef::Error& e) {
     fail("the writer's output does not parse:", e.what());
   }
-  if (u.rows() != v.size()) fail("the writer's output has the wrong row count");
+  if (u.rows() != v.size() || u.header.size() != t.columns.size()) fail("the writer's output has the wrong shape");
   for (size_t r = 0; r < v.size(); ++r) {
     double back;
-    if (!parse_number(u.cells[0][r], back)) fail("a written number does not parse:", std::string(u.cells[0][r]));
-    if (std::memcmp(&back, &v[r], 8) != 0) fail("a written number reads back different:", std::string(u.cells[0][r]));
-    if (u.cells[1][r] != labels[r]) fail("a written label reads back different");
+    if (miss_v[r]) {
+      if (u.cells[0][r] != token) fail("a missing cell reads back different:", std::string(u.cells[0][r]));
+    } else {
+      if (!parse_number(u.cells[0][r], back)) fail("a written number does not parse:", std::string(u.cells[0][r]));
+      if (std::memcmp(&back, &v[r], 8) != 0) fail("a written number reads back different:", std::string(u.cells[0][r]));
+    }
+    if (alone) continue;
+    if (miss_k[r]) {
+      if (u.cells[1][r] != token) fail("a missing integer cell reads back different:", std::string(u.cells[1][r]));
+    } else {
+      // Whole numbers are written as integers, so -0 comes back as 0: compared by value.
+      if (!parse_number(u.cells[1][r], back)) fail("a written integer does not parse:", std::string(u.cells[1][r]));
+      if (back != k[r]) fail("a written integer reads back different:", std::string(u.cells[1][r]));
+    }
+    if (u.cells[2][r] != labels[r]) fail("a written label reads back different");
   }
 }
 
