@@ -214,19 +214,21 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   } else if (e.has_max) {
     EF_THROW("column \"", name, "\": a max without a min is not supported; give both");
   }
-  // Point masses: the distinct values in ascending order with their counts, by a stable sort
-  // and runs of equal values (a std::map of counts cost ~0.3 s serial CPU for 64 columns of
-  // 20k rows, bench/results/e2e_startup_2026-11-30.md). Stable, so a run's value is its first in
-  // input order, as the map's key was (-0.0 and 0.0 compare equal).
+  // Point masses: the distinct values in ascending order with their counts, by a sort and runs
+  // of equal values (a std::map of counts cost ~0.3 s serial CPU for 64 columns of 20k rows,
+  // bench/results/e2e_startup_2026-11-30.md). Equal finite doubles have equal bits except -0.0
+  // and 0.0: their run takes the sign of the first zero in input order, as the map's key did.
   std::vector<double> sorted(values);
-  std::stable_sort(sorted.begin(), sorted.end());
+  std::sort(sorted.begin(), sorted.end());
+  const auto first_zero = std::find(values.begin(), values.end(), 0.0);
   std::vector<std::pair<size_t, double>> frequent;
   size_t distinct = 0;
   for (size_t i = 0; i < sorted.size();) {
     size_t j = i + 1;
     while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
     const size_t c = j - i;
-    if (c >= kAtomShare * double(values.size()) && c >= 2) frequent.push_back({c, sorted[i]});
+    const double v = sorted[i] == 0.0 ? *first_zero : sorted[i];
+    if (c >= kAtomShare * double(values.size()) && c >= 2) frequent.push_back({c, v});
     ++distinct;
     i = j;
   }
