@@ -97,24 +97,30 @@ int probe_cuda_driver(std::string* why) {
   return n;
 }
 
-std::vector<std::string> cuda_module_candidates() {
-  if (const char* env = std::getenv("EF_CUDA_MODULE"); env && env[0]) return {env};
+std::vector<std::string> module_candidates(const std::string& file, const char* env_var) {
+  if (const char* env = std::getenv(env_var); env && env[0]) return {env};
   std::vector<std::string> c;
   const std::string bin = this_binary();
   if (!bin.empty()) {
     const std::string dir = dirname_of(bin);
-    c.push_back(dir + "/" + kCudaModuleFile);
-    c.push_back(dir + "/../" EF_INSTALL_LIBDIR "/" + kCudaModuleFile);
+    c.push_back(dir + "/" + file);
+    c.push_back(dir + "/../" EF_INSTALL_LIBDIR "/" + file);
   }
-  for (const std::string& d : program_search_path()) c.push_back(d + "/" + kCudaModuleFile);
+  for (const std::string& d : program_search_path()) c.push_back(d + "/" + file);
   return c;
 }
 
-std::string find_cuda_module() {
-  for (const std::string& p : cuda_module_candidates())
+std::string find_module(const std::string& file, const char* env_var) {
+  for (const std::string& p : module_candidates(file, env_var))
     if (is_file(p)) return p;
   return "";
 }
+
+std::vector<std::string> cuda_module_candidates() {
+  return module_candidates(kCudaModuleFile, "EF_CUDA_MODULE");
+}
+
+std::string find_cuda_module() { return find_module(kCudaModuleFile, "EF_CUDA_MODULE"); }
 
 const CudaModuleApi* load_cuda_module(const std::string& path, std::string* why) {
   auto fail = [&](const std::string& msg) -> const CudaModuleApi* {

@@ -19,6 +19,10 @@ int probe_cuda_driver(std::string* why);
 // <that folder>/../<libdir> (an installed bin/eftrain), then the program's library search path
 // (LD_LIBRARY_PATH, its RUNPATH -- the installed CMake package adds one --, the system folders).
 std::vector<std::string> cuda_module_candidates();
+// The same search for any module of this build (`file`, overridden by $env_var): the MPI
+// communicator's libechoflow_mpi.so (host/communicator_world.cpp) uses it too.
+std::vector<std::string> module_candidates(const std::string& file, const char* env_var);
+std::string find_module(const std::string& file, const char* env_var);
 // The first candidate that exists, or "" when none does.
 std::string find_cuda_module();
 

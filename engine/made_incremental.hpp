@@ -85,7 +85,11 @@ class MadeIncremental {
     EF_CHECK(na >= 0 && na <= n[0] && (na == n[0] || ctx), "MadeIncremental::invert: ", na, " of ",
              n[0], " inputs in A and no context block");
     act.resize(L);
-    for (int l = 1; l < L; ++l) act[l].assign(size_t(B) * n[l], T(0));
+    // Not cleared: pass g reads only units of degree <= g - 1, all written by then (passes
+    // 1..g), so stale values from an earlier call are never read. Clearing cost ~6% of a
+    // MAF sample (bench/results/e2e_startup_2026-11-30.md).
+    for (int l = 1; l < L; ++l)
+      if (act[l].size() < size_t(B) * n[l]) act[l].resize(size_t(B) * n[l]);
     const int tile = kGemmTileRows, tiles = (B + tile - 1) / tile;
     auto one = [&](int t) {
       const int r0 = t * tile, rn = std::min(B, r0 + tile) - r0;

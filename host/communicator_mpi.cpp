@@ -1,14 +1,20 @@
-// The MPI communicator (CMake EF_MPI on): MPI_COMM_WORLD, initialized only when a launcher
-// started the process, so a plain `eftrain ...` never touches MPI.
+// The MPI communicator (CMake EF_MPI on): MPI_COMM_WORLD. Built as the module
+// libechoflow_mpi.so (host/mpi_module.hpp), which host/communicator_world.cpp loads only when a
+// launcher started the process: a plain `eftrain ...` neither initializes MPI nor maps its
+// libraries (libmpi and its dependencies were ~half of a one-row sample's start-up CPU time,
+// bench/results/e2e_startup_2026-11-30.md).
 #include <mpi.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "communicator.hpp"
 #include "error.hpp"
+#include "mpi_module.hpp"
 
 namespace ef {
 namespace {
@@ -122,18 +128,13 @@ class MpiWorld final : public Communicator {
   int rank_ = 0, size_ = 1, local_rank_ = 0;
 };
 
-// Set by mpirun/mpiexec (Open MPI, MPICH/Hydra) or srun (PMI-2, PMIx).
-bool launched_by_mpi() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"})
-    if (std::getenv(v)) return true;
-  return false;
-}
-
 }  // namespace
+}  // namespace ef
 
-Communicator& world(int* argc, char*** argv) {
-  static Communicator* w = [&]() -> Communicator* {
-    if (!launched_by_mpi()) return &single_process();
+// The module's entry points (host/mpi_module.hpp); errors come back as text, never as exceptions
+// across the module boundary.
+extern "C" ef::Communicator* ef_mpi_module_world(int* argc, char*** argv, char* err, size_t errlen) {
+  try {
     int provided = 0;
     // The trainer calls MPI from one thread only (OpenMP threads never do).
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
@@ -143,23 +144,22 @@ Communicator& world(int* argc, char*** argv) {
       MPI_Finalized(&done);
       if (!done) MPI_Finalize();
     });
-    static MpiWorld mw;
+    static ef::MpiWorld mw;
     return &mw;
+  } catch (const std::exception& e) {
+    if (errlen) std::snprintf(err, errlen, "%s", e.what());
+    return nullptr;
+  }
+}
+
+extern "C" const char* ef_mpi_module_info() {
+  static const std::string info = [] {
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(lib, &len);
+    std::string v(lib, size_t(len));
+    if (const size_t cut = v.find_first_of(",\n"); cut != std::string::npos) v.resize(cut);
+    return v;
   }();
-  return *w;
+  return info.c_str();
 }
-
-std::string scale_out_build_info() {
-  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
-  int len = 0;
-  MPI_Get_library_version(lib, &len);
-  std::string v(lib, size_t(len));
-  if (const size_t cut = v.find_first_of(",\n"); cut != std::string::npos) v.resize(cut);
-#ifdef EF_NCCL_VERSION
-  return "MPI: compiled (" + v + "); NCCL: compiled (" EF_NCCL_VERSION ", in the CUDA module)";
-#else
-  return "MPI: compiled (" + v + "); NCCL: not compiled (it needs a CUDA build with nccl.h)";
-#endif
-}
-
-}  // namespace ef

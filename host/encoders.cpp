@@ -214,16 +214,28 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   } else if (e.has_max) {
     EF_THROW("column \"", name, "\": a max without a min is not supported; give both");
   }
-  // Point masses.
-  std::map<double, size_t> counts;
-  for (double v : values) ++counts[v];
+  // Point masses: the distinct values in ascending order with their counts, by a sort and runs
+  // of equal values (a std::map of counts cost ~0.3 s serial CPU for 64 columns of 20k rows,
+  // bench/results/e2e_startup_2026-11-30.md). Equal finite doubles have equal bits except -0.0
+  // and 0.0: their run takes the sign of the first zero in input order, as the map's key did.
+  std::vector<double> sorted(values);
+  std::sort(sorted.begin(), sorted.end());
+  const auto first_zero = std::find(values.begin(), values.end(), 0.0);
   std::vector<std::pair<size_t, double>> frequent;
-  for (auto& [v, c] : counts)
+  size_t distinct = 0;
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i + 1;
+    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+    const size_t c = j - i;
+    const double v = sorted[i] == 0.0 ? *first_zero : sorted[i];
     if (c >= kAtomShare * double(values.size()) && c >= 2) frequent.push_back({c, v});
+    ++distinct;
+    i = j;
+  }
   std::sort(frequent.rbegin(), frequent.rend());
   if (frequent.size() > size_t(kMaxAtoms)) frequent.resize(kMaxAtoms);
   // Keep a continuous remainder: do not turn every distinct value into an atom.
-  if (frequent.size() == counts.size() && !frequent.empty()) frequent.pop_back();
+  if (frequent.size() == distinct && !frequent.empty()) frequent.pop_back();
   for (auto& f : frequent) e.atoms.push_back(f.second);
   std::sort(e.atoms.begin(), e.atoms.end());
 

@@ -151,13 +151,23 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
   logj.assign(B, 0.0);
   bad.assign(B, 0);
   std::vector<int> rows;  // per numeric column: the rows holding a value, and the values
-  std::vector<double> xs, vals, ljs;
+  std::vector<double> xs, vals, ljs, cells;
   for (size_t c = 0; c < enc.size(); ++c) {
     const ef::ColumnEncoder& e = enc[c];
     const Column& col = t.columns[src[c]];
     const int g = col_group[c], d = col_dim[c];
     rows.clear();
     xs.clear();
+    // The batch's cells of a numeric column gathered first, in a loop of loads alone: training
+    // rows are shuffled, so each is a cache miss in a table larger than the cache, and a tight
+    // loop keeps many of them in flight (read one by one below, they were ~10% of a D=64
+    // training's time, bench/results/e2e_startup_2026-11-30.md).
+    const bool numeric = !e.is_categorical() && !col.values.empty();
+    if (numeric) {
+      cells.resize(size_t(B));
+      const double* v = col.values.data();
+      for (int r = 0; r < B; ++r) cells[size_t(r)] = v[idx[r]];
+    }
     for (int r = 0; r < B; ++r) {
       const size_t row = size_t(idx[r]);
       // Noise for this cell: fresh per batch in training, fixed per scoring pass.
@@ -187,7 +197,7 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
         codes[size_t(r) * G + g] = it->second;
         continue;
       }
-      double x = col.values[row];
+      double x = numeric ? cells[size_t(r)] : col.values[row];
       const int state = e.state_of(x);
       if (g >= 0) codes[size_t(r) * G + g] = state;
       if (state != 0) {

@@ -29,4 +29,16 @@ else
   test ! -e "$MOD" || { echo "a CPU-only build installed a CUDA module"; exit 1; }
   grep -q "built without CUDA" "$T/consumer.out" || { echo "consumer: unexpected CUDA status"; exit 1; }
 fi
+# The MPI module (host/mpi_module.hpp): the same, loaded under a launcher only and never linked;
+# bin/eftrain finds it in ../lib for --version's MPI line.
+if ldd "$T/consumer/consumer" "$T/prefix/bin/eftrain" | grep -E 'libmpi'; then
+  echo "a program of the package links MPI"; exit 1
+fi
+if [[ -f $BUILD/libechoflow_mpi.so ]]; then
+  test -f "$T/prefix/lib/libechoflow_mpi.so" || { echo "libechoflow_mpi.so not installed"; exit 1; }
+  "$T/prefix/bin/eftrain" --version | grep -q "MPI: compiled (" \
+    || { "$T/prefix/bin/eftrain" --version; echo "installed eftrain did not find the MPI module"; exit 1; }
+else
+  test ! -e "$T/prefix/lib/libechoflow_mpi.so" || { echo "a build without MPI installed an MPI module"; exit 1; }
+fi
 echo "package consumer: OK"

@@ -1,6 +1,7 @@
 // Column encoders: exact log-Jacobians (finite differences), invertibility, bounds, atoms,
 // quantile maps.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -157,6 +158,30 @@ TEST_CASE("observed support: a logit map onto the widened observed range, exact 
   double lj = 0;
   er.encode(2 * b, &lj);
   CHECK(std::isfinite(lj));
+}
+
+TEST_CASE("point masses: counts, order by frequency, and the sign of a zero atom") {
+  ColumnOptions o;
+  o.support = Support::Unbounded;
+  // 3.5 (30%), 0 as -0.0 then 0.0 (20%), 7 (12%); 1.5 (5%) is no atom; the rest distinct.
+  auto column = [](double first_zero) {
+    std::vector<double> v;
+    for (int i = 0; i < 1000; ++i) v.push_back(0.001 * i + 10);
+    for (int i = 0; i < 300; ++i) v[size_t(i * 3)] = 3.5;
+    for (int i = 0; i < 200; ++i) v[size_t(i * 3 + 1)] = i == 0 ? first_zero : (i % 2 ? -0.0 : 0.0);
+    for (int i = 0; i < 120; ++i) v[size_t(i * 3 + 2)] = 7.0;
+    for (int i = 0; i < 50; ++i) v[size_t(900 + i * 2)] = 1.5;
+    return v;
+  };
+  for (double z : {-0.0, 0.0}) {
+    const auto e = ColumnEncoder::fit_numeric("c", ColumnType::Continuous, column(z), 0, "", o);
+    REQUIRE(e.atoms.size() == 3);
+    CHECK(e.atoms[0] == 0.0);
+    CHECK(std::signbit(e.atoms[0]) == std::signbit(z));  // the first zero's sign, as a map's key
+    CHECK(e.atoms[1] == 3.5);
+    CHECK(e.atoms[2] == 7.0);
+    CHECK(e.state_of(1.5) == 0);
+  }
 }
 
 TEST_CASE("observed support: integers keep whole-unit bounds; atoms, declared min, switch off") {
