@@ -227,7 +227,7 @@ TEST_CASE("TableReader: numeric columns read in row tiles equal read_table; erro
   echoflow::ReadOptions ro;
   ro.types = {{"a", ef::ColumnType::Continuous}, {"b", ef::ColumnType::Continuous},
               {"c", ef::ColumnType::Categorical}, {"i", ef::ColumnType::Integer}};
-  ro.missing_tokens = {"NA", ""};
+  ro.missing_tokens = {"NA", "", "-1"};  // "-1" parses as a number: only the token check marks it
   const Table whole = echoflow::read_table(d + "/t.csv", ro);
   for (size_t block : {size_t(n), size_t(4096)}) {
     CAPTURE(block);
@@ -256,6 +256,7 @@ TEST_CASE("TableReader: numeric columns read in row tiles equal read_table; erro
     CHECK(r0 == size_t(n));
   }
   CHECK(!whole.columns[size_t(whole.find("b"))].missing.empty());  // the missing-token path ran
+  CHECK(!whole.columns[size_t(whole.find("i"))].missing.empty());
   // A bad cell: the first column with one is reported (column order, as read_table), not the
   // first row with one; a fraction in an integer column is refused.
   {
