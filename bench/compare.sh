@@ -19,7 +19,10 @@
 #   E2E=1 adds the end-to-end processes (bench/peers/e2e.py: `eftrain train|sample|score` against
 #   zuko + pandas doing the same job, D = 8, 16, 64, alternating) into bench/results/E2E.md; sizes
 #   E2E_TRAIN_ROWS (20000), E2E_EPOCHS (5), E2E_SAMPLE_ROWS (10000,1000000), E2E_SCORE_ROWS
-#   (100000), E2E_ROUNDS (1), E2E_PEER_MAX_S (600: longer peer jobs are projected, not run).
+#   (100000), E2E_ROUNDS (1), E2E_PEER_MAX_S (600: longer peer jobs are projected, not run);
+#   E2E_JOBS (train,sample,score: the jobs timed; a subset writes bench/results/E2E_<jobs>.md,
+#   not E2E.md), E2E_DIMS (8,16,64), E2E_FLOWS (maf,realnvp).
+#   e.g. E2E=1 E2E_JOBS=score ROUNDS=0 QUALITY=0 TABULAR=0 bash bench/compare.sh   # scoring alone
 #   e.g. E2E=1 ROUNDS=0 QUALITY=0 TABULAR=0 bash bench/compare.sh   # the end-to-end part alone
 #   e.g. ROUNDS=0 QUALITY=0 bash bench/compare.sh   # the tabular part alone
 set -euo pipefail
@@ -91,12 +94,16 @@ elif [ "${ARGN:-1}" = 1 ] && [ "$QUALITY" = 1 ]; then
   echo "compare.sh: TabularARGN rows skipped (bench/argn/.venv missing: bash bench/argn/setup_venv.sh; or QUICK=1)" >&2
 fi
 if [ "$E2E" = 1 ]; then
+  E2E_JOBS=${E2E_JOBS:-train,sample,score}
+  E2E_MD=bench/results/E2E.md
+  [ "$E2E_JOBS" = train,sample,score ] || E2E_MD="bench/results/E2E_${E2E_JOBS//,/_}.md"
   step e2e.txt "$PY" bench/peers/e2e.py --eftrain "$BUILD/eftrain" --out "$RUN/e2e" --threads "$THREADS" \
+    --jobs "$E2E_JOBS" --dims "${E2E_DIMS:-8,16,64}" --flows "${E2E_FLOWS:-maf,realnvp}" \
     --train-rows "${E2E_TRAIN_ROWS:-20000}" --epochs "${E2E_EPOCHS:-5}" \
     --sample-rows "${E2E_SAMPLE_ROWS:-10000,1000000}" --score-rows "${E2E_SCORE_ROWS:-100000}" \
-    --rounds "${E2E_ROUNDS:-1}" --peer-max-seconds "${E2E_PEER_MAX_S:-600}" --md bench/results/E2E.md
-  { echo; cat "$RUN/machine.txt"; } >> bench/results/E2E.md
-  echo "wrote bench/results/E2E.md (run folder $RUN)" >&2
+    --rounds "${E2E_ROUNDS:-1}" --peer-max-seconds "${E2E_PEER_MAX_S:-600}" --md "$E2E_MD"
+  { echo; cat "$RUN/machine.txt"; } >> "$E2E_MD"
+  echo "wrote $E2E_MD (run folder $RUN)" >&2
 fi
 # LATEST.md is the throughput / quality / tabular report: rewritten only when one of them ran.
 if [ "$ROUNDS" -gt 0 ] || [ "$QUALITY" = 1 ] || [ "$TABULAR" = 1 ]; then

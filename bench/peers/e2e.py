@@ -6,13 +6,15 @@ continuous tables of D columns.
     bench/peers/.venv/bin/python bench/peers/e2e.py --eftrain build/eftrain --out RUN/e2e \
         [--dims 8,16,64] [--flows maf,realnvp] [--train-rows 20000] [--score-rows 100000]
         [--epochs 5] [--sample-rows 10000,1000000] [--rounds 1] [--threads 2]
-        [--peer-max-seconds 600] [--md bench/results/E2E.md]
+        [--peer-max-seconds 600] [--jobs train,sample,score] [--md bench/results/E2E.md]
 
 Jobs (hidden [128, 128], 5 layers, batch 512, `threads` threads for both):
   train:  read the training CSV, standardize every column, train `epochs` epochs (no validation
           split, no early stopping), save the model.
   sample: draw N rows in original units and write them as CSV (N = each of --sample-rows).
   score:  read a CSV of --score-rows rows, log-density of each row in original units, write CSV.
+--jobs picks the jobs timed; sample and score still need the models, so without `train` both
+sides train once, untimed and unreported.
 Each figure is the wall time of the whole process (median over rounds). For the peer two
 figures: the process, and the job alone as the peer reports it (from after Python's start-up
 and imports); the ratio column is peer job alone / eftrain process, the figure least favourable
@@ -93,7 +95,7 @@ def render(rows, commands, a):
     if a.md:
         with open(a.md, "w") as f:
             f.write(f"# eftrain end to end against zuko + pandas: latest run of `E2E=1 bench/compare.sh`\n\n"
-                    f"{a.train_rows:,} training rows, {a.epochs} epochs, batch 512, hidden [128, 128], "
+                    f"Jobs: {a.jobs}. {a.train_rows:,} training rows, {a.epochs} epochs, batch 512, hidden [128, 128], "
                     f"5 layers, {a.threads} threads, {a.rounds} round(s) alternating ours / peer; "
                     f"synthetic continuous tables (bench/peers/e2e.py). Run folder: {a.out}.\n\n" + text)
 
@@ -111,6 +113,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-max-seconds", type=float, default=600)
+    ap.add_argument("--jobs", default="train,sample,score")
     ap.add_argument("--md", default="")
     a = ap.parse_args()
     a.out = os.path.abspath(a.out)  # eftrain reads the config's paths relative to its folder
@@ -119,6 +122,9 @@ def main():
     peer = os.path.join(HERE, "e2e_peer.py")
     eft = os.path.abspath(a.eftrain)
     sizes = [int(s) for s in a.sample_rows.split(",")]
+    jobs = set(a.jobs.split(","))
+    if not jobs or not jobs <= {"train", "sample", "score"}:
+        sys.exit(f"e2e.py: --jobs {a.jobs}: expected a comma-separated subset of train,sample,score")
     rows = []  # (flow, D, job, ours wall list, peer wall list, peer inner list, note)
     commands = []
 
@@ -154,11 +160,16 @@ def main():
                            "train": {"epochs": a.epochs, "batch_size": 512, "validation_fraction": 0,
                                      "patience": 0, "threads": a.threads, "seed": 0},
                            "device": "cpu", "output": {"model": efm}}, f, indent=1)
-            both(flow, D, "train", [eft, "train", cfg],
-                 [py, peer, "train", "--flow", flow, "--data", train_csv, "--epochs", str(a.epochs),
-                  "--batch", "512", "--model", pt, "--threads", str(a.threads)])
+            train_o = [eft, "train", cfg]
+            train_p = [py, peer, "train", "--flow", flow, "--data", train_csv, "--epochs", str(a.epochs),
+                       "--batch", "512", "--model", pt, "--threads", str(a.threads)]
+            if "train" in jobs:
+                both(flow, D, "train", train_o, train_p)
+            else:  # the models the other jobs read, untimed
+                run(train_o)
+                run(train_p)
             per_row = None
-            for n in sizes:
+            for n in (sizes if "sample" in jobs else []):
                 skip = None
                 if per_row is not None and per_row * n > a.peer_max_seconds:
                     skip = f"peer not run: projected {per_row * n:,.0f} s from the {sizes[0]:,}-row job"
@@ -174,6 +185,8 @@ def main():
                 for p in (out_o, out_p):
                     if os.path.exists(p) and n > 100000:
                         os.remove(p)  # large, and only timed
+            if "score" not in jobs:
+                continue
             both(flow, D, f"score {a.score_rows:,}",
                  [eft, "score", efm, "--data", score_csv, "--out", os.path.join(d, f"{flow}_score.csv")],
                  [py, peer, "score", "--model", pt, "--data", score_csv, "--out",

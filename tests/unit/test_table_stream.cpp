@@ -214,6 +214,72 @@ TEST_CASE("CSV reader: UTF-8 BOM skipped, UTF-16 refused, block row numbers in m
   fs::remove_all(d);
 }
 
+TEST_CASE("TableReader: numeric columns read in row tiles equal read_table; errors in column order") {
+  const std::string d = temp_dir();
+  const int n = 20000;  // past the reader's parallel threshold: many 256-row tiles, two threads
+  {
+    std::ofstream f(d + "/t.csv");
+    f << "a,skip,b,c,i\n";
+    for (int r = 0; r < n; ++r)
+      f << (r * 0.37 - 1000.125) << ",z" << r << "," << (r % 7 == 0 ? std::string("NA") : std::to_string(r * 1e-3))
+        << ",lab" << r % 5 << "," << r % 11 - 5 << "\n";
+  }
+  echoflow::ReadOptions ro;
+  ro.types = {{"a", ef::ColumnType::Continuous}, {"b", ef::ColumnType::Continuous},
+              {"c", ef::ColumnType::Categorical}, {"i", ef::ColumnType::Integer}};
+  ro.missing_tokens = {"NA", "", "-1"};  // "-1" parses as a number: only the token check marks it
+  const Table whole = echoflow::read_table(d + "/t.csv", ro);
+  for (size_t block : {size_t(n), size_t(4096)}) {
+    CAPTURE(block);
+    echoflow::TableReader tr(d + "/t.csv", ro);
+    Table b;
+    size_t r0 = 0;
+    while (tr.next(b, block)) {
+      REQUIRE(b.columns.size() == 4);  // "skip" is not declared
+      for (const Column& c : b.columns) {
+        CAPTURE(c.name);
+        const Column& w = whole.columns[size_t(whole.find(c.name))];
+        REQUIRE(c.type == w.type);
+        REQUIRE(c.size() == std::min<size_t>(block, size_t(n) - r0));
+        REQUIRE(c.missing_token == w.missing_token);
+        REQUIRE(c.missing.empty() == w.missing.empty());
+        for (size_t r = 0; r < c.size(); ++r) {
+          REQUIRE(c.is_missing(r) == w.is_missing(r0 + r));
+          if (c.type == ef::ColumnType::Categorical)
+            REQUIRE(c.labels[r] == w.labels[r0 + r]);
+          else if (!c.is_missing(r))
+            REQUIRE(c.values[r] == w.values[r0 + r]);
+        }
+      }
+      r0 += b.rows();
+    }
+    CHECK(r0 == size_t(n));
+  }
+  CHECK(!whole.columns[size_t(whole.find("b"))].missing.empty());  // the missing-token path ran
+  CHECK(!whole.columns[size_t(whole.find("i"))].missing.empty());
+  // A bad cell: the first column with one is reported (column order, as read_table), not the
+  // first row with one; a fraction in an integer column is refused.
+  {
+    std::ofstream f(d + "/bad.csv");
+    f << "a,b\n";
+    for (int r = 0; r < n; ++r) f << (r == 15000 ? std::string("x1") : std::to_string(r)) << "," << (r == 10 ? "2.5" : std::to_string(r)) << "\n";
+  }
+  echoflow::ReadOptions rb;
+  rb.types = {{"a", ef::ColumnType::Continuous}, {"b", ef::ColumnType::Integer}};
+  {
+    echoflow::TableReader tr(d + "/bad.csv", rb);
+    Table b;
+    CHECK_THROWS_WITH(while (tr.next(b, size_t(n))) {}, doctest::Contains("row 15001, column \"a\": \"x1\" is not a finite number"));
+  }
+  rb.types.erase("a");
+  {
+    echoflow::TableReader tr(d + "/bad.csv", rb);
+    Table b;
+    CHECK_THROWS_WITH(while (tr.next(b, size_t(n))) {}, doctest::Contains("row 11, column \"b\": \"2.5\" is not a whole number"));
+  }
+  fs::remove_all(d);
+}
+
 TEST_CASE("sample_blocks and block-wise score equal one-shot sample and score") {
   const Table data = mixed_table(600);
   echoflow::Model m = echoflow::Model::fit(data, quick());
