@@ -22,11 +22,6 @@ find_package(nanobind CONFIG REQUIRED)
 nanobind_add_module(_core NB_STATIC "${CMAKE_CURRENT_LIST_DIR}/echoflow_ext.cpp")
 target_link_libraries(_core PRIVATE echoflow)
 target_compile_options(_core PRIVATE ${EF_WARNINGS})
-# The bindings convert arguments and copy columns in and out (plain loops) around calls into the
-# library, which keeps its own level: -O1, as the cold host code (CMakeLists.txt, EF_COLD_SOURCES).
-if(CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo)$")
-  set_source_files_properties("${CMAKE_CURRENT_LIST_DIR}/echoflow_ext.cpp" PROPERTIES COMPILE_OPTIONS -O1)
-endif()
 install(TARGETS _core LIBRARY DESTINATION echoflow COMPONENT python)
 # The CUDA module, when this build has one, beside the extension: the engine looks for it in the
 # folder of the binary that holds it (engine/cuda_loader.cpp). Without it the package runs on CPU.
