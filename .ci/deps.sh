@@ -5,7 +5,7 @@
 # printed and the caller stops (exit 1). Usage: .ci/deps.sh [--check] (--check: never install).
 # Not on Debian/Ubuntu (no dpkg): nothing is checked; CMake reports what it cannot find.
 set -euo pipefail
-PKGS=(cmake g++ make pkg-config ccache nlohmann-json3-dev doctest-dev libopenblas-dev libcli11-dev
+PKGS=(cmake g++ make ninja-build pkg-config ccache nlohmann-json3-dev doctest-dev libopenblas-dev libcli11-dev
       libcsv-dev libfmt-dev zlib1g-dev libcairo2-dev fonts-dejavu-core python3-venv python3-dev
       libopenmpi-dev openmpi-bin)
 [ "${1:-}" = "--list" ] && { echo "${PKGS[*]}"; exit 0; }

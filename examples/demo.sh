@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 .ci/deps.sh
 source .ci/build_env.sh
 BUILD=${BUILD:-build}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEF_CUDA="$EF_CUDA" "${EF_LAUNCHER[@]}" > /dev/null
+ef_generator "$BUILD"
+cmake -S . -B "$BUILD" "${EF_GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DEF_CUDA="$EF_CUDA" "${EF_LAUNCHER[@]}" > /dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target eftrain make_spiral > /dev/null
 OUT=out/demo
 mkdir -p "$OUT"

@@ -13,7 +13,8 @@ source .ci/build_env.sh
 source tests/python/venv.sh
 ef_py_venv
 BUILD=${BUILD:-build}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DEF_WERROR=ON -DEF_CUDA="$EF_CUDA" \
+ef_generator "$BUILD"
+cmake -S . -B "$BUILD" "${EF_GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DEF_WERROR=ON -DEF_CUDA="$EF_CUDA" \
   -DEF_PYTHON=ON -DPython_EXECUTABLE="$EF_VPY" "${EF_LAUNCHER[@]}" ${EF_CMAKE_ARGS:-} > /dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)" "$@"
