@@ -13,7 +13,8 @@
 # same either way), then inside the chroot, with a bare environment (no LANG, PATH only):
 #   1. as a non-root user without sudo: ./examples/demo.sh must stop (exit != 0) after printing
 #      the one `apt-get install` line;
-#   2. as root: ./examples/demo.sh, then ./tests/run.sh, each timed with /usr/bin/time.
+#   2. as root: ./examples/demo.sh, then ./tests/run.sh, each timed with /usr/bin/time;
+#   3. as root: the README's Python section as written (venv, `pip install .`, the example).
 # Mounts are undone on every exit. Env: MIRROR (default: deb.debian.org), KEEP=1 keeps ROOT.
 set -euo pipefail
 [ "$(id -u)" -eq 0 ] || { echo "fresh_debian_check: run as root (debootstrap, chroot)" >&2; exit 2; }
@@ -90,6 +91,25 @@ for cmd in ./examples/demo.sh ./tests/run.sh; do
   [ "$rc" -eq 0 ] || { tail -40 "$LOG/$name.out" >&2; exit 1; }
 done
 grep -E 'tests passed|tests failed' "$LOG/run.out" || true
+
+# 3. The README's Python section as written: its ```sh block (make a venv, `pip install .`),
+# then its ```python block, in the same shell, from the clone's root.
+python3 - "$REPO/README.md" > "$ROOT/root/readme_python.sh" << 'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text[text.index("\n## Python\n"):]
+sh = re.search(r"^```sh\n(.*?)^```", section, re.M | re.S).group(1)
+py = re.search(r"^```python\n(.*?)^```", section, re.M | re.S).group(1)
+print("set -e\n" + sh + "python - << 'EOF'\n" + py + "print('README python example: ok', len(synthetic), len(logp))\nEOF")
+PY
+set +e
+"${IN[@]}" HOME=/root nice /usr/local/bin/time -f '%e s wall, %U s user, %S s system' -o /root/python.time \
+  bash -c "cd /root/echoflow && bash /root/readme_python.sh" > "$LOG/python.out" 2>&1
+rc=$?
+set -e
+echo "README Python section (venv, pip install ., example): exit $rc, $(tail -1 "$ROOT/root/python.time")"
+[ "$rc" -eq 0 ] || { tail -40 "$LOG/python.out" >&2; exit 1; }
+grep 'README python example: ok' "$LOG/python.out"
 cp "$ROOT"/root/echoflow/out/demo/spiral.png "$ROOT"/root/echoflow/out/demo/spiral.svg "$LOG/"
 cp "$ROOT"/root/echoflow/out/demo/layers/layers.png "$LOG/"
 echo "PASS: both README commands on a fresh Debian 12 (logs and plots in out/fresh_machine/)"
