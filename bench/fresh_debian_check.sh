@@ -57,9 +57,11 @@ cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
 # CA only the host trusts (the host's pip.conf names a CA bundle), the fresh machine gets the
 # same bundle and pip.conf, as it would on this network. Without them pip fails here with
 # CERTIFICATE_VERIFY_FAILED (seen 2026-11-29; apt uses http and needs nothing).
+# The bundle is not put at /etc/ssl/certs/ca-certificates.crt: installing ca-certificates (a
+# dependency the README's packages pull in) regenerates that file without the proxy's CA.
 if [ -f /etc/pip.conf ]; then
-  cp /etc/pip.conf "$ROOT/etc/pip.conf"
-  mkdir -p "$ROOT/etc/ssl/certs" && cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/"
+  cp -L /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/pip-network-ca.crt"
+  printf '[global]\ncert = /etc/pip-network-ca.crt\n' > "$ROOT/etc/pip.conf"
 fi
 
 IN=(chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
