@@ -16,7 +16,7 @@
 #   2. as root: ./examples/demo.sh, then ./tests/run.sh, each timed with /usr/bin/time;
 #   3. as root: the README's Python section as written (venv, `pip install .`, the example).
 # Mounts are undone on every exit. Env: MIRROR (default: deb.debian.org), KEEP=1 keeps ROOT,
-# SKIP_DEMO=1 runs only the test command in step 2.
+# SKIP_DEMO=1 runs only the test command in step 2, RESUME=1 reuses a kept ROOT from step 2 on.
 set -euo pipefail
 [ "$(id -u)" -eq 0 ] || { echo "fresh_debian_check: run as root (debootstrap, chroot)" >&2; exit 2; }
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,8 +36,13 @@ cleanup() {
 trap cleanup EXIT
 
 # A fresh root every run; the debootstrap result itself is cached (it is the "fresh machine").
-rm -rf "$ROOT"
-if [ ! -f "$ROOT.base.tar" ]; then
+# RESUME=1 (with a ROOT kept by KEEP=1): reuse it as it is, from step 2 on.
+RESUME=${RESUME:-0}
+[ "$RESUME" = 1 ] && [ ! -d "$ROOT/root/echoflow" ] && { echo "fresh_debian_check: RESUME=1 but no $ROOT" >&2; exit 2; }
+[ "$RESUME" = 1 ] || rm -rf "$ROOT"
+if [ "$RESUME" = 1 ]; then
+  :
+elif [ ! -f "$ROOT.base.tar" ]; then
   debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" > "$LOG/debootstrap.log" 2>&1
   tar -C "$ROOT" -cf "$ROOT.base.tar" .
 else
@@ -65,6 +70,9 @@ if [ -f /etc/pip.conf ]; then
 fi
 
 IN=(chroot "$ROOT" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+if [ "$RESUME" = 1 ]; then
+  echo "fresh_debian_check: $(date -u +%FT%TZ) RESUME of $ROOT (commit $(git -C "$ROOT/root/echoflow" rev-parse --short HEAD)), load $(cut -d' ' -f1-3 /proc/loadavg)"
+else
 "${IN[@]}" HOME=/root bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git > /dev/null'
 git clone -q --no-local "$REPO" "$ROOT/root/echoflow"
 commit=$(git -C "$ROOT/root/echoflow" rev-parse --short HEAD)
@@ -87,6 +95,8 @@ if [ "$rc" -eq 0 ] || [ "$lines" -ne 1 ] || [ -e "$ROOT/home/newuser/echoflow/bu
 fi
 echo "non-root without sudo: exit $rc, one apt-get line:"
 sed 's/^/  | /' "$LOG/nonroot.out"
+
+fi
 
 # 2. Root: the two README commands, nothing else. /usr/bin/time comes from the host (the fresh
 # machine has no `time` package; the README does not need one).
