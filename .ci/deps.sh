@@ -20,9 +20,17 @@ if [ "$(id -u)" -ne 0 ]; then
   if [ "${1:-}" != "--check" ] && command -v sudo > /dev/null && sudo -n true 2> /dev/null; then
     SUDO=(sudo)
   else
+    # The one line to run. A fresh Debian has no sudo unless the installer set it up (root
+    # password given): then the line is for root. `apt-get update` first: a fresh system's
+    # package lists may be empty ("Unable to locate package").
     echo "EchoFlow needs these Debian packages, which are not installed: ${missing[*]}" >&2
-    echo "Install them with:" >&2
-    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    if command -v sudo > /dev/null; then
+      echo "Install them with (then run this again):" >&2
+      echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    else
+      echo "Install them as root (su -), then run this again:" >&2
+      echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+    fi
     exit 1
   fi
 elif [ "${1:-}" = "--check" ]; then

@@ -80,16 +80,25 @@ def check_synopsis(block, eftrain):
 
 
 def check_sh(block, root):
+    venv = False  # a virtualenv made and activated before `pip install`
     for line in block.splitlines():
         line = line.split("#")[0].strip()
         if not line:
             continue
         words = shlex.split(line)
-        if words[0].startswith("./"):
+        if words[:3] == ["python3", "-m", "venv"]:
+            # Debian 12's python3 refuses `pip install` outside a venv (PEP 668) and has no pip
+            # of its own: the README makes one (python3-venv is in .ci/deps.sh) and activates it.
+            if words[4:6] != ["&&", "."] or words[6:] != [words[3] + "/bin/activate"]:
+                fail(f"README sh block: `{line}` does not activate the venv it makes")
+            venv = True
+        elif words[0].startswith("./"):
             path = os.path.join(root, words[0])
             if not (os.path.isfile(path) and os.access(path, os.X_OK)):
                 fail(f"README runs {words[0]}, which is not an executable file")
         elif words[:2] == ["pip", "install"]:
+            if not venv:
+                fail("README says pip install without making a venv first (Debian 12 refuses it)")
             if not os.path.isfile(os.path.join(root, "pyproject.toml")):
                 fail("README says pip install . but there is no pyproject.toml")
         elif words[:2] == ["cmake", "--install"]:
