@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's promise checked for real: a fresh clone on a fresh Debian 12 machine runs
 # ./examples/demo.sh and ./tests/run.sh to success with no other step (issue 15). Not run by CI:
-# it needs root (debootstrap, chroot, mounts), the network (Debian mirror, PyPI) and ~25 CPU
+# it needs root (debootstrap, chroot, mounts), the network (Debian mirror, PyPI) and ~20 CPU
 # minutes. Results: bench/results/FRESH_MACHINE.md.
 #
 #   sudo bench/fresh_debian_check.sh [ROOT]      # ROOT default /work/fresh-root (outside the repo)
