@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds with warnings as errors and runs the whole test suite (CI calls this through .ci/run):
+# Builds and runs the whole test suite (CI calls this through .ci/run, with EF_WERROR=ON: warnings
+# are errors there; a user's run keeps the demo's flags, so the demo's objects are reused):
 # the C++/CLI/C tests and the Python package's pytest suite, all through ctest.
 # Installs missing Debian packages first (.ci/deps.sh). CUDA kernels are compiled when a GPU is
 # usable (EF_CUDA=AUTO|ON|OFF overrides; .ci/build_env.sh); GPU tests report "Skipped" without one.
@@ -14,7 +15,7 @@ source tests/python/venv.sh
 ef_py_venv
 BUILD=${BUILD:-build}
 ef_generator "$BUILD"
-cmake -S . -B "$BUILD" "${EF_GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DEF_WERROR=ON -DEF_CUDA="$EF_CUDA" \
+cmake -S . -B "$BUILD" "${EF_GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DEF_WERROR="${EF_WERROR:-OFF}" -DEF_CUDA="$EF_CUDA" \
   -DEF_PYTHON=ON -DPython_EXECUTABLE="$EF_VPY" "${EF_LAUNCHER[@]}" ${EF_CMAKE_ARGS:-} > /dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)" "$@"
