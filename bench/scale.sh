@@ -56,16 +56,18 @@ echo "|---|---|---|---|---|---|---|"
 c1=0 c2=0
 for r in $(seq "$ROUNDS"); do
   l1=$(cut -d' ' -f1 /proc/loadavg)
-  "${TIME[@]}" "$EF" train "$T/c.json" 2> "$T/one.log"
+  rm -f "$T/one.cpu" "$T/two.cpu"
+  "${TIME[@]}" -a -o "$T/one.cpu" "$EF" train "$T/c.json" 2> "$T/one.log"
   r1=$(rate "$T/one.log")
-  echo "| $r | 1 | $l1 | $r1 | $(cpu "$T/one.log") | | $(step "$r1") |"
+  echo "| $r | 1 | $l1 | $r1 | $(cpu "$T/one.cpu") | | $(step "$r1") |"
   l2=$(cut -d' ' -f1 /proc/loadavg)
-  "${MPIRUN[@]}" "${TIME[@]}" "$EF" train "$T/c.json" 2> "$T/two.log"
+  # Each rank appends its own line to two.cpu (mpirun's forwarded stderr can interleave lines).
+  "${MPIRUN[@]}" "${TIME[@]}" -a -o "$T/two.cpu" "$EF" train "$T/c.json" 2> "$T/two.log"
   r2=$(rate "$T/two.log")
-  echo "| $r | 2 | $l2 | $r2 | $(cpu "$T/two.log") | $(sums "$T/two.log") | $(step "$r2") |"
+  echo "| $r | 2 | $l2 | $r2 | $(cpu "$T/two.cpu") | $(sums "$T/two.log") | $(step "$r2") |"
   grep "gradient sums" "$T/two.log" >&2
-  c1=$(awk -v a="$c1" -v b="$(cpu "$T/one.log")" 'BEGIN { print a + b }')
-  c2=$(awk -v a="$c2" -v b="$(cpu "$T/two.log")" 'BEGIN { print a + b }')
+  c1=$(awk -v a="$c1" -v b="$(cpu "$T/one.cpu")" 'BEGIN { print a + b }')
+  c2=$(awk -v a="$c2" -v b="$(cpu "$T/two.cpu")" 'BEGIN { print a + b }')
 done
 echo
 awk -v a="$c1" -v b="$c2" 'BEGIN { printf "CPU-time speedup, 2 ranks over 1 (1-rank CPU / busiest rank CPU, all rounds): %.2fx\n", a / b }'
