@@ -3,20 +3,12 @@
 # zuko, nflows, echoflow 0.0.2 (the 2020 seed library), SDV (GaussianCopula, CTGAN, TVAE), numpy,
 # pandas, scikit-learn, matplotlib.
 #   bash bench/peers/setup_venv.sh && bash bench/compare.sh
-# torch: the CPU-only wheel from the PyTorch index when that index is reachable; otherwise PyPI's
-# wheel of the same version (it pulls the CUDA runtime wheels, ~3 GB, but runs on the CPU).
+# torch: CPU-only wheel when its index is reachable (bench/torch_venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 V=bench/peers/.venv
-TORCH=$(grep -E '^torch==' bench/peers/requirements.txt)
-python3 -m venv "$V"
-"$V/bin/pip" install --quiet --upgrade pip
-if ! "$V/bin/python" -c 'import torch' 2>/dev/null; then
-  "$V/bin/pip" install --quiet "$TORCH" --index-url https://download.pytorch.org/whl/cpu 2>/dev/null \
-    || { echo "setup_venv: CPU wheel index unreachable; installing $TORCH from PyPI" >&2;
-         "$V/bin/pip" install --quiet "$TORCH"; }
-fi
-"$V/bin/pip" install --quiet -r bench/peers/requirements.txt
+source bench/torch_venv.sh
+ef_torch_venv "$V" bench/peers/requirements.txt
 "$V/bin/python" - <<'PY'
 import sys
 sys.path.insert(0, "bench/peers")
