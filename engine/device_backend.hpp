@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "ops/cat_ops.hpp"
+#include "ops/ctx_ops.hpp"
 #include "ops/data_ops.hpp"
 #include "ops/flow_ops.hpp"
 #include "ops/fused_mlp.hpp"
@@ -116,6 +117,12 @@ class DeviceBackend final : public Backend, public DeviceTraining {
            2 * sizeof(int);
   }
   size_t free_bytes() const override { return exec_.free_bytes(); }
+  // Bytes of the per-capacity buffers (activations and scratch for the rows reserved so far).
+  size_t workspace_bytes() const {
+    size_t s = 0;
+    for (const DeviceBuffer<Exec>& b : acts_.buffers()) s += b.bytes();
+    return s;
+  }
 
   // ---- Streamed training (engine/device_backend_stream.hpp) ----
   void begin_stream(int batch, int batches_per_chunk) override;
@@ -134,7 +141,25 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     std::vector<const float*> mask;  // device; null = all ones (nothing to mask)
     ops::Act act = ops::Act::ReLU;
     std::vector<float*> h;  // h[l] (cap, sizes[l]) for 0 < l < L: hidden activations
+    // The first layer reads input columns [0, na) from a dense buffer (the caller's X) and,
+    // when the input is wider than the fused kernels take, the rest [na, sizes[0]) from the
+    // rows' codes and values (ctx_n items, kernels/ops/ctx_ops.hpp): a one-hot block of
+    // thousands of labels is then never materialized per row. ctx_n == 0: X holds every column.
+    int na = 0;
+    int ctx_n = 0;
+    const int* ctx_grp = nullptr;  // device, (ctx_n) each
+    const int* ctx_col = nullptr;
+    const int* ctx_dim = nullptr;
     int L() const { return int(sizes.size()) - 1; }
+  };
+  // The conditioning items of a gathered first layer (see Mlp): host copies before upload.
+  struct CtxItems {
+    std::vector<int> grp, col, dim;
+    void add(int g, int c, int d) {
+      grp.push_back(g);
+      col.push_back(c);
+      dim.push_back(d);
+    }
   };
   // A flow layer's structure (engine/flow_kinds.hpp: the registry entry of its kind) picks the
   // plan below, its transform the ops (kernels/ops/flow_ops.hpp); ActNorm and permutations are
@@ -159,7 +184,10 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     size_t logs = 0, bias = 0;  // ActNorm parameter offsets
     bool has_mlp = false;
     Mlp mlp;
-    float* in = nullptr;   // (cap, W) conditioner input, kept for backward
+    // (cap, W) packed conditioner input [x or pass | context], kept for backward; for a
+    // gathered first layer (mlp.ctx_n > 0) only the pass columns of a coupling (cap, nP), and
+    // nothing for an autoregressive layer (it reads x itself).
+    float* in = nullptr;
     float* out = nullptr;  // (cap, nout) conditioner output (splines: softmax cached in place)
     // MAF / nsf-ar inverse, one degree's units per pass (engine/made_incremental.hpp):
     // inc_first[l][d] first unit of degree d in hidden layer l; inc_runs[g] the output column
@@ -176,7 +204,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
     const int* d_lev = nullptr;
     const int* d_grp = nullptr;  // (Wp) global group of one-hot column j
     const int* d_lvl = nullptr;  // (Wp) level of one-hot column j
-    float* cat_in = nullptr;     // (cap, Wp + fo)
+    float* cat_in = nullptr;     // (cap, Wp + fo); none when cat_mlp gathers its input
     float* logits = nullptr;     // (cap, Wp)
     bool has_flow = false;
     std::vector<LayerDev> layers;
@@ -205,6 +233,24 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   }
 
   Mlp make_mlp(const MaskedMLP<float>& m, Activation act);
+  // Makes m's first layer gather input columns [na, sizes[0]) (items) when sizes[0] exceeds
+  // kFusedMaxWidth; narrower inputs stay packed (bounded by that width) so the fused kernels,
+  // which read one dense tile, keep taking them.
+  void gather_input(Mlp& m, int na, const CtxItems& items);
+  // Items for feature columns [0, n) (one-hot groups and continuous dims) at input column c0 + j.
+  void add_feature_items(CtxItems& items, int n, int c0) const;
+  ops::CtxInput ctx_input(const Mlp& m) const {
+    return ops::CtxInput{m.ctx_grp, m.ctx_col, m.ctx_dim, m.ctx_n, codes_, G_, u_, D_};
+  }
+  // A flow layer's first-layer dense input: the packed buffer, or (gathered) x itself / the
+  // packed pass columns; and its row stride.
+  bool gathered(const LayerDev& L) const { return L.mlp.ctx_n > 0; }
+  const float* layer_in(const LayerDev& L, const float* x) const {
+    return gathered(L) && L.kind == Kind::Autoregressive ? x : L.in;
+  }
+  int layer_ld(const LayerDev& L) const { return L.mlp.na; }
+  void pack_layer_input(LayerDev& L, const float* x, int B);
+  void cat_logits(PartDev& P, int B);
   void build_part(int p);
   size_t find_tensor(const std::string& name) const;
   void reserve(int cap);  // activations for cap rows (frees the old ones; invalidates graphs)
@@ -216,8 +262,10 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   // kFusedMaxWidth (on chip at that size), else bias + GEMM + activation per layer (cuBLAS).
   bool fusable(const Mlp& m) const;
   ops::FusedMlp fused_desc(const Mlp& m) const;
-  void mlp_forward(const Mlp& m, const float* X, int B, float* Y);
-  void mlp_backward(const Mlp& m, const float* X, const float* dY, int B, float* dX);
+  // X (B, m.na) with row stride ldx: the dense first-layer input columns (see Mlp).
+  void mlp_forward(const Mlp& m, const float* X, int ldx, int B, float* Y);
+  // dX (B, m.na): dL/d of the dense input columns only (a gathered context has no gradient).
+  void mlp_backward(const Mlp& m, const float* X, int ldx, const float* dY, int B, float* dX);
   void write_features(int B, int j0, int n);
   void forward_device(int B);  // logp_ (B) and the batch mean in loss_ (device)
   void backward_device(int B);
@@ -227,7 +275,7 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   void layer_backward(LayerDev& L, const float* x, const float* dz, const float* dlogdet, int B,
                       float* dx);
   // Pass g of the autoregressive inverse: hidden units of degree g - 1, outputs of degree g.
-  void made_pass(LayerDev& L, int B, int g);
+  void made_pass(LayerDev& L, const float* x, int B, int g);
   // out[:, u0:u1] = act(in[:, :k] W_w[u0:u1, :k]^T + b_w[u0:u1]) for weight layer w of m.
   void dense_block(const Mlp& m, int w, const float* in, int ld_in, int k, int B, int u0, int u1,
                    float* out, int ld_out, bool activate);
@@ -254,9 +302,11 @@ class DeviceBackend final : public Backend, public DeviceTraining {
   double* loss_ = nullptr;  // (1) mean log p of the last forward
   const int* feat_grp_ = nullptr;
   const int* feat_val_ = nullptr;
-  int max_n_ = 1, max_in_ = 1, max_out_ = 1, max_D_ = 1, max_L_ = 1;
+  // Widest hidden layer, dense first-layer input, output, part dims, layers.
+  int max_h_ = 1, max_in_ = 1, max_out_ = 1, max_D_ = 1, max_L_ = 1;
+  std::vector<int> feat_grp_h_, feat_val_h_;  // host copies of feat_grp_ / feat_val_
   bool fused_on_ = true;
-  std::vector<float*> fused_dz_;  // (cap, max_n) per layer but the last: the fused backward's dZ
+  std::vector<float*> fused_dz_;  // (cap, max_h) per layer but the last: the fused backward's dZ
   // Per-capacity buffers.
   int cap_ = 0;
   int* codes_ = nullptr;  // (cap, G)

@@ -48,6 +48,8 @@ DeviceBackend<Exec>::DeviceBackend(const TabularSpec& spec) : model_(spec) {
     d0 += ps.dims;
   }
   Fw_ = int(grp.size());
+  feat_grp_h_ = grp;
+  feat_val_h_ = val;
   feat_grp_ = upload_fixed(grp);
   feat_val_ = upload_fixed(val);
   parts_.resize(spec.parts.size());
@@ -91,11 +93,32 @@ typename DeviceBackend<Exec>::Mlp DeviceBackend<Exec>::make_mlp(const MaskedMLP<
     d.mask.push_back(ones ? nullptr : upload_fixed(mk));
   }
   d.h.assign(size_t(d.L()), nullptr);
+  d.na = d.sizes.front();
   max_L_ = std::max(max_L_, d.L());
-  for (int s : d.sizes) max_n_ = std::max(max_n_, s);
-  max_in_ = std::max(max_in_, d.sizes.front());
+  for (int l = 1; l < d.L(); ++l) max_h_ = std::max(max_h_, d.sizes[size_t(l)]);
   max_out_ = std::max(max_out_, d.sizes.back());
   return d;
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::gather_input(Mlp& m, int na, const CtxItems& items) {
+  if (m.sizes.front() <= ops::kFusedMaxWidth || items.grp.empty()) return;
+  m.na = na;
+  m.ctx_n = int(items.grp.size());
+  m.ctx_grp = upload_fixed(items.grp);
+  m.ctx_col = upload_fixed(items.col);
+  m.ctx_dim = upload_fixed(items.dim);
+}
+
+template <class Exec>
+void DeviceBackend<Exec>::add_feature_items(CtxItems& items, int n, int c0) const {
+  for (int j = 0; j < n; ++j) {
+    const int g = feat_grp_h_[size_t(j)], v = feat_val_h_[size_t(j)];
+    if (g < 0)
+      items.add(-1, c0 + j, v);
+    else if (v == 0)  // a group's levels are consecutive columns from level 0
+      items.add(g, c0 + j, 0);
+  }
 }
 
 // The device plan of part p: the same layers, masks, permutations and offsets the CPU model
@@ -127,6 +150,11 @@ void DeviceBackend<Exec>::build_part(int p) {
     P.d_grp = upload_fixed(grp);
     P.d_lvl = upload_fixed(lvl);
     P.cat_mlp = make_mlp(cat->mlp(), spec.flow.activation);
+    // Input [onehot(own codes) (Wp) | features of the parts before (fo)]: all gatherable.
+    CtxItems items;
+    for (int g = 0; g < P.Gp; ++g) items.add(P.go + g, P.off[size_t(g)], 0);
+    add_feature_items(items, P.fo, P.Wp);
+    gather_input(P.cat_mlp, 0, items);
   }
   max_D_ = std::max(max_D_, P.Dp);
   const Flow<float>* flow = model_.flow(p);
@@ -191,6 +219,12 @@ void DeviceBackend<Exec>::build_part(int p) {
                m->in_size(), " -> ", m->out_size(), ", expected ", L.W, " -> ", L.nout);
       L.has_mlp = true;
       L.mlp = make_mlp(*m, fs.activation);
+      // Input [x (D) or pass columns (nP) | context: feature columns [0, C)].
+      const int na = L.W - L.C;
+      CtxItems items;
+      add_feature_items(items, L.C, na);
+      gather_input(L.mlp, na, items);
+      max_in_ = std::max(max_in_, L.mlp.na);
     }
     P.layers.push_back(std::move(L));
     if (l + 1 < fs.layers && fs.permutation != Permutation::None && fs.dim > 1) {
@@ -224,23 +258,23 @@ void DeviceBackend<Exec>::reserve(int cap) {
   dlogdet_ = alloc<float>(acts_, c);
   for (PartDev& P : parts_) {
     if (P.has_cat) {
-      P.cat_in = alloc<float>(acts_, c * (P.Wp + P.fo));
+      if (!P.cat_mlp.ctx_n) P.cat_in = alloc<float>(acts_, c * (P.Wp + P.fo));
       P.logits = alloc<float>(acts_, c * P.Wp);
       mlp_acts(P.cat_mlp);
-      max_in_ = std::max(max_in_, P.Wp + P.fo);
     }
     if (!P.has_flow) continue;
     for (float*& a : P.acts) a = alloc<float>(acts_, c * P.Dp);
     P.logdet = alloc<float>(acts_, c);
     for (LayerDev& L : P.layers) {
       if (!L.has_mlp) continue;
-      L.in = alloc<float>(acts_, c * L.W);
+      const int w_in = gathered(L) ? (L.kind == Kind::Coupling ? L.nP : 0) : L.W;
+      if (w_in) L.in = alloc<float>(acts_, c * w_in);
       L.out = alloc<float>(acts_, c * L.nout);
       mlp_acts(L.mlp);
     }
   }
-  s0_ = alloc<float>(acts_, c * max_n_);
-  s1_ = alloc<float>(acts_, c * max_n_);
+  s0_ = alloc<float>(acts_, c * max_h_);
+  s1_ = alloc<float>(acts_, c * max_h_);
   dout_ = alloc<float>(acts_, c * max_out_);
   din_ = alloc<float>(acts_, c * max_in_);
   dcur_ = alloc<float>(acts_, c * max_D_);
@@ -248,8 +282,8 @@ void DeviceBackend<Exec>::reserve(int cap) {
   zbuf_ = alloc<float>(acts_, c * max_D_);
   xbuf_ = alloc<float>(acts_, c * max_D_);
   fused_dz_.assign(size_t(std::max(max_L_ - 1, 0)), nullptr);
-  for (float*& p : fused_dz_) p = alloc<float>(acts_, c * max_n_);
-  exec_.reserve(cap, max_n_);
+  for (float*& p : fused_dz_) p = alloc<float>(acts_, c * max_h_);
+  exec_.reserve(cap, std::max(max_h_, max_out_));  // bias gradients: every layer's outputs
   cap_ = cap;
 }
 
@@ -279,7 +313,7 @@ void DeviceBackend<Exec>::set_params(const std::vector<float>& p) {
 
 template <class Exec>
 bool DeviceBackend<Exec>::fusable(const Mlp& m) const {
-  return fused_on_ && m.L() >= 1 && m.L() <= ops::kFusedMaxLayers &&
+  return fused_on_ && !m.ctx_n && m.L() >= 1 && m.L() <= ops::kFusedMaxLayers &&
          *std::max_element(m.sizes.begin(), m.sizes.end()) <= ops::kFusedMaxWidth;
 }
 
@@ -301,8 +335,8 @@ ops::FusedMlp DeviceBackend<Exec>::fused_desc(const Mlp& m) const {
 }
 
 template <class Exec>
-void DeviceBackend<Exec>::mlp_forward(const Mlp& m, const float* X, int B, float* Y) {
-  if (fusable(m)) {
+void DeviceBackend<Exec>::mlp_forward(const Mlp& m, const float* X, int ldx, int B, float* Y) {
+  if (fusable(m)) {  // a packed input: ldx == sizes[0]
     exec_.fused_mlp_forward(fused_desc(m), X, B, Y);
     return;
   }
@@ -310,18 +344,21 @@ void DeviceBackend<Exec>::mlp_forward(const Mlp& m, const float* X, int B, float
     const int nin = m.sizes[l], nout = m.sizes[l + 1];
     const bool last = l == m.L() - 1;
     const float* in = l == 0 ? X : m.h[l];
+    const int k = l == 0 ? m.na : nin, ld = l == 0 ? ldx : nin;
     float* out = last ? Y : m.h[l + 1];
+    const float* W = params_ + m.w_off[l];
     exec_.for_each(size_t(B) * nout, ops::BiasRows{out, params_ + m.b_off[l], nout});
-    exec_.gemm(false, true, B, nout, nin, 1.f, in, nin, params_ + m.w_off[l], nin, 1.f, out,
-               nout);
+    if (k > 0) exec_.gemm(false, true, B, nout, k, 1.f, in, ld, W, nin, 1.f, out, nout);
+    if (l == 0 && m.ctx_n)
+      exec_.for_each(size_t(B) * nout, ops::CtxForward{ctx_input(m), W, nin, out, nout, 0, nout});
     if (!last) exec_.for_each(size_t(B) * nout, ops::Activate{out, m.act});
   }
 }
 
 // grads += dL/dparams; dX (B, in) = dL/dX (null skips). dY is not modified.
 template <class Exec>
-void DeviceBackend<Exec>::mlp_backward(const Mlp& m, const float* X, const float* dY, int B,
-                                       float* dX) {
+void DeviceBackend<Exec>::mlp_backward(const Mlp& m, const float* X, int ldx, const float* dY,
+                                       int B, float* dX) {
   if (fusable(m)) {
     // dZ of every layer and dX in one pass over each tile, then the weight gradients over the
     // whole batch as GEMMs (a reduction over rows: a tile kernel would need atomics).
@@ -343,14 +380,18 @@ void DeviceBackend<Exec>::mlp_backward(const Mlp& m, const float* X, const float
   for (int l = m.L() - 1; l >= 0; --l) {
     const int nin = m.sizes[l], nout = m.sizes[l + 1];
     const float* in = l == 0 ? X : m.h[l];
+    // Layer 0: the dense columns [0, na) by GEMM, the gathered ones by scatter (ctx_ops.hpp).
+    const int k = l == 0 ? m.na : nin, ld = l == 0 ? ldx : nin;
     float* gW = grads_ + m.w_off[l];
-    exec_.gemm(true, false, nout, nin, B, 1.f, cur, nout, in, nin, 1.f, gW, nin);
+    if (k > 0) exec_.gemm(true, false, nout, k, B, 1.f, cur, nout, in, ld, 1.f, gW, nin);
+    if (l == 0 && m.ctx_n)
+      exec_.for_each(size_t(nout) * m.ctx_n,
+                     ops::CtxWeightGrad{ctx_input(m), cur, nout, B, gW, nin});
     if (m.mask[l]) exec_.for_each(size_t(nout) * nin, ops::MaskMul{gW, m.mask[l]});
     exec_.colsum_add(cur, B, nout, grads_ + m.b_off[l]);
-    if (l == 0 && !dX) break;
+    if (l == 0 && (!dX || k == 0)) break;
     float* din = l == 0 ? dX : (cur == s0_ ? s1_ : s0_);
-    exec_.gemm(false, false, B, nin, nout, 1.f, cur, nout, params_ + m.w_off[l], nin, 0.f, din,
-               nin);
+    exec_.gemm(false, false, B, k, nout, 1.f, cur, nout, params_ + m.w_off[l], nin, 0.f, din, k);
     if (l > 0) exec_.for_each(size_t(B) * nin, ops::ActBackward{din, in, m.act});
     cur = din;
   }
@@ -358,14 +399,37 @@ void DeviceBackend<Exec>::mlp_backward(const Mlp& m, const float* X, const float
 
 // ---- flow layers ----
 
+// The dense part of L's first-layer input from x: [x or pass columns | context] packed, or for
+// a gathered layer (context wider than kFusedMaxWidth) the pass columns only; an
+// autoregressive gathered layer reads x itself.
+template <class Exec>
+void DeviceBackend<Exec>::pack_layer_input(LayerDev& L, const float* x, int B) {
+  const int nx = L.kind == Kind::Coupling ? L.nP : L.D;
+  const int* idx = L.kind == Kind::Coupling ? L.pass : nullptr;
+  if (!gathered(L))
+    exec_.for_each(size_t(B) * L.W, ops::PackInput{x, L.D, idx, nx, F_, Fw_, L.C, L.in, L.W});
+  else if (L.kind == Kind::Coupling && L.nP)
+    exec_.for_each(size_t(B) * L.nP, ops::PackInput{x, L.D, idx, nx, nullptr, 0, 0, L.in, L.nP});
+}
+
+// The categorical MADE's logits of part P from the current codes_ (and F_ / u_ for the parts
+// before): packed into cat_in when the input is narrow, else gathered.
+template <class Exec>
+void DeviceBackend<Exec>::cat_logits(PartDev& P, int B) {
+  if (!P.cat_mlp.ctx_n)
+    exec_.for_each(size_t(B) * (P.Wp + P.fo), ops::CatPack{codes_, G_, P.d_grp, P.d_lvl, P.Wp,
+                                                           F_, Fw_, P.fo, P.cat_in});
+  mlp_forward(P.cat_mlp, P.cat_in, P.cat_mlp.na, B, P.logits);
+}
+
 template <class Exec>
 void DeviceBackend<Exec>::layer_forward(LayerDev& L, const float* x, int B, float* z,
                                         float* logdet) {
   const size_t BD = size_t(B) * L.D;
   switch (L.kind) {
     case Kind::Autoregressive:
-      exec_.for_each(size_t(B) * L.W, ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
-      mlp_forward(L.mlp, L.in, B, L.out);
+      pack_layer_input(L, x, B);
+      mlp_forward(L.mlp, layer_in(L, x), layer_ld(L), B, L.out);
       switch (L.transform) {
         case FlowTransform::Affine:
           exec_.for_each(size_t(B), ops::MafForward{x, L.out, L.D, L.clamp, z, logdet});
@@ -379,9 +443,8 @@ void DeviceBackend<Exec>::layer_forward(LayerDev& L, const float* x, int B, floa
     case Kind::Coupling:
       exec_.copy(z, x, BD * sizeof(float));  // pass-through dims
       if (!L.nt) break;
-      exec_.for_each(size_t(B) * L.W,
-                     ops::PackInput{x, L.D, L.pass, L.nP, F_, Fw_, L.C, L.in, L.W});
-      mlp_forward(L.mlp, L.in, B, L.out);
+      pack_layer_input(L, x, B);
+      mlp_forward(L.mlp, layer_in(L, x), layer_ld(L), B, L.out);
       switch (L.transform) {
         case FlowTransform::Affine:
           exec_.for_each(size_t(B), ops::CouplingForward{x, L.out, L.tr, L.nt, L.D, L.clamp, z,
@@ -412,7 +475,7 @@ void DeviceBackend<Exec>::layer_backward(LayerDev& L, const float* x, const floa
     case Kind::Autoregressive:
       switch (L.transform) {
         case FlowTransform::Affine:
-          exec_.for_each(BD, ops::MafBackward{L.in, L.W, L.out, dz, dlogdet, L.D, L.clamp, dout_,
+          exec_.for_each(BD, ops::MafBackward{x, L.D, L.out, dz, dlogdet, L.D, L.clamp, dout_,
                                               dx});
           break;
         case FlowTransform::Spline:
@@ -420,8 +483,8 @@ void DeviceBackend<Exec>::layer_backward(LayerDev& L, const float* x, const floa
                                                  dlogdet, dout_, dx});
           break;
       }
-      mlp_backward(L.mlp, L.in, dout_, B, din_);
-      exec_.for_each(BD, ops::UnpackGrad{din_, L.W, nullptr, L.D, dx, L.D});
+      mlp_backward(L.mlp, layer_in(L, x), layer_ld(L), dout_, B, din_);
+      exec_.for_each(BD, ops::UnpackGrad{din_, L.mlp.na, nullptr, L.D, dx, L.D});
       break;
     case Kind::Coupling:
       exec_.copy(dx, dz, BD * sizeof(float));  // pass-through dims' direct path
@@ -436,9 +499,10 @@ void DeviceBackend<Exec>::layer_backward(LayerDev& L, const float* x, const floa
                                                                L.bound, dz, dlogdet, dout_, dx});
           break;
       }
-      mlp_backward(L.mlp, L.in, dout_, B, din_);
+      mlp_backward(L.mlp, layer_in(L, x), layer_ld(L), dout_, B, L.nP ? din_ : nullptr);
       if (L.nP)
-        exec_.for_each(size_t(B) * L.nP, ops::UnpackGrad{din_, L.W, L.pass, L.nP, dx, L.D});
+        exec_.for_each(size_t(B) * L.nP,
+                       ops::UnpackGrad{din_, L.mlp.na, L.pass, L.nP, dx, L.D});
       break;
     case Kind::ActNorm:
       exec_.for_each(size_t(L.D), ops::ActNormBackwardParams{x, dz, dlogdet, params_ + L.logs,
@@ -459,30 +523,37 @@ void DeviceBackend<Exec>::dense_block(const Mlp& m, int w, const float* in, int 
   const int nin = m.sizes[size_t(w)], nu = u1 - u0;
   if (nu <= 0) return;
   exec_.for_each(size_t(B) * nu, ops::BiasBlock{out, params_ + m.b_off[size_t(w)], ld_out, u0, nu});
-  // Masked weights are zero in the flat buffer, so the prefix k holds every nonzero term.
+  // Masked weights are zero in the flat buffer, so the prefix k holds every nonzero term. A
+  // gathered first layer: in holds columns [0, na), the context items add the rest.
+  const float* W = params_ + m.w_off[size_t(w)];
+  if (w == 0) k = std::min(k, m.na);
   if (k > 0)
-    exec_.gemm(false, true, B, nu, k, 1.f, in, ld_in,
-               params_ + m.w_off[size_t(w)] + size_t(u0) * nin, nin, 1.f, out + u0, ld_out);
+    exec_.gemm(false, true, B, nu, k, 1.f, in, ld_in, W + size_t(u0) * nin, nin, 1.f, out + u0,
+               ld_out);
+  if (w == 0 && m.ctx_n)
+    exec_.for_each(size_t(B) * nu, ops::CtxForward{ctx_input(m), W, nin, out, ld_out, u0, nu});
   if (activate) exec_.for_each(size_t(B) * nu, ops::ActivateBlock{out, ld_out, u0, nu, m.act});
 }
 
 // The device twin of MadeIncremental::step: hidden layer l's units of degree g - 1 read the
 // input whole (l = 1) or the prefix of degree <= g - 1 below; then the outputs of degree g.
 template <class Exec>
-void DeviceBackend<Exec>::made_pass(LayerDev& L, int B, int g) {
+void DeviceBackend<Exec>::made_pass(LayerDev& L, const float* x, int B, int g) {
   const Mlp& m = L.mlp;
   const int Lm = m.L();
+  const float* in0 = layer_in(L, x);
   for (int l = 1; l < Lm; ++l) {
     const int u0 = L.inc_first[size_t(l)][size_t(g - 1)], u1 = L.inc_first[size_t(l)][size_t(g)];
-    const float* in = l == 1 ? L.in : m.h[size_t(l - 1)];
+    const float* in = l == 1 ? in0 : m.h[size_t(l - 1)];
     const int k = l == 1 ? m.sizes[0] : L.inc_first[size_t(l - 1)][size_t(g)];
-    dense_block(m, l - 1, in, m.sizes[size_t(l - 1)], k, B, u0, u1, m.h[size_t(l)],
-                m.sizes[size_t(l)], true);
+    dense_block(m, l - 1, in, l == 1 ? layer_ld(L) : m.sizes[size_t(l - 1)], k, B, u0, u1,
+                m.h[size_t(l)], m.sizes[size_t(l)], true);
   }
   const int k = Lm >= 2 ? L.inc_first[size_t(Lm - 1)][size_t(g)] : m.sizes[0];
-  const float* in = Lm >= 2 ? m.h[size_t(Lm - 1)] : L.in;
+  const float* in = Lm >= 2 ? m.h[size_t(Lm - 1)] : in0;
+  const int ld = Lm >= 2 ? m.sizes[size_t(Lm - 1)] : layer_ld(L);
   for (const auto& [a, b] : L.inc_runs[size_t(g)])
-    dense_block(m, Lm - 1, in, m.sizes[size_t(Lm - 1)], k, B, a, b, L.out, L.nout, false);
+    dense_block(m, Lm - 1, in, ld, k, B, a, b, L.out, L.nout, false);
 }
 
 template <class Exec>
@@ -494,8 +565,7 @@ void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, floa
       fill(x, BD, 0.f);
       if (fusable(L.mlp) && L.D <= kFusedArMaxDim) {
         // Small D: all D passes in one fused kernel per tile (activations on chip).
-        exec_.for_each(size_t(B) * L.W,
-                       ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
+        pack_layer_input(L, x, B);  // fusable: packed, at most kFusedMaxWidth wide
         switch (L.transform) {
           case FlowTransform::Affine:
             exec_.fused_ar_inverse(fused_desc(L.mlp), L.in, B, L.out,
@@ -511,12 +581,11 @@ void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, floa
       // Otherwise pass i computes only the conditioner units of degree i (and the outputs of
       // degree i + 1): made_pass, one network's work over all passes instead of D networks'.
       for (int i = 0; i < L.D; ++i) {
-        exec_.for_each(size_t(B) * L.W,
-                       ops::PackInput{x, L.D, nullptr, L.D, F_, Fw_, L.C, L.in, L.W});
+        pack_layer_input(L, x, B);
         if (L.inc_first.empty())
-          mlp_forward(L.mlp, L.in, B, L.out);
+          mlp_forward(L.mlp, layer_in(L, x), layer_ld(L), B, L.out);
         else
-          made_pass(L, B, i + 1);
+          made_pass(L, x, B, i + 1);
         switch (L.transform) {
           case FlowTransform::Affine:
             exec_.for_each(size_t(B), ops::MafInverseStep{z, L.out, L.D, i, L.clamp, x});
@@ -532,9 +601,8 @@ void DeviceBackend<Exec>::layer_inverse(LayerDev& L, const float* z, int B, floa
       exec_.copy(x, z, BD * sizeof(float));
       if (!L.nt) break;
       // The conditioner reads the pass-through half, which z carries unchanged.
-      exec_.for_each(size_t(B) * L.W,
-                     ops::PackInput{z, L.D, L.pass, L.nP, F_, Fw_, L.C, L.in, L.W});
-      mlp_forward(L.mlp, L.in, B, L.out);
+      pack_layer_input(L, z, B);
+      mlp_forward(L.mlp, layer_in(L, z), layer_ld(L), B, L.out);
       switch (L.transform) {
         case FlowTransform::Affine:
           exec_.for_each(size_t(B) * L.nt,
@@ -570,9 +638,7 @@ void DeviceBackend<Exec>::forward_device(int B) {
   fill(logp_, size_t(B), 0.f);
   for (PartDev& P : parts_) {
     if (P.has_cat) {
-      exec_.for_each(size_t(B) * (P.Wp + P.fo), ops::CatPack{codes_, G_, P.d_grp, P.d_lvl, P.Wp,
-                                                             F_, Fw_, P.fo, P.cat_in});
-      mlp_forward(P.cat_mlp, P.cat_in, B, P.logits);
+      cat_logits(P, B);
       exec_.for_each(size_t(B), ops::CatLogProb{P.logits, P.Wp, P.d_off, P.d_lev, P.Gp, codes_,
                                                 G_, P.go, logp_});
     }
@@ -594,9 +660,9 @@ void DeviceBackend<Exec>::backward_device(int B) {
   fill(dlogp_, size_t(B), -1.f / float(B));  // loss = -mean log p
   for (PartDev& P : parts_) {
     if (P.has_cat) {
-      exec_.for_each(size_t(B), ops::CatBackward{P.logits, P.Wp, P.d_off, P.d_lev, P.Gp,
-                                                 P.cat_in, P.Wp + P.fo, dlogp_, dout_});
-      mlp_backward(P.cat_mlp, P.cat_in, dout_, B, nullptr);
+      exec_.for_each(size_t(B), ops::CatBackward{P.logits, P.Wp, P.d_off, P.d_lev, P.Gp, codes_,
+                                                 G_, P.go, dlogp_, dout_});
+      mlp_backward(P.cat_mlp, P.cat_in, P.cat_mlp.na, dout_, B, nullptr);
     }
     if (P.has_flow) {
       // Base: d log N(z)/dz = -z; every layer's log-det enters log p with weight 1.
@@ -685,9 +751,7 @@ void DeviceBackend<Exec>::sample_device(int B, uint64_t seed, uint64_t row_offse
     if (P.has_cat) {
       // One group at a time: group g's logits read the one-hot of the groups drawn before it.
       for (int g = 0; g < P.Gp; ++g) {
-        exec_.for_each(size_t(B) * (P.Wp + P.fo), ops::CatPack{codes_, G_, P.d_grp, P.d_lvl,
-                                                               P.Wp, F_, Fw_, P.fo, P.cat_in});
-        mlp_forward(P.cat_mlp, P.cat_in, B, P.logits);
+        cat_logits(P, B);
         exec_.for_each(size_t(B), ops::CatSampleGroup{P.logits, P.Wp, P.off[g], P.lev[g], codes_,
                                                       G_, P.go, P.Gp, g, seed,
                                                       100 + uint64_t(p), row_offset});

@@ -37,30 +37,30 @@ struct CatLogProb {
   }
 };
 
-// dlogits[r, off_g + k] = dlogp[r] (1[k = code] - softmax_k); the packed input row `in` (stride
-// Win) holds the one-hot 1[k = code] in its first Wp columns.
+// dlogits[r, off_g + k] = dlogp[r] (1[k = code] - softmax_k), code = codes[r, go + g]: the
+// one-hot target read from the codes (no packed one-hot input of Wp columns per row).
 struct CatBackward {
   const float* logits;
   int Wp;
   const int* off;
   const int* lev;
   int Gp;
-  const float* in;
-  int Win;
+  const int* codes;
+  int G, go;
   const float* dlogp;
   float* dlogits;
   EF_HD void operator()(size_t r) const {
     const float* h = logits + r * Wp;
-    const float* x = in + r * Win;
     float* d = dlogits + r * Wp;
     for (int g = 0; g < Gp; ++g) {
       const float* hg = h + off[g];
+      const int code = codes[r * G + go + g];
       float mx = hg[0];
       for (int k = 1; k < lev[g]; ++k) mx = hg[k] > mx ? hg[k] : mx;
       float s = 0.f;
       for (int k = 0; k < lev[g]; ++k) s += math::exp(hg[k] - mx);
       for (int k = 0; k < lev[g]; ++k)
-        d[off[g] + k] = dlogp[r] * (x[off[g] + k] - math::exp(hg[k] - mx) / s);
+        d[off[g] + k] = dlogp[r] * ((k == code ? 1.f : 0.f) - math::exp(hg[k] - mx) / s);
     }
   }
 };

@@ -1,7 +1,8 @@
 // The CUDA backend (DeviceBackend<CudaExec>, made by make_backend("cuda")) against the CPU
 // reference and against the same backend code on the host executor, on the model specs of
-// tests/unit/device_cases.hpp: forward log p, every gradient, score, a 10-step Adam loss
-// trajectory, sampling with the same seeds, and the resident scheduler with the step captured as
+// tests/unit/device_cases.hpp (gradients and sampling also on its 300-label wide_specs): forward
+// log p, every gradient, score, a 10-step Adam loss trajectory, sampling with the same seeds,
+// and the resident scheduler with the step captured as
 // a CUDA graph == the same steps run eagerly. Device scratch is NaN-poisoned before each run and
 // host outputs are NaN-filled, so anything a kernel fails to write shows.
 // Tolerances are looser than the host-executor tests': cuBLAS sums in another order and the
@@ -36,7 +37,7 @@ TEST_CASE("cuda backend: auto picks the GPU") {
 
 TEST_CASE("cuda backend: log p, every gradient and score match the CPU and the host executor") {
   efg::require_gpu();
-  for (const Named& n : specs()) {
+  for (const Named& n : all_specs()) {
     for (int B : {150, 4099}) {
       CAPTURE(n.name);
       CAPTURE(B);
@@ -99,7 +100,7 @@ TEST_CASE("cuda backend: a 10-step Adam loss trajectory matches the CPU") {
 
 TEST_CASE("cuda backend: samples match the CPU's draws with the same seed") {
   efg::require_gpu();
-  for (const Named& n : specs()) {
+  for (const Named& n : all_specs()) {
     CAPTURE(n.name);
     const int N = 2000, G = n.spec.groups(), D = n.spec.dims();
     auto cpu = ef::make_cpu_backend(n.spec);

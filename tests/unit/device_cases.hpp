@@ -68,6 +68,36 @@ inline std::vector<Named> specs() {
   return v;
 }
 
+// Conditioning wider than the fused kernels take (kernels/ops/fused_mlp.hpp, kFusedMaxWidth =
+// 256): a categorical column of 300 labels conditions every flow layer and its own categorical
+// MADE, so the device backend gathers those first-layer columns from the codes instead of
+// packing them (kernels/ops/ctx_ops.hpp). Every flow structure, and a later part whose context
+// also holds continuous dims.
+inline std::vector<Named> wide_specs() {
+  using ef::Activation;
+  using ef::FlowKind;
+  std::vector<Named> v;
+  v.push_back({"maf, 300 labels, two parts", make_spec(FlowKind::MAF, {{{300}, 2}, {{}, 2}}, 0,
+                                                       true, Activation::ReLU, 71)});
+  v.push_back({"realnvp, 300 labels", make_spec(FlowKind::RealNVP, {{{300}, 3}}, 0, false,
+                                                 Activation::Tanh, 72)});
+  v.push_back({"nsf-coupling, 300 labels", make_spec(FlowKind::NSFCoupling, {{{300}, 3}}, 0,
+                                                      false, Activation::ReLU, 73)});
+  v.push_back({"nsf-ar, 300 labels", make_spec(FlowKind::NSFAR, {{{300}, 2}}, 0, false,
+                                               Activation::Tanh, 74)});
+  // The categorical MADE after a continuous part: its input is own one-hots then a
+  // continuous context; two groups, one of them wide.
+  v.push_back({"categorical 300 + 4 after a flow", make_spec(FlowKind::MAF, {{{}, 2}, {{300, 4}, 1}},
+                                                             0, false, Activation::ReLU, 75)});
+  return v;
+}
+
+inline std::vector<Named> all_specs() {
+  std::vector<Named> v = specs(), w = wide_specs();
+  v.insert(v.end(), w.begin(), w.end());
+  return v;
+}
+
 struct Rows {
   std::vector<int> codes;
   std::vector<float> u;
