@@ -64,7 +64,9 @@ struct CtxForward {
 
 // gW[o, c_i(r)] += sum_r dY[r, o] v_i(r) (elements (nout, n)): the conditioning columns' weight
 // gradient. Element (o, i) owns the columns of item i in weight row o and walks the rows in
-// order, so no two elements write one weight: no atomics, and the same sums every run.
+// order, so no two elements write one weight: no atomics, and the same sums every run. The
+// price: nout x n threads, each B dependent read-modify-writes; rows sorted by code (a segment
+// sum per label) would spread that over the labels, if a GPU profile shows it matters.
 struct CtxWeightGrad {
   CtxInput in;
   const float* dY;
