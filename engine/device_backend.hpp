@@ -15,7 +15,10 @@
 // Memory: one flat buffer each for params, grads and both Adam moments (the model's
 // ParamLayout), plus per-layer activations for `capacity` rows, allocated once and regrown only
 // when a bigger batch arrives. Forward keeps every layer's input and conditioner activations
-// for backward, like the CPU's caches.
+// for backward, like the CPU's caches. A conditioner input wider than kFusedMaxWidth (one-hot
+// codes of a many-label column) is not copied per layer: its first layer gathers the context's
+// weights from the codes (see Mlp), so the per-row buffers grow with the labels only by the
+// feature row and the categorical logits and their gradient.
 //
 // Host-side work (documented, not per step): init_params and init_from_data run the CPU model on
 // a downloaded copy of the parameters; sampling with --given values (enumeration / importance
