@@ -366,6 +366,16 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   flow_spec_from_json(root.value("model", json::object()), c.flow, name);
   c.categorical_order = checked(root.value("model", json::object()), "model.categorical_order",
                                 "model.categorical_order", name).get<std::string>();
+  {
+    const json m = root.value("model", json::object());
+    const std::string choose = checked(m, "model.choose", "model.choose", name).get<std::string>();
+    if (choose != "auto" && choose != "none")
+      EF_THROW(name, ": model.choose must be \"auto\" or \"none\" (got \"", choose, "\")");
+    // A flow or permutation the config names is pinned; encoders named per column are too.
+    if (choose == "auto" && !m.contains("flow") && !m.contains("permutation"))
+      c.choose_flows = {FlowKind::NSFAR, FlowKind::NSFCoupling};
+    c.choose_encoders = choose == "auto";
+  }
 
   const json t = root.value("train", json::object());
   check_keys(t, section_keys("train"), "train", name);
@@ -379,6 +389,7 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   c.train.epochs = int_or_auto("epochs", 0);
   c.train.batch_size = int_or_auto("batch_size", 0);
   c.train.patience = int_or_auto("patience", -1);
+  c.train.lr_drops = int_or_auto("lr_drops", -1);
   const json vf = train("validation_fraction");
   c.train.validation_fraction = vf.is_string() ? -1.0 : vf.get<double>();
   c.train.adam.lr = train("learning_rate").get<double>();
@@ -431,6 +442,8 @@ echoflow::FitOptions fit_options(const Config& c) {
   opt.missing_tokens = c.missing_tokens;
   opt.conditional = c.conditional;
   opt.categorical_order = c.categorical_order;
+  opt.choose_flows = c.choose_flows;
+  opt.choose_encoders = c.choose_encoders;
   opt.device = c.device;
   opt.threads = c.threads;
   opt.config = c.effective;

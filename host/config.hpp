@@ -36,6 +36,8 @@ struct Config {
   TrainOptions train;
   int threads = 0;                                 // 0 = library default
   std::vector<std::string> conditional;
+  std::vector<FlowKind> choose_flows;  // model.choose (echoflow::FitOptions::choose_flows)
+  bool choose_encoders = false;
   std::string categorical_order = "table";  // model.categorical_order
   std::string device = "auto";
   std::string output_model;                        // resolved

@@ -132,6 +132,10 @@ const std::vector<ConfigKey>& config_keys() {
        "spline bins per dimension (nsf-ar, nsf-coupling)"},
       {"model.tail_bound", T::Number, "3.0", above(0), "",
        "splines act on [-B, B] and are the identity outside (nsf-ar, nsf-coupling)"},
+      {"model.choose", T::String, R"("none")", any_value(), "auto|none",
+       "auto: brief fits of nsf-ar and nsf-coupling (unless model.flow or model.permutation is "
+       "given), each with the numeric columns on encoder auto as the default rule maps them and "
+       "standardized; the best validation NLL is fitted in full (training summary: the choice)"},
       {"model.categorical_order", T::String, R"("table")", any_value(), "table|dependence",
        "the order in which the categorical model visits the unconditioned categorical columns: "
        "table = the table's order; dependence = each after the column it shares most information "
@@ -150,6 +154,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"train.patience", T::IntOrAuto, R"("auto")", closed(0, 1e9), "",
        "epochs without a better validation loss in any module before stopping (0 = never stop "
        "early; auto: 10 epochs or 1000 steps, whichever is longer)"},
+      {"train.lr_drops", T::IntOrAuto, R"("auto")", closed(0, 100), "",
+       "times a stall divides the learning rate by 10 and goes on from the best epoch before "
+       "training stops (auto: 0)"},
       {"train.threads", T::Int, "0", closed(0, 4096), "", "CPU threads (0 = all cores)"},
       {"train.loss_every", T::Int, "16", closed(1, 1e9), "",
        "device training: steps between reading the loss back"},

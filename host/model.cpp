@@ -13,6 +13,7 @@
 #include "communicator.hpp"
 #include "fit_over_ranks.hpp"
 #include "flow_math.hpp"
+#include "model_choice.hpp"
 #include "model_impl.hpp"
 #include "schema.hpp"
 #include "text_cells.hpp"
@@ -279,6 +280,15 @@ std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, co
 }  // namespace
 
 Model Model::fit(const Table& data, const FitOptions& opt) {
+  if (opt.choose_flows.size() > 1 || opt.choose_encoders) {
+    const ef::ModelChoice c = ef::choose_model(data, opt);
+    echoflow::FitOptions o = c.made ? c.options : opt;
+    o.choose_flows.clear();
+    o.choose_encoders = false;
+    Model m = fit(data, o);
+    m.impl_->train.choice = c.summary;
+    return m;
+  }
   const std::string src = data.source.empty() ? "table" : data.source;
   // Sharded data (docs/SCALE.md): `data` is this rank's rows; the encoders are fitted on the rows
   // of every rank (host/fit_over_ranks.hpp). Checks of this rank's rows are agreed on first, so

@@ -27,7 +27,10 @@ std::string training_summary(const TrainResult& t) {
                 "%d epochs in %.1f s%s (limit %d, batch %d, patience %d); best epoch %d (val NLL %.4f)",
                 t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.epochs, t.batch_size,
                 t.patience, t.best_epoch, t.best_val_nll);
-  return b;
+  std::string s = b;
+  if (t.lr_drops > 0) s += "; learning rate / 10 x" + std::to_string(t.lr_drops);
+  if (!t.choice.empty()) s += "; " + t.choice;
+  return s;
 }
 
 }  // namespace ef

@@ -43,7 +43,9 @@ TrainOptions resolve_train_options(const TrainOptions& in, int n_train) {
   EF_CHECK(in.epochs >= 0, "epochs must be positive, or 0 for auto (got ", in.epochs, ")");
   EF_CHECK(in.batch_size >= 0, "batch_size must be positive, or 0 for auto (got ", in.batch_size, ")");
   EF_CHECK(in.patience >= -1, "patience must be >= 0, or -1 for auto (got ", in.patience, ")");
+  EF_CHECK(in.lr_drops >= -1, "lr_drops must be >= 0, or -1 for auto (got ", in.lr_drops, ")");
   TrainOptions o = in;
+  if (o.lr_drops < 0) o.lr_drops = kLrDrops;
   // Small tables get small batches: 32 batches an epoch up to 16k rows, then 512-row batches.
   if (o.batch_size == 0) o.batch_size = std::clamp(n_train / 32, 32, 512);
   const int steps = std::max(1, n_train / std::min(o.batch_size, std::max(n_train, 1)));
@@ -88,7 +90,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     }
     EF_CHECK(g_train < (int64_t(1) << 31), "too many training rows over all ranks");
   }
-  const TrainOptions opt = resolve_train_options(opt_in, int(g_train));
+  TrainOptions opt = resolve_train_options(opt_in, int(g_train));  // opt.adam.lr drops on stalls
   const bool has_val = g_val > 0;
   // The gradient sum's path (host/grad_sum.hpp): the CPU loop below, or inside a device step.
   GradSumNeeds needs;
@@ -361,6 +363,16 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     res.epochs_run = epoch;
     res.final_train_nll = rep.train_nll;
     if (on_epoch) on_epoch(rep);
+    if (has_val && opt.patience > 0 && since_best >= opt.patience && res.lr_drops < opt.lr_drops) {
+      // A stall: back to the best parameters, a tenth of the step size, and every module's
+      // patience afresh (the device steps read the step size from opt each step).
+      be.set_params(best_params);
+      opt.adam.lr *= 0.1;
+      ++res.lr_drops;
+      res.lr_drop_epochs.push_back(epoch);
+      std::fill(since_m.begin(), since_m.end(), 0);
+      since_best = 0;
+    }
     if (has_val && opt.patience > 0 && since_best >= opt.patience) {
       res.stopped_early = epoch < opt.epochs;
       break;

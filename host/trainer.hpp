@@ -29,6 +29,11 @@ struct TrainOptions {
   // log p is a sum of their terms, each depending on its own parameters only, so the composite
   // is the best the run saw, and training stops once no module has improved for `patience`.
   int patience = -1;
+  // Learning-rate drops before stopping (-1 = auto: kLrDrops): when no module has improved for
+  // `patience` epochs, training returns to the best parameters, divides the step size by 10 and
+  // goes on, up to this many times, then stops at the next stall. Small steps at the end settle
+  // the flow into narrow modes that the full step size keeps jumping over.
+  int lr_drops = -1;
   uint64_t seed = 0;
   // Device backends (host/device_trainer.hpp): the step losses are read back every
   // loss_every steps; training rows whose encoding exceeds max_resident_bytes (-1: half the
@@ -51,6 +56,7 @@ struct TrainOptions {
 constexpr int kMinSteps = 4000;       // auto epochs: at least this many optimizer steps
 constexpr int kPatienceSteps = 1000;  // auto patience: at least this many steps
 constexpr int kMinValRows = 100;      // auto validation split: at least this many rows (<= 20%)
+constexpr int kLrDrops = 0;           // auto lr_drops: off (bench/results/QUALITY_DEFAULTS.md)
 // The options with the auto values (0 / -1 above) replaced by the rules for n_train rows.
 TrainOptions resolve_train_options(const TrainOptions& opt, int n_train);
 
@@ -105,6 +111,9 @@ struct TrainResult {
   double best_val_nll = 0;    // NaN without validation
   double final_train_nll = 0;
   bool stopped_early = false;
+  int lr_drops = 0;                 // learning-rate drops taken (TrainOptions::lr_drops)
+  std::vector<int> lr_drop_epochs;  // the epochs after which they were taken
+  std::string choice;               // model choice by validation NLL (host/model_choice.hpp), "" if none
   int n_train = 0, n_val = 0;
   double seconds = 0;
   std::string schedule;       // "host batches", "device resident" or "device streamed"

@@ -109,6 +109,13 @@ struct FitOptions {
   double support_margin = 0.1;
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};  // kept for scoring files
   ef::TrainOptions train;
+  // Model choice by validation likelihood (host/model_choice.hpp): brief fits of each candidate
+  // flow kind (empty or one: the flow is pinned) and, with choose_encoders, of the numeric
+  // columns on encoder "auto" standardized instead; the winner is then fitted in full and the
+  // choice reported in training().choice. The config's model.choose = "auto" (not the default
+  // yet) sets both, the flows unless model.flow / model.permutation is given.
+  std::vector<ef::FlowKind> choose_flows;
+  bool choose_encoders = false;
   // The categorical model's column order (host/column_order.hpp): "table" or "dependence" (a
   // Chow-Liu tree's order of the training rows; better on alarm, worse on penguins and insurance:
   // bench/results/QUALITY_DEFAULTS.md).

@@ -1,0 +1,58 @@
+// train.lr_drops (host/trainer.cpp): a stall sends training back to its best parameters with a
+// tenth of the learning rate instead of stopping. Up to the first stall the run is the plain
+// one (same batches, same steps), so its best validation NLL can only be as good or better.
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "flow_math.hpp"
+#include "progress.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+echoflow::Table drops_table(size_t n) {
+  std::vector<double> x(n), y(n);
+  for (size_t i = 0; i < n; ++i) {
+    x[i] = ef::math::rand_normal(21, 0, i);
+    y[i] = x[i] * x[i] + 0.3 * ef::math::rand_normal(21, 1, i);
+  }
+  echoflow::Table t;
+  t.columns.push_back(echoflow::Column::numeric("x", std::move(x)));
+  t.columns.push_back(echoflow::Column::numeric("y", std::move(y)));
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("train.lr_drops: a stall lowers the learning rate and goes on from the best epoch") {
+  const echoflow::Table t = drops_table(600);
+  echoflow::FitOptions opt;
+  opt.threads = 1;
+  opt.flow.kind = ef::FlowKind::NSFAR;
+  opt.flow.layers = 2;
+  opt.flow.hidden = {16, 16};
+  opt.train.epochs = 400;
+  opt.train.batch_size = 64;
+  opt.train.patience = 3;
+  opt.train.adam.lr = 1e-2;  // large steps: the plain run stalls early
+  opt.train.lr_drops = 0;
+  const echoflow::Model plain = echoflow::Model::fit(t, opt);
+  REQUIRE(plain.training().stopped_early);
+  CHECK(plain.training().lr_drops == 0);
+  opt.train.lr_drops = 2;
+  const echoflow::Model dropped = echoflow::Model::fit(t, opt);
+  const ef::TrainResult& r = dropped.training();
+  CHECK(r.lr_drops == 2);
+  REQUIRE(r.lr_drop_epochs.size() == 2);
+  CHECK(r.lr_drop_epochs[0] == plain.training().epochs_run);  // the plain run's stall
+  CHECK(r.epochs_run > r.lr_drop_epochs[1]);
+  CHECK(r.best_val_nll < plain.training().best_val_nll);      // the smaller steps found better
+  CHECK(ef::training_summary(r).find("learning rate / 10 x2") != std::string::npos);
+  const std::string path = std::string("lr_drops_test_") + std::to_string(::getpid()) + ".efm";
+  dropped.save(path);
+  const echoflow::Model back = echoflow::Model::load(path);
+  std::remove(path.c_str());
+  CHECK(back.training().lr_drops == 2);
+}
