@@ -48,7 +48,10 @@ struct TrainOptions {
   bool sharded = false;
 };
 
-constexpr int kMinSteps = 4000;       // auto epochs: at least this many optimizer steps
+// auto epochs: at least this many optimizer steps. A safety cap above where validation stops
+// the run (patience), so the limit does not cut a categorical model that is still improving;
+// a large table's 50-epoch floor is already past it.
+constexpr int kMinSteps = 8000;
 constexpr int kPatienceSteps = 1000;  // auto patience: at least this many steps
 constexpr int kMinValRows = 100;      // auto validation split: at least this many rows (<= 20%)
 // The options with the auto values (0 / -1 above) replaced by the rules for n_train rows.
