@@ -142,7 +142,7 @@ const std::vector<ConfigKey>& config_keys() {
        "with (a Chow-Liu tree)"},
       // train: the optimizer and stopping
       {"train.epochs", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
-       "passes over the training rows at most (auto: enough for 4000 Adam steps, at least 50)"},
+       "passes over the training rows at most (auto: enough for 8000 Adam steps, at least 50)"},
       {"train.batch_size", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
        "rows per Adam step (auto: training rows / 32, clamped to [32, 512])"},
       {"train.learning_rate", T::Number, "0.001", exclusive(0, 10), "", "Adam's step size"},

@@ -53,7 +53,10 @@ struct TrainOptions {
   bool sharded = false;
 };
 
-constexpr int kMinSteps = 4000;       // auto epochs: at least this many optimizer steps
+// auto epochs: at least this many optimizer steps. A safety cap above where validation stops
+// the run (patience), so the limit does not cut a categorical model that is still improving;
+// a large table's 50-epoch floor is already past it.
+constexpr int kMinSteps = 8000;
 constexpr int kPatienceSteps = 1000;  // auto patience: at least this many steps
 constexpr int kMinValRows = 100;      // auto validation split: at least this many rows (<= 20%)
 constexpr int kLrDrops = 0;           // auto lr_drops: off (bench/results/QUALITY_DEFAULTS.md)
