@@ -13,10 +13,12 @@
 // masked zeros), so samples agree with the D-pass inverse to rounding (tested).
 #pragma once
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "blas.hpp"
+#include "dense_f32.hpp"
 #include "error.hpp"
 #include "flow_math.hpp"
 #include "masked_mlp.hpp"
@@ -90,6 +92,12 @@ class MadeIncremental {
     // MAF sample (bench/results/e2e_startup_2026-11-30.md).
     for (int l = 1; l < L; ++l)
       if (act[l].size() < size_t(B) * n[l]) act[l].resize(size_t(B) * n[l]);
+    // float with AVX2 + FMA: every block of every pass packed once per call (dense_f32.hpp),
+    // in the order step runs them.
+    std::vector<std::vector<DenseF32>> packs;
+    if constexpr (std::is_same_v<T, float>) {
+      if (dense_f32_available()) packs = pack_all(params, na);
+    }
     const int tile = kGemmTileRows, tiles = (B + tile - 1) / tile;
     auto one = [&](int t) {
       const int r0 = t * tile, rn = std::min(B, r0 + tile) - r0;
@@ -98,7 +106,7 @@ class MadeIncremental {
       const int nc = n[0] - na;
       const Input x{A + size_t(r0) * na, na, nc > 0 ? ctx + size_t(r0) * nc : nullptr};
       for (int g = 1; g <= G_; ++g) {
-        step(params, x, rn, g, h, Y + size_t(r0) * n[L]);
+        step(params, x, rn, g, h, Y + size_t(r0) * n[L], packs.empty() ? nullptr : packs[g].data());
         finish(r0, rn, g);
       }
     };
@@ -132,7 +140,9 @@ class MadeIncremental {
   // Pass g over B rows: the input X (B, n_0) has final inputs of degree < g; h[l] (B, n_l),
   // l = 1..L-1, hold the units of degree < g - 1; computes those of degree g - 1 and Y's outputs
   // of degree g.
-  void step(const T* params, const Input& X, int B, int g, T* const* h, T* Y) const {
+  // packs: this pass's blocks packed by pack_all (null: the OpenBLAS path).
+  void step(const T* params, const Input& X, int B, int g, T* const* h, T* Y,
+            const DenseF32* packs) const {
     const MaskedMLP<T>& m = *mlp_;
     const int L = m.num_layers();
     const std::vector<int>& n = m.sizes();
@@ -142,12 +152,60 @@ class MadeIncremental {
       // Reads the input layer whole (its context columns sit after x; masked weights are zero
       // and not-yet-final inputs are finite), deeper layers the prefix of degree <= g - 1.
       const Input in = l == 1 ? X : Input{h[l - 1], n[l - 1], nullptr};
+      if (packs) {
+        packed_rows(*packs++, in, B, u0, h[l], n[l], true);
+        continue;
+      }
       const int k = l == 1 ? n[0] : first_[l - 1][g];
       dense_rows(params, l - 1, in, k, B, u0, u1, h[l], n[l], true);
     }
     const int k = L >= 2 ? first_[L - 1][g] : n[0];
     const Input in = L >= 2 ? Input{h[L - 1], n[L - 1], nullptr} : X;
-    for (const auto& [a, b] : out_runs_[g]) dense_rows(params, L - 1, in, k, B, a, b, Y, n[L], false);
+    for (const auto& [a, b] : out_runs_[g]) {
+      if (packs) {
+        packed_rows(*packs++, in, B, a, Y, n[L], false);
+      } else {
+        dense_rows(params, L - 1, in, k, B, a, b, Y, n[L], false);
+      }
+    }
+  }
+
+  // The blocks of every pass g (hidden layers with units of degree g - 1, then the output
+  // runs), as step visits them, each over the input columns it reads (the first layer's split
+  // into the na columns of A and the context).
+  std::vector<std::vector<DenseF32>> pack_all(const T* params, int na) const {
+    const MaskedMLP<T>& m = *mlp_;
+    const int L = m.num_layers();
+    const std::vector<int>& n = m.sizes();
+    std::vector<std::vector<DenseF32>> packs(G_ + 1);
+    auto add = [&](int g, int layer, int k, int u0, int u1) {
+      const int nin = n[layer], ka = layer == 0 ? std::min(k, na) : k;
+      const T* W = params + m.weight_offset(layer) + size_t(u0) * nin;
+      packs[g].emplace_back();
+      packs[g].back().pack(u1 - u0, W, ka, W + na, k - ka, nin, params + m.bias_offset(layer) + u0);
+    };
+    for (int g = 1; g <= G_; ++g) {
+      for (int l = 1; l < L; ++l) {
+        const int u0 = first_[l][g - 1], u1 = first_[l][g];
+        if (u1 > u0) add(g, l - 1, l == 1 ? n[0] : first_[l - 1][g], u0, u1);
+      }
+      const int k = L >= 2 ? first_[L - 1][g] : n[0];
+      for (const auto& [a, b] : out_runs_[g]) add(g, L - 1, k, a, b);
+    }
+    return packs;
+  }
+
+  // out[:, u0:u0 + n] = act(in W^T + b) through a packed block.
+  void packed_rows(const DenseF32& p, const Input& in, int B, int u0, T* out, int ld_out,
+                   bool activate) const {
+    if constexpr (std::is_same_v<T, float>) {
+      const int nc = mlp_->sizes()[0] - in.na;  // only read for the first layer (ctx non-null)
+      T* o = out + u0;
+      p.run(B, in.a, in.na, in.ctx, in.ctx ? nc : 0, activate && act_ == Activation::ReLU, o, ld_out);
+      if (activate && act_ != Activation::ReLU)
+        for (int r = 0; r < B; ++r)
+          for (int u = 0; u < p.columns(); ++u) o[size_t(r) * ld_out + u] = math::tanh(o[size_t(r) * ld_out + u]);
+    }
   }
 
   // out[:, u0:u1] = act(in[:, :k] W_layer[u0:u1, :k]^T + b[u0:u1]).

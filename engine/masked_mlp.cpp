@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "blas.hpp"
+#include "dense_f32.hpp"
 #include "error.hpp"
 #include "flow_math.hpp"
 #include "parallel.hpp"
@@ -53,6 +55,7 @@ MaskedMLP<T>::MaskedMLP(std::vector<int> sizes, std::vector<std::vector<T>> mask
   for (int l = 0; l < num_layers(); ++l) {
     size_t n = size_t(sizes_[l + 1]) * size_t(sizes_[l]);
     EF_CHECK(masks_[l].size() == n, "MaskedMLP: mask ", l, " has the wrong size");
+    pack_index_.push_back(l == 0 ? 0 : pack_index_.back() + blocks_.back().size());
     blocks_.push_back(plan_blocks(masks_[l], sizes_[l + 1], sizes_[l]));
     w_off_.push_back(layout.add(prefix + ".W" + std::to_string(l), n));
     b_off_.push_back(layout.add(prefix + ".b" + std::to_string(l), size_t(sizes_[l + 1])));
@@ -158,6 +161,21 @@ void MaskedMLP<T>::run_forward(const T* params, const T* A, int na, const T* ctx
   const int nc = sizes_[0] - na;  // context columns of the first layer's input
   const bool copy_in = !c.h[0].empty();  // forward: keep the packed input for backward
   for (int l = 1; l < L; ++l) c.h[l].resize(size_t(B) * sizes_[l]);
+  bool packed = false;  // float with AVX2 + FMA: every block through dense_f32, packed once here
+  (void)packed;
+  if constexpr (std::is_same_v<T, float>) {
+    if (dense_f32_available()) {
+      packed = true;
+      size_t i = 0;
+      for (int l = 0; l < L; ++l)
+        for (const ColumnBlock& bk : blocks_[l]) {
+          if (c.packs.size() <= i) c.packs.emplace_back();
+          const int nin = sizes_[l], ka = l == 0 ? std::min(bk.k, na) : bk.k;
+          const float* wb = params + w_off_[l] + size_t(bk.r0) * nin;
+          c.packs[i++].pack(bk.r1 - bk.r0, wb, ka, wb + na, bk.k - ka, nin, params + b_off_[l] + bk.r0);
+        }
+    }
+  }
   for_tiles(B, executed_flops_per_row() * B, [&](int r0, int rn) {
     if (copy_in)
       std::copy(A + size_t(r0) * na, A + size_t(r0 + rn) * na, c.h[0].data() + size_t(r0) * na);
@@ -169,10 +187,24 @@ void MaskedMLP<T>::run_forward(const T* params, const T* A, int na, const T* ctx
       const int ld_in = l == 0 ? na : nin;
       T* out = (last ? Y : c.h[l + 1].data()) + size_t(r0) * nout;
       const T* b = params + b_off_[l];
+      const T* W = params + w_off_[l];
+      if constexpr (std::is_same_v<T, float>) {
+        if (packed) {
+          // One pass per column block: bias, both sources and ReLU (engine/dense_f32.hpp).
+          const bool relu = !last && act_ == Activation::ReLU;
+          for (const ColumnBlock& bk : blocks_[l])
+            c.packs[pack_index_[l] + size_t(&bk - blocks_[l].data())].run(
+                rn, in, ld_in, nc > 0 ? ctx + size_t(r0) * nc : nullptr, nc, relu, out + bk.r0, nout);
+          if (!last && act_ != Activation::ReLU) {
+            const size_t n = size_t(rn) * nout;
+            for (size_t i = 0; i < n; ++i) out[i] = math::tanh(out[i]);
+          }
+          continue;
+        }
+      }
       // Bias first, then out += in W^T, one GEMM per column block (two in layer 0 with a
       // context) with beta = 1.
       for (int r = 0; r < rn; ++r) std::copy(b, b + nout, out + size_t(r) * nout);
-      const T* W = params + w_off_[l];
       for (const ColumnBlock& bk : blocks_[l]) {  // out[:, r0:r1] += in[:, :k] W[r0:r1, :k]^T
         const int ka = l == 0 ? std::min(bk.k, na) : bk.k, kc = bk.k - ka;
         if (ka > 0)

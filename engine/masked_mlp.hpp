@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dense_f32.hpp"
 #include "flow_spec.hpp"
 #include "param_layout.hpp"
 
@@ -31,6 +32,8 @@ struct MlpCache {
   const T* a = nullptr;
   const T* ctx = nullptr;
   int na = 0;
+  // float forward: each column block's weights packed once per call (engine/dense_f32.hpp).
+  std::vector<DenseF32> packs;
 };
 
 // Output rows [r0, r1) of a layer read input columns [0, k) only (the mask is zero beyond).
@@ -93,6 +96,7 @@ class MaskedMLP {
   std::vector<int> sizes_;
   std::vector<std::vector<T>> masks_;
   std::vector<std::vector<ColumnBlock>> blocks_;
+  std::vector<size_t> pack_index_;  // layer l's first block in MlpCache::packs
   std::vector<size_t> w_off_, b_off_;
   Activation act_ = Activation::ReLU;
 };

@@ -104,12 +104,15 @@ EF_HD void rq_softmax_axis(const T* u, int K, T* sm) {
   T mx = u[0];
   EF_SIMD_REDUCTION(max : mx)
   for (int i = 1; i < K; ++i) mx = u[i] > mx ? u[i] : mx;
+  EF_SIMD
+  for (int i = 0; i < K; ++i) sm[i] = exp(u[i] - mx);
+  // A sequential sum (not a simd reduction): its order must not depend on whether a call site
+  // gets vectorized, which varies with the compiler flags and the inlining context; with a lane
+  // reduction, copies of this function computed different bits, and a thread's result depended
+  // on which copy its call site used (the spline-AR inverse at 1 vs 2 threads). rq_axis sums in
+  // this same order.
   T sum = T(0);
-  EF_SIMD_REDUCTION(+ : sum)
-  for (int i = 0; i < K; ++i) {
-    sm[i] = exp(u[i] - mx);
-    sum += sm[i];
-  }
+  for (int i = 0; i < K; ++i) sum += sm[i];
   const T inv_sum = T(1) / sum;
   EF_SIMD
   for (int i = 0; i < K; ++i) sm[i] *= inv_sum;
