@@ -91,12 +91,11 @@ def make_config(overrides, train_csv, model_path, quick):
 
 
 def describe(cfg):
-    if "model" not in cfg or "layers" not in cfg["model"]:
-        flow = cfg.get("model", {}).get("flow")
+    if "epochs" not in cfg.get("train", {}) or "layers" not in cfg.get("model", {}):
         threads = cfg.get("train", {}).get("threads")
-        extra = "".join(f", {k} {v}" for k, v in cfg.get("train", {}).items() if k != "threads")
-        return (f"defaults (a config of only data.path, threads {threads}{extra}"
-                + (f", model.flow {flow})" if flow else ")"))
+        extra = "".join(f", {sec}.{k} {v}" for sec in ("train", "model")
+                        for k, v in cfg.get(sec, {}).items() if k != "threads")
+        return f"defaults (a config of only data.path, threads {threads}{extra})"
     m, t = cfg["model"], cfg["train"]
     return (f"{m['flow']} {m['layers']} layers, hidden {m['hidden']}, {t['epochs']} ep, "
             f"bs {t['batch_size']}, lr {t['learning_rate']:g}")
