@@ -33,6 +33,7 @@ The "real data" row trains the classifiers on adult.csv itself.
 Usage: bench/.venv/bin/python bench/tabular/adult_efficacy.py --eftrain build/eftrain --out OUT [--quick]
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -90,11 +91,11 @@ def make_config(overrides, train_csv, model_path, quick):
 
 
 def describe(cfg):
-    if "model" not in cfg or "layers" not in cfg["model"]:
-        flow = cfg.get("model", {}).get("flow")
+    if "epochs" not in cfg.get("train", {}) or "layers" not in cfg.get("model", {}):
         threads = cfg.get("train", {}).get("threads")
-        return (f"defaults (a config of only data.path, threads {threads}"
-                + (f", model.flow {flow})" if flow else ")"))
+        extra = "".join(f", {sec}.{k} {v}" for sec in ("train", "model")
+                        for k, v in cfg.get(sec, {}).items() if k != "threads")
+        return f"defaults (a config of only data.path, threads {threads}{extra})"
     m, t = cfg["model"], cfg["train"]
     return (f"{m['flow']} {m['layers']} layers, hidden {m['hidden']}, {t['epochs']} ep, "
             f"bs {t['batch_size']}, lr {t['learning_rate']:g}")
@@ -245,6 +246,9 @@ def main():
                     help="train on eftrain's defaults (a config of only data.path) instead of CONFIG")
     ap.add_argument("--flow", help="with --defaults: this model.flow instead of the default one")
     ap.add_argument("--threads", type=int, default=2, help="with --defaults: train.threads")
+    ap.add_argument("--seed", type=int, help="with --defaults: train.seed (run-to-run noise of F1 is ~0.005)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                    help="with --defaults: one more config entry, e.g. train.epochs=60 (repeatable)")
     ap.add_argument("--skip-real", action="store_true",
                     help="leave out the real-data row (its classifiers are most of the run's time)")
     args = ap.parse_args()
@@ -279,6 +283,11 @@ def main():
                "output": {"model": os.path.join(out, "model.efm")}}
         if args.flow:
             cfg["model"] = {"flow": args.flow}
+        if args.seed is not None:
+            cfg["train"]["seed"] = args.seed
+        for kv in args.set:
+            key, value = kv.split("=", 1)
+            set_key(cfg, key, json.loads(value))
         if args.quick:
             cfg["train"]["epochs"] = 1
     else:
