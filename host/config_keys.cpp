@@ -156,7 +156,7 @@ const std::vector<ConfigKey>& config_keys() {
        "early; auto: 10 epochs or 1000 steps, whichever is longer)"},
       {"train.lr_drops", T::IntOrAuto, R"("auto")", closed(0, 100), "",
        "times a stall divides the learning rate by 10 and goes on from the best epoch before "
-       "training stops (auto: 0)"},
+       "training stops (auto: 2)"},
       {"train.threads", T::Int, "0", closed(0, 4096), "", "CPU threads (0 = all cores)"},
       {"train.loss_every", T::Int, "16", closed(1, 1e9), "",
        "device training: steps between reading the loss back"},

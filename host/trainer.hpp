@@ -59,7 +59,7 @@ struct TrainOptions {
 constexpr int kMinSteps = 8000;
 constexpr int kPatienceSteps = 1000;  // auto patience: at least this many steps
 constexpr int kMinValRows = 100;      // auto validation split: at least this many rows (<= 20%)
-constexpr int kLrDrops = 0;           // auto lr_drops: off (bench/results/QUALITY_DEFAULTS.md)
+constexpr int kLrDrops = 2;           // auto lr_drops (bench/results/QUALITY_DEFAULTS.md: BN and gridr gain)
 // The options with the auto values (0 / -1 above) replaced by the rules for n_train rows.
 TrainOptions resolve_train_options(const TrainOptions& opt, int n_train);
 

@@ -9,6 +9,7 @@
 #include "flow_math.hpp"
 #include "progress.hpp"
 #include "test_util.hpp"
+#include "trainer.hpp"
 
 namespace {
 
@@ -55,4 +56,29 @@ TEST_CASE("train.lr_drops: a stall lowers the learning rate and goes on from the
   const echoflow::Model back = echoflow::Model::load(path);
   std::remove(path.c_str());
   CHECK(back.training().lr_drops == 2);
+}
+
+// The auto rules of the training length (host/trainer.hpp; README "train.*" rows): 8000 Adam
+// steps at least, so a 10k-row categorical table is no longer cut at 125 epochs while still
+// improving, and two learning-rate drops before stopping. Both were measured together on the
+// Bayesian networks and gridr (bench/results/QUALITY_DEFAULTS.md); neither shows in the CI-sized
+// quality tests, so the rule itself is checked here.
+TEST_CASE("auto training options: 8000 steps at least, patience by steps, two learning-rate drops") {
+  ef::TrainOptions in;  // every length option on auto
+  const ef::TrainOptions bn = ef::resolve_train_options(in, 9000);  // 10k rows, 10% validation
+  CHECK(bn.batch_size == 281);
+  CHECK(bn.epochs == 250);  // 32 steps an epoch
+  CHECK(bn.patience == 32);
+  CHECK(bn.lr_drops == 2);
+  const ef::TrainOptions big = ef::resolve_train_options(in, 270000);  // 300k rows
+  CHECK(big.batch_size == 512);
+  CHECK(big.epochs == 50);  // the floor: 527 steps an epoch is past 8000 steps in 16 epochs
+  const ef::TrainOptions small = ef::resolve_train_options(in, 270);  // 300 rows
+  CHECK(small.batch_size == 32);
+  CHECK(small.epochs == 1000);
+  in.lr_drops = 0;
+  in.epochs = 7;
+  const ef::TrainOptions pinned = ef::resolve_train_options(in, 9000);
+  CHECK(pinned.lr_drops == 0);
+  CHECK(pinned.epochs == 7);
 }
