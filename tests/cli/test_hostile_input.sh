@@ -171,8 +171,18 @@ head -401 "$T/big.csv" > "$T/small.csv"
 { head -1 "$T/big.csv"; tail -n +131074 "$T/big.csv"; } > "$T/tail.csv"
 "$EF" score "$M" --data "$T/tail.csv" --out "$T/tail_scores.csv" || fail "score of the tail"
 cmp -s <(tail -n +131074 "$T/big_scores.csv") <(tail -n +2 "$T/tail_scores.csv") \
-  && ok "streamed score over 4 blocks: the last blocks match a separate run" || fail "streamed score differs from a separate run"
+  && ok "streamed score over many blocks: the last blocks match a separate run" || fail "streamed score differs from a separate run"
 rm -f "$T/tail.csv" "$T/tail_scores.csv"
+# A bad value in a later block (read while the one before it is scored): the error names its row,
+# and no output file is left.
+sed '150002s/^[^,]*,/abc,/' "$T/big.csv" > "$T/big_bad.csv"
+"$EF" score "$M" --data "$T/big_bad.csv" --out "$T/big_bad_scores.csv" 2> "$T/err.txt" \
+  && fail "[bad value in block 10] accepted"
+grep -q 'big_bad.csv: row 150001, column "x": "abc" is not a finite number' "$T/err.txt" \
+  && ok "[bad value in block 10] $(cat "$T/err.txt")" || fail "[bad value in block 10] message: $(cat "$T/err.txt")"
+[ -e "$T/big_bad_scores.csv" ] && fail "[bad value in block 10] left an output file"
+no_leftovers "$T"
+rm -f "$T/big_bad.csv"
 
 # --- 6. an ID-like categorical column: dropped with a warning naming it, or refused if named ---
 python3 - "$T/id.csv" <<'PY'
