@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "communicator.hpp"
 #include "trainer.hpp"
 
 namespace ef {
