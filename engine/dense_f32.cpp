@@ -39,6 +39,24 @@ struct Panel {
   int cols;           // real columns in the panel (1..8 * NV)
 };
 
+// acc[r] += a[r, k] * w[k] for k < kn, k in order; returns w past the kn rows it read.
+template <int MR, int NV>
+EF_AVX2 inline const float* accumulate(__m256 (&acc)[MR][NV], const float* a, int lda, int kn,
+                                       const float* w) {
+  for (int k = 0; k < kn; ++k, w += 8 * NV) {
+    __m256 wv[NV];
+    #pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) wv[v] = _mm256_loadu_ps(w + 8 * v);
+    #pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m256 x = _mm256_broadcast_ss(a + size_t(r) * lda + k);
+      #pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(x, wv[v], acc[r][v]);
+    }
+  }
+  return w;
+}
+
 template <int MR, int NV>
 EF_AVX2 void micro(const float* a1, int lda1, int k1, const float* a2, int lda2, int k2,
                    const Panel& p, bool relu, float* out, int ld_out) {
@@ -49,29 +67,7 @@ EF_AVX2 void micro(const float* a1, int lda1, int k1, const float* a2, int lda2,
     #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) acc[r][v] = b;
   }
-  const float* w = p.w;
-  for (int k = 0; k < k1; ++k, w += 8 * NV) {
-    __m256 wv[NV];
-    #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) wv[v] = _mm256_loadu_ps(w + 8 * v);
-    #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const __m256 a = _mm256_broadcast_ss(a1 + size_t(r) * lda1 + k);
-      #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(a, wv[v], acc[r][v]);
-    }
-  }
-  for (int k = 0; k < k2; ++k, w += 8 * NV) {
-    __m256 wv[NV];
-    #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) wv[v] = _mm256_loadu_ps(w + 8 * v);
-    #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const __m256 a = _mm256_broadcast_ss(a2 + size_t(r) * lda2 + k);
-      #pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(a, wv[v], acc[r][v]);
-    }
-  }
+  accumulate<MR, NV>(acc, a2, lda2, k2, accumulate<MR, NV>(acc, a1, lda1, k1, p.w));
   if (relu) {
     const __m256 zero = _mm256_setzero_ps();
     // max(x, 0) returns the second operand for NaN x: 0, as (x > 0 ? x : 0) does.
