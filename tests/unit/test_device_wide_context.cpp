@@ -1,7 +1,8 @@
 // The device backend's gathered conditioning (kernels/ops/ctx_ops.hpp): a categorical column of
 // hundreds of labels conditions the flow layers and the categorical MADE through its codes, not
 // through a packed (rows x labels) input per layer. Run by the host executor against the CPU
-// reference (log p, every gradient, score, sampling), and its workspace measured: it may grow
+// reference: log p, every gradient and score are checked with the other tables in
+// test_device_backend.cpp (all_specs()); here sampling, and the workspace: it may grow
 // with the labels times the batch rows only by the few buffers every row's logits need, never
 // times the layers.
 #include <doctest/doctest.h>
@@ -18,32 +19,6 @@ extern template class ef::DeviceBackend<ef::HostExec>;
 
 using HostDevice = ef::DeviceBackend<ef::HostExec>;
 using namespace efd;
-
-TEST_CASE("device backend (host executor), 300-label context: log p, gradients, score") {
-  for (const Named& n : wide_specs()) {
-    CAPTURE(n.name);
-    const int B = 150;
-    auto cpu = ef::make_cpu_backend(n.spec);
-    HostDevice dev(n.spec);
-    REQUIRE(dev.num_params() == cpu->num_params());
-    const Rows rows = random_rows(n.spec, B, 81);
-    same_params(*cpu, dev, rows, B, 82);
-
-    const double lc = cpu->forward(rows.codes.data(), rows.u.data(), B);
-    dev.poison_scratch();
-    const double ld = dev.forward(rows.codes.data(), rows.u.data(), B);
-    CHECK(ld == doctest::Approx(lc).epsilon(1e-5));
-    cpu->backward();
-    dev.backward();
-    check_close(dev.get_grads(), cpu->get_grads(), "grads", 1e-3, 1e-5);
-
-    std::vector<float> sc(B), sd(B, NAN);
-    cpu->score(rows.codes.data(), rows.u.data(), B, sc.data());
-    dev.poison_scratch();
-    dev.score(rows.codes.data(), rows.u.data(), B, sd.data());
-    check_close(sd, sc, "score");
-  }
-}
 
 TEST_CASE("device backend (host executor), 300-label context: samples match the CPU's draws") {
   for (const Named& n : wide_specs()) {
