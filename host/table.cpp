@@ -258,8 +258,8 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
   return t;
 }
 
-TableReader::TableReader(const std::string& path, const ReadOptions& opt)
-    : path_(path), reader_(path, opt.header.empty() ? nullptr : &opt.header), opt_(opt),
+TableReader::TableReader(const std::string& path, const ReadOptions& opt, const ef::CsvReadOptions& csv)
+    : path_(path), reader_(path, opt.header.empty() ? nullptr : &opt.header, csv), opt_(opt),
       tokens_(opt.missing_tokens) {
   const auto& h = reader_.header();
   check_declared(path, h, opt);
