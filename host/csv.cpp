@@ -29,9 +29,9 @@ struct StopBytes {
 };
 const StopBytes kStop;
 
-// The first byte in [p, end) that ends an unquoted field (kStop), or end. Sixteen bytes per
-// step where SSE2 is there (every x86-64): splitting the fields byte by byte was ~9% of `score`'s
-// CPU time at 64 numeric columns (bench/results/score_pipeline_2026-11-30.md).
+// The first byte in [p, end) that ends an unquoted field (kStop), or end: sixteen bytes per step
+// where SSE2 is there (every x86-64), as numeric fields are long runs of plain bytes
+// (bench/results/score_pipeline_2026-11-30.md).
 const char* field_end(const char* p, const char* end) {
 #if defined(__SSE2__)
   const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'),
@@ -413,7 +413,10 @@ bool CsvReader::next(CsvTable& out, size_t max_rows) {
   const size_t ncols = s.header.size();
   out.path = s.name;
   out.header = s.header;
-  out.cells.assign(ncols, {});
+  // Emptied, not freed: a caller that reads block after block into the same table reuses the
+  // columns' storage (no regrowth, no fresh pages per block).
+  out.cells.resize(ncols);
+  for (auto& c : out.cells) c.clear();
   out.text.clear();
   first_row_ = s.handed;
   size_t n = 0;
@@ -424,9 +427,9 @@ bool CsvReader::next(CsvTable& out, size_t max_rows) {
     }
     const size_t take = std::min(max_rows - n, s.pending.rows() - s.pending_off);
     out.text.insert(out.text.end(), s.pending.text.begin(), s.pending.text.end());
-    if (n == 0 && s.pending_off == 0 && take == s.pending.rows()) {
-      out.cells.swap(s.pending.cells);  // the whole parsed block: no copy
-      s.pending.cells.assign(ncols, {});
+    if (n == 0 && s.pending_off == 0 && take == s.pending.rows() && (ncols == 0 || out.cells[0].capacity() < take)) {
+      out.cells.swap(s.pending.cells);  // the whole parsed block, and no storage in out to reuse: no copy
+      for (auto& c : s.pending.cells) c.clear();
     } else {
       for (size_t c = 0; c < ncols; ++c) {
         const auto& src = s.pending.cells[c];

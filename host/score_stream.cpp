@@ -18,10 +18,10 @@ void score_csv(const Model& m, const std::string& data, const std::string& out, 
   ro.types = m.column_types();
   ro.declared_by = "the model";
   ro.missing_tokens = m.missing_tokens();
-  // The text in 256 KB pieces, parsed on the reader thread alone: a piece's cells then stay in
-  // cache from the split to the copy into the block (4 MB pieces: the cell views of 64 columns
-  // were written to memory, ~5% of the CPU time at D = 64), and the reader's OpenMP team
-  // would compete with the one scoring (bench/results/score_pipeline_2026-11-30.md).
+  // The text in 256 KB pieces, parsed on the reader thread alone: a piece's cell views then stay
+  // in cache from the split to the copy into the block (with 4 MB pieces they went to memory),
+  // and no second OpenMP team competes with the one scoring
+  // (bench/results/score_pipeline_2026-11-30.md).
   ef::CsvReadOptions csv;
   csv.block_bytes = size_t(256) << 10;
   TableReader reader(data, ro, csv);
