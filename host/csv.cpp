@@ -4,6 +4,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -24,6 +28,24 @@ struct StopBytes {
   StopBytes() { stop[uint8_t(',')] = stop[uint8_t('\r')] = stop[uint8_t('\n')] = stop[uint8_t('"')] = true; }
 };
 const StopBytes kStop;
+
+// The first byte in [p, end) that ends an unquoted field (kStop), or end: sixteen bytes per step
+// where SSE2 is there (every x86-64), as numeric fields are long runs of plain bytes
+// (bench/results/score_pipeline_2026-11-30.md).
+const char* field_end(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'),
+                lf = _mm_set1_epi8('\n');
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+    if (const int mask = _mm_movemask_epi8(hit)) return p + __builtin_ctz(unsigned(mask));
+  }
+#endif
+  while (p < end && !kStop.stop[uint8_t(*p)]) ++p;
+  return p;
+}
 
 enum class Fault { None, Quote, Unclosed, Ragged };
 
@@ -115,7 +137,7 @@ void parse_rows(const char* buf, size_t b, size_t e, bool final, size_t ncols, b
         field = std::string_view(p, 0);
       } else {
         const char* s = p;
-        while (p < end && !kStop.stop[uint8_t(*p)]) ++p;
+        p = field_end(p, end);
         if (p < end && *p == '"') return stop(Fault::Quote, f);
         if (p == end && !final) return pc.drop_partial_row();
         const char* t = p;
@@ -391,7 +413,10 @@ bool CsvReader::next(CsvTable& out, size_t max_rows) {
   const size_t ncols = s.header.size();
   out.path = s.name;
   out.header = s.header;
-  out.cells.assign(ncols, {});
+  // Emptied, not freed: a caller that reads block after block into the same table reuses the
+  // columns' storage (no regrowth, no fresh pages per block).
+  out.cells.resize(ncols);
+  for (auto& c : out.cells) c.clear();
   out.text.clear();
   first_row_ = s.handed;
   size_t n = 0;
@@ -402,9 +427,9 @@ bool CsvReader::next(CsvTable& out, size_t max_rows) {
     }
     const size_t take = std::min(max_rows - n, s.pending.rows() - s.pending_off);
     out.text.insert(out.text.end(), s.pending.text.begin(), s.pending.text.end());
-    if (n == 0 && s.pending_off == 0 && take == s.pending.rows()) {
-      out.cells.swap(s.pending.cells);  // the whole parsed block: no copy
-      s.pending.cells.assign(ncols, {});
+    if (n == 0 && s.pending_off == 0 && take == s.pending.rows() && (ncols == 0 || out.cells[0].capacity() < take)) {
+      out.cells.swap(s.pending.cells);  // the whole parsed block, and no storage in out to reuse: no copy
+      for (auto& c : s.pending.cells) c.clear();
     } else {
       for (size_t c = 0; c < ncols; ++c) {
         const auto& src = s.pending.cells[c];

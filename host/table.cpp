@@ -258,8 +258,8 @@ Table read_table(const std::string& path, const ReadOptions& opt) {
   return t;
 }
 
-TableReader::TableReader(const std::string& path, const ReadOptions& opt)
-    : path_(path), reader_(path, opt.header.empty() ? nullptr : &opt.header), opt_(opt),
+TableReader::TableReader(const std::string& path, const ReadOptions& opt, const ef::CsvReadOptions& csv)
+    : path_(path), reader_(path, opt.header.empty() ? nullptr : &opt.header, csv), opt_(opt),
       tokens_(opt.missing_tokens) {
   const auto& h = reader_.header();
   check_declared(path, h, opt);
@@ -335,8 +335,7 @@ bool TableReader::next(Table& out, size_t max_rows) {
     if (ok[i]) {
       check_name(path_, name, size_t(c));
       fast[i].name = name;
-      out.columns.push_back(std::move(fast[i]));
-      std::vector<std::string_view>().swap(cells_.cells[size_t(c)]);
+      out.columns.push_back(std::move(fast[i]));  // cells_ keeps its views' storage for the next block
     } else {
       out.columns.push_back(convert_column(path_, name, size_t(c), cells_.cells[size_t(c)], &types[i],
                                            opt_, tokens_, reader_.first_row()));

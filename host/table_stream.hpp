@@ -55,7 +55,8 @@ struct MissingTokens {
 // start of the file, and the column, as read_table's do.
 class TableReader {
  public:
-  TableReader(const std::string& path, const ReadOptions& opt);
+  // csv: how the text is cut and parsed (host/csv.hpp); the values and errors do not depend on it.
+  TableReader(const std::string& path, const ReadOptions& opt, const ef::CsvReadOptions& csv = {});
   // The next block of min(max_rows, rows left) rows; false when none are left.
   bool next(Table& out, size_t max_rows);
   size_t first_row() const { return reader_.first_row(); }  // 0-based data row of out's first row

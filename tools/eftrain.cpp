@@ -11,12 +11,10 @@
 // writer (host/config.hpp, host/csv.hpp, host/plot.hpp). Errors: message on stderr, exit
 // status 1 (2 for usage).
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <cmath>
 #include <algorithm>
 #include <filesystem>
 #include <functional>
-#include <future>
 #include <memory>
 #include <set>
 #include <cstdio>
@@ -36,14 +34,13 @@
 #include "csv.hpp"
 #include "plot.hpp"
 #include "schema.hpp"
+#include "score_stream.hpp"
 #include "table_stream.hpp"
 
 namespace {
 
 // --- streaming sample and score: memory is one block, whatever --rows or the input size ---
 constexpr size_t kBlockRows = 65536;
-// score's blocks: smaller, so that reading the first block (not overlapped) is a small share.
-constexpr size_t kScoreBlockRows = 16384;
 
 // Draws blocks and writes each while the next is drawn (one writer thread, one block ahead).
 // The bytes do not depend on the block size (Model::sample_blocks, TableWriter).
@@ -54,47 +51,6 @@ void stream_sample(const echoflow::Model& m, size_t rows, const std::map<std::st
   m.sample_blocks(rows, given, seed, kBlockRows, [&](echoflow::Table& b) { pipe.push(b); }, info);
   pipe.finish();
   w.commit();
-}
-
-// Reads, scores and writes the input a block at a time; -inf = outside the model's support.
-// The next block is read (on a second thread) while this one is scored and written, so the wall
-// time is nearer the slower of reading and scoring than their sum. Memory: two blocks.
-// Scores do not depend on the block size (Model::score scores rows independently).
-void stream_score(const echoflow::Model& m, const std::string& data, const std::string& out) {
-  // Read with the model's column types, so a bad value is reported against the model's column.
-  echoflow::ReadOptions ro;
-  ro.types = m.column_types();
-  ro.declared_by = "the model";
-  ro.missing_tokens = m.missing_tokens();
-  echoflow::TableReader reader(data, ro);
-  ef::OutputFile f(out);
-  f.write("log_prob\n", 9);
-  struct Block {
-    echoflow::Table t;
-    size_t first_row = 0;
-    bool ok = false;
-  };
-  auto read = [&reader](Block& b) {
-    b.ok = reader.next(b.t, kScoreBlockRows);
-    b.first_row = reader.first_row();
-  };
-  Block cur, next;
-  read(cur);
-  std::string s;
-  while (cur.ok) {
-    std::future<void> ahead = std::async(std::launch::async, read, std::ref(next));
-    const std::vector<double> lp = m.score(cur.t, cur.first_row);  // an error here: ahead's destructor waits
-    s.clear();
-    char b[32];
-    for (double v : lp) {
-      s.append(b, std::to_chars(b, b + sizeof b, v).ptr);
-      s += '\n';
-    }
-    f.write(s);
-    ahead.get();  // a read error of the next block, reported after this block's own errors
-    std::swap(cur, next);
-  }
-  f.commit();
 }
 
 // Categorical columns with more distinct labels than data.categorical_max_labels (ID-like) are
@@ -224,7 +180,7 @@ int cmd_score(const std::string& model, const std::string& data, const std::stri
     return 0;
   }
   echoflow::Model m = echoflow::Model::load(model);
-  stream_score(m, data, out);
+  echoflow::score_csv(m, data, out);  // host/score_stream.hpp
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // Streaming tables and output files: exact number round trips, block-size independence of
 // sample/score/CSV reading, output files that never show partial data or follow symlinks.
 #include <echoflow/echoflow.hpp>
+#include <omp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "csv.hpp"
 #include "number_text.hpp"
 #include "output_file.hpp"
+#include "score_stream.hpp"
 #include "table_stream.hpp"
 #include "test_util.hpp"
 
@@ -309,6 +311,57 @@ TEST_CASE("sample_blocks and block-wise score equal one-shot sample and score") 
     const std::vector<double> sp = m.score(part, r0);
     for (size_t r = 0; r < sp.size(); ++r) REQUIRE(sp[r] == s[r0 + r]);
   }
+}
+
+TEST_CASE("score_csv: the bytes do not depend on the block sizes or the thread count; a bad row late in the file") {
+  const Table data = mixed_table(600);
+  echoflow::Model m = echoflow::Model::fit(data, quick());
+  const Table big = m.sample(9000, {}, 3);  // an integer column: scores average noise drawn by row index
+  const std::string d = temp_dir();
+  echoflow::write_table(big, d + "/in.csv");
+  std::string want = "log_prob\n";
+  char b[32];
+  for (double v : m.score(big)) {
+    want.append(b, std::to_chars(b, b + sizeof b, v).ptr);
+    want += '\n';
+  }
+  const int threads = omp_get_max_threads();
+  struct Case {
+    size_t first, block;
+    int threads;
+  };
+  // Many blocks read ahead on the reader thread, blocks that are not multiples of the score
+  // chunk, one block for the whole file; 1 and 2 threads.
+  for (const Case c : {Case{2048, 16384, 2}, Case{512, 1024, 2}, Case{512, 1024, 1}, Case{1000, 3000, 2},
+                       Case{100000, 100000, 1}}) {
+    CAPTURE(c.first);
+    CAPTURE(c.block);
+    CAPTURE(c.threads);
+    omp_set_num_threads(c.threads);
+    echoflow::score_csv(m, d + "/in.csv", d + "/out.csv", {c.first, c.block});
+    CHECK(slurp(d + "/out.csv") == want);
+  }
+  omp_set_num_threads(threads);
+  // A bad value in row 8,001 (block 9 of 512, 1024, 1024...: read while block 8 is scored): the
+  // exact error, and neither an output file nor a temporary is left.
+  {
+    std::istringstream in(slurp(d + "/in.csv"));
+    std::ofstream bad(d + "/bad.csv");
+    std::string line;
+    for (size_t k = 0; std::getline(in, line); ++k)
+      bad << (k == 8001 ? "abc" + line.substr(line.find(',')) : line) << '\n';
+  }
+  const std::string msg = d + "/bad.csv: row 8001, column \"x\": \"abc\" is not a finite number";
+  for (const size_t first : {size_t(512), size_t(2048)}) {
+    CAPTURE(first);
+    CHECK_THROWS_WITH(echoflow::score_csv(m, d + "/bad.csv", d + "/bad_out.csv", {first, 1024}),
+                      doctest::Contains(msg.c_str()));
+    CHECK(!fs::exists(d + "/bad_out.csv"));
+    size_t files = 0;
+    for (auto& e : fs::directory_iterator(d)) files += e.path().filename() != "bad_out.csv";
+    CHECK(files == 3);  // in.csv, out.csv, bad.csv: no temporary left
+  }
+  fs::remove_all(d);
 }
 
 TEST_CASE("OutputFile: nothing visible before commit, discarded on error, symlinks replaced not followed") {
