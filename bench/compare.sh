@@ -86,7 +86,8 @@ if [ "$TABULAR" = 1 ]; then
     --threads "$THREADS" --out "$RUN/tabular" "${QARGS[@]}"
 fi
 # TabularARGN (mostlyai-engine, its own venv) next to eftrain's defaults on issue 16's rows
-# (penguins impossible share, the Bayesian networks' L_syn / L_test): bench/argn/quality_rows.sh.
+# (penguins impossible share and support check, the Bayesian networks' L_syn / L_test with fit CPU
+# seconds): bench/argn/quality_rows.sh; report.py appends its argn.md to LATEST.md.
 if [ "${ARGN:-1}" = 1 ] && [ "$QUALITY" = 1 ] && [ -x bench/argn/.venv/bin/python ] && [ "$QUICK" != 1 ]; then
   cmake --build "$BUILD" --target bench_bn >&2
   step argn.md env BUILD="$BUILD" THREADS="$THREADS" RUN="$RUN/argn" bash bench/argn/quality_rows.sh

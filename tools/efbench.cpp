@@ -49,6 +49,7 @@
 #include "flow_math.hpp"
 #include "gmm.hpp"
 #include "omp_env.hpp"
+#include "out_of_range.hpp"
 #include "synth.hpp"
 
 namespace fs = std::filesystem;
@@ -637,7 +638,8 @@ void run_bn_defaults(Report& rep, const std::string& bn_dir, const std::vector<s
 
 // Penguins (tests/data/penguins.csv, 344 rows) on defaults: the share of synthetic rows whose
 // (species, island, sex) combination never occurs in the data, seeds 0..4 (quick: seed 0), and
-// the same share for a random half of the real rows against the other half (the floor).
+// the same share for a random half of the real rows against the other half (the floor); with
+// issue 16's support check on the numeric columns (out_of_range.hpp).
 void run_penguins(Report& rep, const fs::path& repo, std::ostringstream& md) {
   const Settings& s = rep.set;
   const std::string path = (repo / "tests" / "data" / "penguins.csv").string();
@@ -670,9 +672,10 @@ void run_penguins(Report& rep, const fs::path& repo, std::ostringstream& md) {
     half += double(miss) / double(n_real - n_real / 2) / 200.0;
   }
   md << "\n## Quality: penguins on defaults (tests/data/penguins.csv, 344 rows; a config of only data.path)\n\n"
-     << "| model | seed | epochs | batch | train s | impossible (species, island, sex) share |\n"
-     << "|---|---:|---:|---:|---:|---:|\n";
-  md << "| real: a random half vs the other half (mean of 200 splits) | | | | | " << fmt("%.4f", half) << " |\n";
+     << "| model | seed | epochs | batch | train s | impossible (species, island, sex) share "
+     << "| out-of-range share (worst excess) |\n"
+     << "|---|---:|---:|---:|---:|---:|---:|\n";
+  md << "| real: a random half vs the other half (mean of 200 splits) | | | | | " << fmt("%.4f", half) << " | |\n";
   rep.add("quality", "penguins / real (half vs half)", {{"dataset", "penguins"}, {"splits", 200}}, "impossible_share",
           "share", single(half));
   const int seeds = s.quick ? 1 : 5;
@@ -685,12 +688,19 @@ void run_penguins(Report& rep, const fs::path& repo, std::ostringstream& md) {
     size_t bad = 0;
     for (size_t r = 0; r < n; ++r) bad += !seen.count(combo(syn, r));
     const double share = double(bad) / double(n);
-    rep.add("quality", "penguins / echoflow (defaults)", {{"dataset", "penguins"}, {"seed", seed}, {"rows_synthetic", n}},
-            "impossible_share", "share", single(share));
+    // Issue 16's support check (out_of_range.hpp; bench/tabular/support.py gives the peers' figure).
+    const efbench::OutOfRange oor = efbench::out_of_range(real, syn);
+    const json params = {{"dataset", "penguins"}, {"seed", seed}, {"rows_synthetic", n}};
+    rep.add("quality", "penguins / echoflow (defaults)", params, "impossible_share", "share", single(share));
+    rep.add("quality", "penguins / echoflow (defaults)", params, "out_of_range_share", "share", single(oor.share));
+    rep.add("quality", "penguins / echoflow (defaults)", params, "out_of_range_worst_excess", "range", single(oor.worst));
     md << "| echoflow (defaults) | " << seed << " | " << m.training().epochs_run << " | " << m.training().batch_size
-       << " | " << fmt("%.1f", ts) << " | " << fmt("%.4f", share) << " |\n";
-    std::fprintf(stderr, "efbench: penguins defaults seed %d: %d epochs, %.1f s; impossible share %.4f\n", seed,
-                 m.training().epochs_run, ts, share);
+       << " | " << fmt("%.1f", ts) << " | " << fmt("%.4f", share) << " | " << fmt("%.4f", oor.share) << " ("
+       << fmt("%.3f", oor.worst) << (oor.column.empty() ? "" : " " + oor.column) << ") |\n";
+    std::fprintf(stderr,
+                 "efbench: penguins defaults seed %d: %d epochs, %.1f s; impossible share %.4f; out-of-range share "
+                 "%.4f over %zu numeric columns (worst excess %.3f of the range)\n",
+                 seed, m.training().epochs_run, ts, share, oor.share, oor.columns, oor.worst);
   }
 }
 

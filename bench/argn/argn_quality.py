@@ -8,8 +8,11 @@
   build-cpu/bench_bn --net alarm --score-csv OUT/alarm/argn_seed0.csv   # L_syn, L_test
 
 penguins: the share of synthetic rows (5000) whose (species, island, sex) combination, missing
-included, never occurs in the data -- efbench's run_penguins figure. bn: fits on the train CSV
-(every column categorical), writes `rows` synthetic rows for bench_bn to score. Prints one
+included, never occurs in the data -- efbench's run_penguins figure -- and issue 16's support
+check on its numeric columns (bench/tabular/support.py: the share of rows with a value outside
+the real [min, max], and the worst excess); --out OUT.csv keeps each seed's rows as OUT<seed>.csv.
+bn: fits on the train CSV (every column categorical), writes `rows` synthetic rows for bench_bn
+to score. Prints one
 `RESULT` line per run with the fit's CPU seconds (user + sys of this process; torch on
 --threads threads).
 """
@@ -46,6 +49,16 @@ def fit_sample(df, n, seed, workspace):
     return syn, fit_cpu, fit_wall
 
 
+def support_line(real, syn):
+    """bench/tabular/support.py's figure on real's numeric columns (penguins: the bill, flipper,
+    body-mass and year columns)."""
+    import pandas as pd
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tabular"))
+    import support
+    numeric = [c for c in real.columns if pd.api.types.is_numeric_dtype(real[c])]
+    return support.describe(support.out_of_range(real, syn, numeric))
+
+
 def combos(df):
     cols = ["species", "island", "sex"]
     return [tuple("NA" if (v is None or (isinstance(v, float) and v != v)) else str(v) for v in row)
@@ -72,9 +85,14 @@ def main():
         seen = set(combos(real))
         for s in a.seeds:
             syn, c, w = fit_sample(real, 5000, s, f"{a.workspace}/penguins{s}")
+            if a.out:  # keep the rows: OUT with the seed before the extension
+                root, ext = os.path.splitext(a.out)
+                os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+                syn.to_csv(f"{root}{s}{ext or '.csv'}", index=False)
             bad = sum(1 for t in combos(syn) if t not in seen)
             print(f"RESULT penguins TabularARGN seed {s}: impossible share {bad / len(syn):.4f} "
-                  f"({bad} of {len(syn)}); fit {c:.1f} CPU s, {w:.1f} s wall", flush=True)
+                  f"({bad} of {len(syn)}); {support_line(real, syn)}; fit {c:.1f} CPU s, {w:.1f} s wall",
+                  flush=True)
     else:
         if not a.train or not a.out:
             sys.exit("argn_quality.py bn: --train and --out are required")

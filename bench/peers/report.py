@@ -6,7 +6,8 @@ SDV / echoflow 0.0.2 (quality), with the ratio ours/peer for each workload.
 
 RUN_DIR holds ours_r{1,2}.json (bench_throughput --json), peers_r{1,2}.json (throughput.py --json),
 quality/results.json (quality.py), tabular/results.json (tabular.py: Bayesian networks and adult),
-machine.txt and commands.txt (written by compare.sh).
+machine.txt and commands.txt (written by compare.sh), and argn.md (bench/argn/quality_rows.sh: TabularARGN
+next to eftrain's defaults on issue 16's rows), appended as it is.
     bench/peers/.venv/bin/python bench/peers/report.py --tabular-only TABULAR_OUT
 prints only the tabular sections of one tabular.py run (TABULAR_OUT holds its results.json).
 Throughput: per round the median of `repeats` runs; the figure is the median over rounds (with 2
@@ -57,6 +58,14 @@ def throughput(run):
 
 def f0(v):
     return f"{v:,.0f}"
+
+
+def oor_cell(o):
+    """tabular.py's out_of_range figure (bench/tabular/support.py): share (worst excess, column);
+    n/a for runs from before the support check."""
+    if not o:
+        return "n/a"
+    return f"{o['share']:.4f} ({o['worst']:.3f}{' ' + o['worst_column'] if o['worst_column'] else ''})"
 
 
 def num(v, spec=".3f"):
@@ -122,10 +131,13 @@ def tabular(path):
           "binary F1 on adult_test.csv (>50K positive), and their mean; shape: mean over the 15 columns of "
           "1 - KS (continuous) or 1 - TV distance (categorical); pair: mean over the 105 column pairs of "
           "1 - |corr diff| / 2 (continuous pairs) or 1 - TV distance of the joint contingency tables "
-          "(10 quantile bins for a continuous column). Ratio columns: eftrain / model.\n")
+          "(10 quantile bins for a continuous column). Ratio columns: eftrain / model. Out of range "
+          "(issue 16's support check, bench/tabular/support.py): the share of synthetic rows with a value "
+          "of a continuous column outside the real [min, max], and the worst excess as a fraction of "
+          "that column's range.\n")
         p("| model | budget | train s | F1 mean | F1 DT / Ada / LR / MLP | shape | pair | "
-          "F1 ratio | shape ratio | pair ratio |")
-        p("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
+          "F1 ratio | shape ratio | pair ratio | out of range (worst excess) |")
+        p("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
         ef = next((r for r in ad if r["model"] == "eftrain"), None)
         behind = []
         for r in ad:
@@ -137,7 +149,8 @@ def tabular(path):
                                for k in ("f1_mean", "shape", "pair") if r[k] >= ef[k]]
             f1 = " / ".join(f"{v:.3f}" for v in r["f1"].values()) if r.get("f1") else "n/a"
             p(f"| {r['model']} | {r['budget']} | {num(r['train_s'], '.0f')} | {num(r.get('f1_mean'))} | {f1} | "
-              f"{num(r.get('shape'))} | {num(r.get('pair'))} | {rat[0]} | {rat[1]} | {rat[2]} |")
+              f"{num(r.get('shape'))} | {num(r.get('pair'))} | {rat[0]} | {rat[1]} | {rat[2]} | "
+              f"{oor_cell(r.get('out_of_range'))} |")
         p("\nPeers at or above eftrain on adult: " + (", ".join(behind) if behind else "none") + ".\n")
     return out
 
@@ -251,6 +264,10 @@ def main():
     tpath = os.path.join(run, "tabular", "results.json")
     if os.path.exists(tpath):
         out.extend(tabular(tpath))
+    apath = os.path.join(run, "argn.md")  # bench/argn/quality_rows.sh's output (compare.sh step argn.md)
+    if os.path.exists(apath):
+        out.append("")
+        out.extend(line.rstrip("\n") for line in open(apath))
     print("\n".join(out))
 
 

@@ -61,6 +61,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench", "tabular"))
 import adult_efficacy as AE  # noqa: E402
 import bif  # noqa: E402
 import bn_quality as BQ  # noqa: E402
+import support  # noqa: E402  (issue 16's support check: rows outside the real [min, max])
 from common import DATASETS, Eftrain, markdown_table, read_csv, write_csv  # noqa: E402
 
 PEERS = ["GaussianCopula", "CTGAN", "TVAE", "echoflow"]
@@ -169,10 +170,11 @@ def run_adult(a, ef, out, results):
              "sample_s": t_sample, "eval_s": time.time() - t0, "f1": f1,
              "f1_mean": float(np.mean(list(f1.values()))), "shape": float(np.mean(list(sh.values()))),
              "pair": float(np.mean(list(pr.values()))), "shape_per_column": sh,
+             "out_of_range": support.out_of_range(real, cols, AE.CONTINUOUS),
              "lowest_pairs": [[x, y, v] for (x, y), v in sorted(pr.items(), key=lambda kv: kv[1])[:5]]}
         results.append(r)
         print(f"adult {model}: train {t_train or 0:.0f} s, F1 {r['f1_mean']:.3f}, shape {r['shape']:.3f}, "
-              f"pair {r['pair']:.3f}", file=sys.stderr, flush=True)
+              f"pair {r['pair']:.3f}, {support.describe(r['out_of_range'])}", file=sys.stderr, flush=True)
 
     evaluate("real (adult.csv)", real, "", None, None)
     df = pd.DataFrame({c: (real[c].astype(np.int64) if c in AE.CONTINUOUS else real[c]) for c in header})
@@ -205,6 +207,13 @@ def fmt(v, spec=".3f"):
     return "n/a" if v is None else format(v, spec)
 
 
+def oor_cell(o):
+    """support.out_of_range's figure as a table cell: share (worst excess, its column)."""
+    if not o:
+        return "n/a"
+    return f"{o['share']:.4f} ({o['worst']:.3f}{' ' + o['worst_column'] if o['worst_column'] else ''})"
+
+
 def markdown(res, budgets):
     out = []
     bn = [r for r in res if r["workload"] == "bn"]
@@ -218,10 +227,11 @@ def markdown(res, budgets):
     if ad:
         out.append("\n## adult: ML efficacy (F1 on adult_test.csv), column shapes, column pairs\n")
         out.append(markdown_table(
-            ["model", "budget", "train s", "F1 mean", "F1 DT / Ada / LR / MLP", "shape", "pair"],
+            ["model", "budget", "train s", "F1 mean", "F1 DT / Ada / LR / MLP", "shape", "pair",
+             "out-of-range share (worst excess)"],
             [[r["model"], r["budget"], fmt(r["train_s"], ".0f"), fmt(r["f1_mean"]),
               " / ".join(f"{v:.3f}" for v in r["f1"].values()) if r.get("f1") else "n/a",
-              fmt(r.get("shape")), fmt(r.get("pair"))] for r in ad]))
+              fmt(r.get("shape")), fmt(r.get("pair")), oor_cell(r.get("out_of_range"))] for r in ad]))
     out.append(f"\nBudgets: {json.dumps(budgets)}")
     return "\n".join(out)
 

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "config.hpp"
+#include "out_of_range.hpp"  // tools/efbench: efbench's support check (tests/CMakeLists.txt)
 #include "test_util.hpp"
 
 namespace {
@@ -51,5 +52,13 @@ TEST_CASE("defaults: penguins synthetic rows keep (species, island, sex) combina
     INFO("seed ", seed, ": ", impossible, " of ", n, " rows are combinations absent from the data; ",
          m.training().epochs_run, " epochs, batch ", m.training().batch_size);
     CHECK(share < 0.02);
+    // Issue 16's support check on the same rows (efbench's figure): no numeric value beyond the
+    // default observed support, 0.1 of the column's range past its smallest or largest value
+    // (integers: floor(0.1 range / 2) whole units; docs/MATH.md). Four numeric columns: year is
+    // read as categorical (3 levels).
+    const efbench::OutOfRange oor = efbench::out_of_range(real, syn);
+    INFO("seed ", seed, ": out-of-range share ", oor.share, ", worst excess ", oor.worst, " (", oor.column, ")");
+    CHECK(oor.columns == 4);
+    CHECK(oor.worst <= 0.1 + 1e-9);
   }
 }
