@@ -76,7 +76,7 @@ TEST_CASE("structure search: a scrambled chain's edges are found, one parent eac
   }
 }
 
-TEST_CASE("structure search: topological order, ties by table order; a cycle is an error") {
+TEST_CASE("structure search: topological order, ties by table order, a cycle is an error") {
   CHECK(ef::topological_order({{}, {}, {}}) == std::vector<int>{0, 1, 2});
   CHECK(ef::topological_order({{2}, {0}, {}}) == std::vector<int>{2, 0, 1});
   CHECK_THROWS(ef::topological_order({{1}, {0}}));
