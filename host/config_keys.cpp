@@ -136,10 +136,11 @@ const std::vector<ConfigKey>& config_keys() {
        "auto: brief fits of nsf-ar and nsf-coupling (unless model.flow or model.permutation is "
        "given), each with the numeric columns on encoder auto as the default rule maps them and "
        "standardized; the best validation NLL is fitted in full (training summary: the choice)"},
-      {"model.categorical_order", T::String, R"("table")", any_value(), "table|dependence",
+      {"model.categorical_order", T::String, R"("table")", any_value(), "table|dag|dependence",
        "the order in which the categorical model visits the unconditioned categorical columns: "
-       "table = the table's order; dependence = each after the column it shares most information "
-       "with (a Chow-Liu tree)"},
+       "table = the table's order; dag = a topological order of a Bayesian network learned from "
+       "the training rows (greedy BIC search, at most 3 parents); dependence = each after the "
+       "column it shares most information with (a Chow-Liu tree)"},
       // train: the optimizer and stopping
       {"train.epochs", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
        "passes over the training rows at most (auto: enough for 8000 Adam steps, at least 50)"},

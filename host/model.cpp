@@ -16,6 +16,7 @@
 #include "model_choice.hpp"
 #include "model_impl.hpp"
 #include "schema.hpp"
+#include "structure_search.hpp"
 #include "text_cells.hpp"
 
 namespace echoflow {
@@ -231,19 +232,20 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
 }
 
 namespace {
-// The block-R columns with a categorical group in ef::dependence_order of their codes on (up to
-// kDependenceOrderMaxRows evenly spaced) training rows. Codes are the same in any layout and
+// The block-R columns with a categorical group in the order `how` ("dependence":
+// ef::dependence_order, "dag": ef::learn_dag's topological order) of their codes on (up to
+// that order's row cap, evenly spaced) training rows. Codes are the same in any layout and
 // need no noise: a numeric column's group is its value/missing/atom state.
 // Sharded (comm of several ranks): every rank's share of the rows, in proportion to its training
 // rows, gathered in rank order.
-std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, const std::vector<char>& is_train,
-                                     ef::Communicator& comm) {
+std::vector<int> learned_order_of(const Model::Impl& I, const Table& data, const std::vector<char>& is_train,
+                                  ef::Communicator& comm, const std::string& how) {
   const ef::PartSpec* rest = I.spec.parts.size() > size_t(I.spec.c_parts) ? &I.spec.parts.back() : nullptr;
   if (!rest || rest->levels.size() < 3) return {};
   std::vector<int> rows;
   for (size_t r = 0; r < is_train.size(); ++r)
     if (is_train[r]) rows.push_back(int(r));
-  size_t keep = size_t(ef::kDependenceOrderMaxRows);
+  size_t keep = size_t(how == "dag" ? ef::kDagOrderMaxRows : ef::kDependenceOrderMaxRows);
   if (comm.size() > 1) {
     const std::vector<int> n = ef::gather_rows(comm, {int(rows.size())});
     double before = 0, total = 0;
@@ -274,7 +276,9 @@ std::vector<int> dependence_order_of(const Model::Impl& I, const Table& data, co
   for (size_t c = 0; c < I.enc.size(); ++c)
     if (I.col_part[c] == I.spec.c_parts && I.col_group[c] >= g0) group_col[size_t(I.col_group[c] - g0)] = int(c);
   std::vector<int> out;
-  for (int g : ef::dependence_order(sub_codes, int(n_rows), rest->levels)) out.push_back(group_col[size_t(g)]);
+  const std::vector<int> order = how == "dag" ? ef::learn_dag(sub_codes, int(n_rows), rest->levels).order
+                                              : ef::dependence_order(sub_codes, int(n_rows), rest->levels);
+  for (int g : order) out.push_back(group_col[size_t(g)]);
   return out;
 }
 }  // namespace
@@ -388,12 +392,12 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   impl->spec.flow = opt.flow;
   impl->missing_tokens = opt.missing_tokens;
   impl->build_layout();
-  if (opt.categorical_order == "dependence") {
-    impl->cat_order = dependence_order_of(*impl, data, is_train, comm);
+  if (opt.categorical_order == "dependence" || opt.categorical_order == "dag") {
+    impl->cat_order = learned_order_of(*impl, data, is_train, comm, opt.categorical_order);
     impl->build_layout();
   } else {
-    EF_CHECK(opt.categorical_order == "table", "categorical_order must be \"dependence\" or \"table\" (got \"",
-             opt.categorical_order, "\")");
+    EF_CHECK(opt.categorical_order == "table",
+             "categorical_order must be \"table\", \"dag\" or \"dependence\" (got \"", opt.categorical_order, "\")");
   }
   impl->device = opt.device;
   impl->config = opt.config;

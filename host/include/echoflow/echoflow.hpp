@@ -116,9 +116,10 @@ struct FitOptions {
   // yet) sets both, the flows unless model.flow / model.permutation is given.
   std::vector<ef::FlowKind> choose_flows;
   bool choose_encoders = false;
-  // The categorical model's column order (host/column_order.hpp): "table" or "dependence" (a
-  // Chow-Liu tree's order of the training rows; better on alarm, worse on penguins and insurance:
-  // bench/results/QUALITY_DEFAULTS.md).
+  // The categorical model's column order: "table", "dag" (a topological order of a Bayesian
+  // network learned from the training rows, host/structure_search.hpp) or "dependence" (a
+  // Chow-Liu tree's order, host/column_order.hpp; better on alarm, worse on penguins and
+  // insurance): bench/results/QUALITY_DEFAULTS.md.
   std::string categorical_order = "table";
   std::vector<std::string> conditional; // columns `sample --given` may fix
   std::string device = "auto";          // auto | cpu | cuda
