@@ -1,11 +1,11 @@
 // The order in which the categorical model of the unconditioned columns (block R) visits its
-// columns when model.categorical_order is "dependence" (the default is the table's order). An autoregressive model is exact in any order, but what it has to learn is not: in
+// columns when model.categorical_order is "dependence" (the default is "dag", host/structure_search.hpp). An autoregressive model is exact in any order, but what it has to learn is not: in
 // an order where each column follows the columns it depends on most, every conditional
 // p(c_g | c_<g) is a function of a few earlier columns; in table order a column may come before
 // the ones that explain it, and its conditional must then be learned through its effects
 // (bench/results/QUALITY_DEFAULTS.md: alarm's held-out NLL 0.11 nats/row better in the
 // network's own order than in the file's, 0.05 better in this order; but penguins and insurance
-// are worse in it, so it is not the default).
+// are worse in it; the learned DAG order is the default).
 //
 // dependence_order builds the Chow-Liu tree (the maximum spanning tree of pairwise mutual
 // information, plug-in estimates with the Miller-Madow bias correction) and lists the groups in

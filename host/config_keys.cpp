@@ -136,7 +136,7 @@ const std::vector<ConfigKey>& config_keys() {
        "auto: brief fits of nsf-ar and nsf-coupling (unless model.flow or model.permutation is "
        "given), each with the numeric columns on encoder auto as the default rule maps them and "
        "standardized; the best validation NLL is fitted in full (training summary: the choice)"},
-      {"model.categorical_order", T::String, R"("table")", any_value(), "table|dag|dependence",
+      {"model.categorical_order", T::String, R"("dag")", any_value(), "table|dag|dependence",
        "the order in which the categorical model visits the unconditioned categorical columns: "
        "table = the table's order; dag = a topological order of a Bayesian network learned from "
        "the training rows (greedy BIC search, at most 3 parents); dependence = each after the "

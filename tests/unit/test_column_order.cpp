@@ -97,7 +97,7 @@ TEST_CASE("column order: a fitted model stores its order, and the loaded model s
   opt.threads = 1;
   opt.train.epochs = 3;
   opt.flow.hidden = {16};
-  CHECK(opt.categorical_order == "table");  // the default (bench/results/QUALITY_DEFAULTS.md)
+  CHECK(opt.categorical_order == "dag");  // the default (bench/results/QUALITY_DEFAULTS.md)
   opt.categorical_order = "dependence";
   const echoflow::Model m = echoflow::Model::fit(t, opt);
   const std::string path = std::string("column_order_test_") + std::to_string(::getpid()) + ".efm";

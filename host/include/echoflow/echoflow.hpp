@@ -116,11 +116,11 @@ struct FitOptions {
   // yet) sets both, the flows unless model.flow / model.permutation is given.
   std::vector<ef::FlowKind> choose_flows;
   bool choose_encoders = false;
-  // The categorical model's column order: "table", "dag" (a topological order of a Bayesian
-  // network learned from the training rows, host/structure_search.hpp) or "dependence" (a
+  // The categorical model's column order: "table", "dag" (the default: a topological order of a
+  // Bayesian network learned from the training rows, host/structure_search.hpp) or "dependence" (a
   // Chow-Liu tree's order, host/column_order.hpp; better on alarm, worse on penguins and
   // insurance): bench/results/QUALITY_DEFAULTS.md.
-  std::string categorical_order = "table";
+  std::string categorical_order = "dag";
   std::vector<std::string> conditional; // columns `sample --given` may fix
   std::string device = "auto";          // auto | cpu | cuda
   int threads = 0;                      // 0 = library default
