@@ -390,6 +390,8 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   c.train.batch_size = int_or_auto("batch_size", 0);
   c.train.patience = int_or_auto("patience", -1);
   c.train.lr_drops = int_or_auto("lr_drops", -1);
+  const json ema = train("ema");
+  c.train.ema = ema.is_string() ? -1.0 : ema.get<double>();
   const json vf = train("validation_fraction");
   c.train.validation_fraction = vf.is_string() ? -1.0 : vf.get<double>();
   c.train.adam.lr = train("learning_rate").get<double>();

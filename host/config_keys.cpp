@@ -158,6 +158,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"train.lr_drops", T::IntOrAuto, R"("auto")", closed(0, 100), "",
        "times a stall divides the learning rate by 10 and goes on from the best epoch before "
        "training stops (auto: 2)"},
+      {"train.ema", T::NumberOrAuto, R"("auto")", half_open(0, 1), "",
+       "weight of the running average of the parameters kept after each epoch (0 = none): "
+       "validation, the best epochs and the model use the average (auto: 0)"},
       {"train.threads", T::Int, "0", closed(0, 4096), "", "CPU threads (0 = all cores)"},
       {"train.loss_every", T::Int, "16", closed(1, 1e9), "",
        "device training: steps between reading the loss back"},

@@ -29,6 +29,10 @@ std::string training_summary(const TrainResult& t) {
                 t.patience, t.best_epoch, t.best_val_nll);
   std::string s = b;
   if (t.lr_drops > 0) s += "; learning rate / 10 x" + std::to_string(t.lr_drops);
+  if (t.ema > 0) {
+    std::snprintf(b, sizeof b, "; parameters averaged over epochs (ema %g)", t.ema);
+    s += b;
+  }
   if (!t.choice.empty()) s += "; " + t.choice;
   return s;
 }

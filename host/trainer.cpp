@@ -46,6 +46,8 @@ TrainOptions resolve_train_options(const TrainOptions& in, int n_train) {
   EF_CHECK(in.lr_drops >= -1, "lr_drops must be >= 0, or -1 for auto (got ", in.lr_drops, ")");
   TrainOptions o = in;
   if (o.lr_drops < 0) o.lr_drops = kLrDrops;
+  EF_CHECK(in.ema == -1 || (in.ema >= 0 && in.ema < 1), "ema must be in [0, 1), or -1 for auto (got ", in.ema, ")");
+  if (o.ema < 0) o.ema = kEma;
   // Small tables get small batches: 32 batches an epoch up to 16k rows, then 512-row batches.
   if (o.batch_size == 0) o.batch_size = std::clamp(n_train / 32, 32, 512);
   const int steps = std::max(1, n_train / std::min(o.batch_size, std::max(n_train, 1)));
@@ -222,6 +224,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   res.epochs = opt.epochs;
   res.batch_size = B;
   res.patience = opt.patience;
+  res.ema = opt.ema;
   // Per module: its parameter ranges, best validation NLL, and epochs since.
   std::vector<std::vector<std::pair<size_t, size_t>>> ranges;
   ranges.resize(size_t(M));
@@ -255,6 +258,8 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   res.grad_sum_path = to_string(path);
   res.schedule = dev ? dev->schedule() : "host batches";
   std::vector<int> order(size_t(n_train), 0);
+  std::vector<float> avg, raw;  // the running average of the parameters (opt.ema), and the raw ones
+  const bool ema_on = opt.ema > 0;
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
     const auto te = clock::now();
     double sum = 0;
@@ -324,6 +329,19 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     rep.epoch = epoch;
     rep.epochs = opt.epochs;
     rep.train_nll = sum / std::max(nb, 1);
+    // The running average (train.ema) is what validation sees and what the best-epoch snapshots
+    // keep; the steps go on from the raw parameters, restored below. Host copies only
+    // (get_params / set_params), so every backend averages the same way.
+    if (ema_on) {
+      raw = be.get_params();
+      if (avg.empty()) {
+        avg = raw;
+      } else {
+        const float b = float(opt.ema);
+        for (size_t i = 0; i < avg.size(); ++i) avg[i] = b * avg[i] + (1 - b) * raw[i];
+      }
+      be.set_params(avg);
+    }
     rep.val_nll = validate(module_nll);
     const double dt = std::chrono::duration<double>(clock::now() - te).count();
     rep.rows_per_s = dt > 0 ? double(nb) * B / dt : 0;
@@ -359,6 +377,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
       for (double v : best_m)
         if (std::isfinite(v)) best += v;
     }
+    if (ema_on) be.set_params(raw);
     res.history.push_back(rep);
     res.epochs_run = epoch;
     res.final_train_nll = rep.train_nll;
@@ -367,6 +386,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
       // A stall: back to the best parameters, a tenth of the step size, and every module's
       // patience afresh (the device steps read the step size from opt each step).
       be.set_params(best_params);
+      if (ema_on) avg = best_params;  // the average restarts where training goes on
       opt.adam.lr *= 0.1;
       ++res.lr_drops;
       res.lr_drop_epochs.push_back(epoch);

@@ -34,6 +34,10 @@ struct TrainOptions {
   // goes on, up to this many times, then stops at the next stall. Small steps at the end settle
   // the flow into narrow modes that the full step size keeps jumping over.
   int lr_drops = -1;
+  // Running average of the parameters over epochs (-1 = auto: kEma; 0 = none): after each
+  // epoch's steps avg = ema avg + (1 - ema) params; validation, each module's best snapshot and
+  // the final model use the average, training goes on from the raw parameters.
+  double ema = -1;
   uint64_t seed = 0;
   // Device backends (host/device_trainer.hpp): the step losses are read back every
   // loss_every steps; training rows whose encoding exceeds max_resident_bytes (-1: half the
@@ -59,6 +63,7 @@ struct TrainOptions {
 constexpr int kMinSteps = 8000;
 constexpr int kPatienceSteps = 1000;  // auto patience: at least this many steps
 constexpr int kMinValRows = 100;      // auto validation split: at least this many rows (<= 20%)
+constexpr double kEma = 0;            // auto ema
 constexpr int kLrDrops = 2;           // auto lr_drops (bench/results/QUALITY_DEFAULTS.md: BN and gridr gain)
 // The options with the auto values (0 / -1 above) replaced by the rules for n_train rows.
 TrainOptions resolve_train_options(const TrainOptions& opt, int n_train);
@@ -116,6 +121,7 @@ struct TrainResult {
   bool stopped_early = false;
   int lr_drops = 0;                 // learning-rate drops taken (TrainOptions::lr_drops)
   std::vector<int> lr_drop_epochs;  // the epochs after which they were taken
+  double ema = 0;                   // the running average's weight used (TrainOptions::ema; 0: none)
   std::string choice;               // model choice by validation NLL (host/model_choice.hpp), "" if none
   int n_train = 0, n_val = 0;
   double seconds = 0;
