@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "config_keys.hpp"
+#include "flow_size.hpp"
 #include "error.hpp"
 
 namespace ef {
@@ -227,7 +228,8 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
   s.masks = coupling_mask_from(get("masks").get<std::string>());
   s.actnorm = get("actnorm").get<bool>();
   s.clamp = get("clamp").get<double>();
-  s.bins = get("bins").get<int>();
+  const json bins = get("bins");  // "auto": resolved at fit from the table (host/flow_size.hpp)
+  s.bins = bins.is_string() ? kAutoBins : bins.get<int>();
   s.tail_bound = get("tail_bound").get<double>();
 }
 

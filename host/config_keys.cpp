@@ -128,8 +128,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.actnorm", T::Bool, "false", any_value(), "", "an activation-normalization step per layer"},
       {"model.clamp", T::Number, "3.0", at_least(0), "",
        "soft clamp of affine log-scales (0 = none)"},
-      {"model.bins", T::Int, "8", closed(2, math::kSplineMaxBins), "",
-       "spline bins per dimension (nsf-ar, nsf-coupling)"},
+      {"model.bins", T::IntOrAuto, R"("auto")", closed(2, math::kSplineMaxBins), "",
+       "spline bins per dimension (nsf-ar, nsf-coupling; auto: 16 when the flow transforms at most 4 "
+       "dimensions and the table has at least 10,000 rows, else 8)"},
       {"model.tail_bound", T::Number, "3.0", above(0), "",
        "splines act on [-B, B] and are the identity outside (nsf-ar, nsf-coupling)"},
       {"model.choose", T::String, R"("none")", any_value(), "auto|none",

@@ -12,6 +12,7 @@
 #include "column_order.hpp"
 #include "communicator.hpp"
 #include "fit_over_ranks.hpp"
+#include "flow_size.hpp"
 #include "flow_math.hpp"
 #include "model_choice.hpp"
 #include "model_impl.hpp"
@@ -412,6 +413,8 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
     impl->schema = {{"columns", cols}, {"rows", stats.empty() ? N : stats[0].rows},  // sharded: all ranks' rows
                     {"device", ef::device_schema(opt.device)}};
     if (opt.on_schema) opt.on_schema(impl->schema);
+    // "auto" sizes, from the dimensions the layout gives the flow and every rank's rows.
+    ef::resolve_flow_size(impl->spec, stats.empty() ? N : stats[0].rows);
   }
   // Sharded: every rank must now hold byte-identical encoders, layout and schema (it would be a
   // bug if not: every decision above is made from the same gathered data). Checked, not assumed:

@@ -25,6 +25,7 @@
 
 #include "communicator.hpp"
 #include "config.hpp"
+#include "flow_size.hpp"
 #include "output_file.hpp"
 #include "tabular_model.hpp"
 #include "model_impl.hpp"
@@ -134,6 +135,12 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
       EF_CHECK(conds.insert(c).second, "duplicate conditional column");
     }
     ef::flow_spec_from_json(h.at("model"), impl->spec.flow, path);
+    // A file stores resolved sizes; "auto" bins can only come from a file without spline layers
+    // (their bins are not written), where the count is unused.
+    if (impl->spec.flow.bins == ef::kAutoBins) {
+      EF_CHECK(!ef::has_splines(impl->spec.flow), path, ": model.bins must be a number in a model file");
+      impl->spec.flow.bins = ef::kDefaultBins;
+    }
     impl->spec.flow.seed = h.at("seed").get<uint64_t>();
     // Absent in files written before the dependence order: table order.
     if (h.contains("categorical_order")) {

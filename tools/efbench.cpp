@@ -4,6 +4,7 @@
 //
 //   efbench --suite throughput|quality|all [--device cpu|cuda] [--quick] [--out DIR]
 //           [--threads N] [--repeats N] [--seconds S] [--datasets DIR] [--flows F...]
+//           [--only W...]   (quality workloads: grid gridr ring spiral bn penguins adult; default all)
 //
 // throughput: train (forward + backward + Adam), score and sample rows/s of MAF, RealNVP and the
 //   neural spline flows nsf-ar and nsf-coupling (K = 8 bins, tail bound 3; --flows picks) over
@@ -92,6 +93,8 @@ struct Settings {
   // Flows of the throughput suite and of the 2-D quality workloads (the spiral: nsf-coupling, the demo's flow, only).
   std::vector<ef::FlowKind> flows{ef::FlowKind::MAF, ef::FlowKind::RealNVP, ef::FlowKind::NSFAR,
                                   ef::FlowKind::NSFCoupling};
+  std::vector<std::string> only;  // quality workloads to run (empty: all)
+  bool wanted(const std::string& w) const { return only.empty() || std::find(only.begin(), only.end(), w) != only.end(); }
 };
 
 // Autoregressive flows (MAF, nsf-ar) reverse the order between layers; coupling flows alternate
@@ -725,6 +728,7 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
   const std::vector<std::string> mixtures =
       s.quick ? std::vector<std::string>{"ring"} : std::vector<std::string>{"grid", "gridr", "ring"};
   for (const std::string& k : mixtures) {
+    if (!s.wanted(k)) continue;
     const auto ds = efbench::make_mixture(k, rows, 0);
     const std::string anc = anchors.count(k) ? anchors.at(k) : "none published";
     run_2d(rep, ds, s.flows, mix, k == "ring" ? 10 : 30, anc, md);
@@ -743,7 +747,7 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
   spiral.patience = 30;
   if (s.quick) {
     rep.skip("quality", "spiral", "not in --quick");
-  } else {
+  } else if (s.wanted("spiral")) {
     run_2d(rep, efbench::make_spiral(rows, 0), {ef::FlowKind::NSFCoupling}, spiral, 30, "none published", md);
   }
   md << "\nHeld-out LL: mean log-density of the test rows, model (`score`) and true (exact; spiral by "
@@ -761,8 +765,10 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
   md << "\n## Quality: Bayesian networks (" << N << " train / " << N << " test / " << N
      << " synthetic rows sampled from " << datasets << "/bn/*.bif)\n\n"
      << kQHeader;
-  run_bn(rep, datasets + "/bn", nets, md);
-  run_bn_defaults(rep, datasets + "/bn", nets, md);
+  if (s.wanted("bn")) {
+    run_bn(rep, datasets + "/bn", nets, md);
+    run_bn_defaults(rep, datasets + "/bn", nets, md);
+  }
   md << "\nSDGym's definitions: L_syn = mean log(P_true(row) + 1e-8) over synthetic rows; L_test = the "
         "network's CPTs refit on the synthetic rows (MLE, pseudocount 0, unseen parent configurations "
         "uniform), mean log(P_fit + 1e-8) over test rows. Held-out LL: the model's exact categorical mass "
@@ -770,8 +776,8 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
         "Config: bench/tabular/bn_quality.py's; the defaults rows: a config of only data.path, seeds 0-2 "
         "(quick: seed 0), spread = max - min over the seeds. Random networks (full runs only): "
         "efbench::random_network(V, net seed), rows from seeds 1100+net seed / 2100+net seed.\n";
-  run_penguins(rep, repo, md);
-  run_adult(rep, repo, out, datasets, md);
+  if (s.wanted("penguins")) run_penguins(rep, repo, md);
+  if (s.wanted("adult")) run_adult(rep, repo, out, datasets, md);
   if (s.quick) md << "\nQUICK MODE: tiny data and few epochs; the figures are not results.\n";
   rep.md_quality = md.str();
 }
@@ -835,6 +841,8 @@ int main(int argc, char** argv) {
   app.add_option("--flows", flow_names,
                  "flows of the throughput suite and the 2-D quality rows (default: maf realnvp nsf-ar nsf-coupling)")
       ->check(CLI::IsMember(ef::flow_kind_names()));  // the registry (engine/flow_kinds.hpp)
+  app.add_option("--only", s.only, "quality workloads to run (default: all)")
+      ->check(CLI::IsMember({"grid", "gridr", "ring", "spiral", "bn", "penguins", "adult"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

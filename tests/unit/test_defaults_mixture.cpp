@@ -4,11 +4,18 @@
 // Its exact log-density scores the drawn rows (L_syn, the CTGAN paper's oracle); the same mean
 // over real rows is the ceiling. With MAF as the default flow the drawn rows fell between the
 // modes (L_syn 1.3 nats under the real rows at 10,000 rows; bench/results/QUALITY_DEFAULTS.md).
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "config.hpp"
+#include "flow_size.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -88,4 +95,57 @@ TEST_CASE("defaults: rows drawn from a 25-mode 2-D mixture sit on its modes (L_s
   // real rows; maf defaults 1.39 and 0.52 (bench/results/QUALITY_DEFAULTS.md).
   CHECK(l_syn > ceiling - 0.8);
   CHECK(held_out > ceiling - 0.45);
+}
+
+namespace {
+// The "model" section of a model file's JSON header (README: Model file format).
+nlohmann::json saved_flow(const echoflow::Model& m) {
+  const std::string path = std::string("bins_auto_test_") + std::to_string(::getpid()) + ".efm";
+  m.save(path);
+  std::ifstream in(path, std::ios::binary);
+  std::string head(16, '\0');
+  in.read(head.data(), 16);
+  uint32_t n = 0;
+  std::memcpy(&n, head.data() + 12, 4);
+  std::string text(n, '\0');
+  in.read(text.data(), std::streamsize(n));
+  in.close();
+  std::remove(path.c_str());
+  REQUIRE(head.compare(0, 8, std::string("EFMODEL\0", 8)) == 0);
+  return nlohmann::json::parse(text).at("model");
+}
+}  // namespace
+
+TEST_CASE("defaults: model.bins auto gives 16 spline bins to a flow of at most 4 dimensions on 10,000 rows or more") {
+  // One epoch each: only the resolved size is checked here.
+  auto fit = [](size_t cols, size_t rows, const std::vector<std::string>& extra) {
+    echoflow::Table t;
+    for (size_t c = 0; c < cols; ++c) {
+      std::vector<double> v(rows);
+      for (size_t r = 0; r < v.size(); ++r) v[r] = ef::math::rand_normal(3, c, r);
+      t.columns.push_back(echoflow::Column::numeric("c" + std::to_string(c), std::move(v)));
+    }
+    std::vector<std::string> ov = {"train.threads=1", "train.epochs=1"};
+    ov.insert(ov.end(), extra.begin(), extra.end());
+    const ef::Config cfg = ef::parse_config(R"({"data": {"path": "t.csv"}})", "t.json", "", ov);
+    if (extra.empty()) CHECK(cfg.flow.bins == ef::kAutoBins);  // resolved at fit, not in the config
+    return echoflow::Model::fit(t, ef::fit_options(cfg));
+  };
+  const echoflow::Model two = fit(2, 10000, {});
+  CHECK(saved_flow(two).at("bins") == 16);
+  CHECK(saved_flow(fit(4, 10000, {})).at("bins") == 16);
+  CHECK(saved_flow(fit(5, 10000, {})).at("bins") == 8);
+  CHECK(saved_flow(fit(2, 9999, {})).at("bins") == 8);
+  CHECK(saved_flow(fit(2, 10000, {"model.flow=nsf-coupling"})).at("bins") == 16);
+  CHECK(saved_flow(fit(2, 10000, {"model.bins=8"})).at("bins") == 8);  // a number in the config wins
+  // The file keeps the resolved count and loads to the same model.
+  const std::string path = std::string("bins_auto_load_") + std::to_string(::getpid()) + ".efm";
+  two.save(path);
+  const echoflow::Model back = echoflow::Model::load(path);
+  std::remove(path.c_str());
+  echoflow::Table probe;
+  probe.columns.push_back(echoflow::Column::numeric("c0", {0.1, -1.0}));
+  probe.columns.push_back(echoflow::Column::numeric("c1", {0.5, 2.0}));
+  CHECK(back.score(probe) == two.score(probe));
+  CHECK(saved_flow(back).at("bins") == 16);
 }
