@@ -706,8 +706,10 @@ void DeviceBackend<Exec>::upload_lr(float lr) {
 template <class Exec>
 void DeviceBackend<Exec>::adam_device(const AdamConfig& cfg) {
   exec_.for_each(1, ops::AdamAdvance{adam_, cfg.beta1, cfg.beta2});
-  exec_.for_each(n_, ops::AdamUpdate{params_, grads_, m_, v_, adam_, float(cfg.beta1),
-                                     float(cfg.beta2), float(cfg.eps), float(cfg.weight_decay)});
+  for (const AdamSegment& r : adam_segments(cfg, n_))  // one run unless cfg.decay_only is set
+    exec_.for_each(r.end - r.begin, ops::AdamUpdate{params_ + r.begin, grads_ + r.begin, m_ + r.begin,
+                                                    v_ + r.begin, adam_, float(cfg.beta1), float(cfg.beta2),
+                                                    float(cfg.eps), float(r.weight_decay)});
 }
 
 template <class Exec>
@@ -880,7 +882,8 @@ void DeviceBackend<Exec>::train_step(int rows, int first, int advance, float sha
            " losses unread; call read_losses every K steps");
   ensure(rows);  // before any capture: a graph holds the buffers' addresses
   const bool same_cfg = cfg.beta1 == graph_cfg_.beta1 && cfg.beta2 == graph_cfg_.beta2 &&
-                        cfg.eps == graph_cfg_.eps && cfg.weight_decay == graph_cfg_.weight_decay;
+                        cfg.eps == graph_cfg_.eps && cfg.weight_decay == graph_cfg_.weight_decay &&
+                        cfg.decay_only == graph_cfg_.decay_only;
   const StepShape shape{rows, first, advance, share};
   if (!(shape == graph_shape_) || !same_cfg) exec_.reset_graph(graph_);
   graph_shape_ = shape;

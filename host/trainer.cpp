@@ -180,6 +180,15 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   // mean of its term; the encoders' terms (fixed noise stream) are the same every epoch.
   const TabularModel<float> shape(be.spec());
   const int M = shape.modules();
+  // Weight decay on one kind of module only (modules alternate: 2p the categorical model of part
+  // p, 2p + 1 its flow); none of that kind in the model: no decay at all.
+  if (opt.decay_on != DecayOn::All) {
+    opt.adam.decay_only.clear();
+    for (int m = (opt.decay_on == DecayOn::Flow ? 1 : 0); m < M; m += 2)
+      for (const auto& r : shape.module_params(m))
+        if (r.second > 0) opt.adam.decay_only.push_back(r);
+    if (opt.adam.decay_only.empty()) opt.adam.weight_decay = 0.0;
+  }
   std::vector<float> terms;
   double val_logj = 0;
   // Validation passes of up to 4096 rows, fewer when rows are wide (the one-hot codes of

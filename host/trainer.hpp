@@ -16,10 +16,15 @@ class Communicator;  // host/communicator.hpp
 // Training length, batch size and patience default to rules of the table's size
 // (resolve_train_options): a 300-row table gets small batches and enough optimizer steps for
 // its categorical model, a large one the usual epochs. Explicit values always win.
+// The parameters adam.weight_decay acts on (TabularModel modules: each part's categorical model
+// and flow).
+enum class DecayOn { All, Flow, Categorical };
+
 struct TrainOptions {
   int epochs = 0;             // 0 = auto: enough epochs for kMinSteps steps, at least 50
   int batch_size = 0;         // 0 = auto: n_train / 32, clamped to [32, 512]
   AdamConfig adam;
+  DecayOn decay_on = DecayOn::All;  // sets adam.decay_only from the model's modules
   // Share of the rows held out for early stopping; -1 = auto: 10%, but at least 100 rows up to
   // 20% of the table (kMinValRows), so a small table's early stopping is not decided by 30 rows.
   double validation_fraction = -1;
