@@ -5,6 +5,7 @@
 // training rows used as the synthetic ones): issue 16's Bayesian-network goal, at CI size.
 #include <echoflow/echoflow.hpp>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,43 +31,44 @@ constexpr double kSynBound = 0.4, kTestBound = 0.18;
 // (bench/results/QUALITY_DEFAULTS.md, "A learned DAG order"). 0.25 separates the two.
 constexpr double kSynBound10k = 0.25, kTestBound10k = 0.12;
 
+// Fits the defaults (2 threads) to n rows of random_network(V, net_seed) (efbench's rows: seeds
+// 1000 + i / 2000 + i with i = 100 + net_seed) and draws n rows: the real and the synthetic
+// rows' L_syn and L_test.
+struct BnFigures {
+  double real_syn, real_test, got_syn, got_test;
+  int epochs, batch;
+};
+
+BnFigures fit_defaults(int V, uint64_t net_seed, size_t n) {
+  const efbench::BayesNet net = efbench::random_network(V, net_seed);
+  const uint64_t i = 100 + net_seed;
+  const std::vector<int> train = net.sample(n, 1000 + i), test = net.sample(n, 2000 + i);
+  auto l_test = [&](const std::vector<int>& syn) {
+    const auto cpts = net.fit(syn, 0.0);
+    return floored_mean(net.loglik(test, &cpts));
+  };
+  const ef::Config cfg = ef::parse_config(R"({"data": {"path": ""}})", "bn.json", "", {"train.threads=2"});
+  const echoflow::Model m = echoflow::Model::fit(bn_table(net, train), ef::fit_options(cfg));
+  const std::vector<int> syn = bn_codes(net, m.sample(n, {}, 7));
+  return {floored_mean(net.loglik(train)), l_test(train), floored_mean(net.loglik(syn)), l_test(syn),
+          m.training().epochs_run, m.training().batch_size};
+}
+
 }  // namespace
 
 TEST_CASE("defaults: a random Bayesian network's synthetic rows score near the real rows (L_syn, L_test)") {
-  const efbench::BayesNet net = efbench::random_network(12, 4);
-  const size_t n = 3000;
-  const std::vector<int> train = net.sample(n, 1104), test = net.sample(n, 2104);
-  auto l_test = [&](const std::vector<int>& syn) {
-    const auto cpts = net.fit(syn, 0.0);
-    return floored_mean(net.loglik(test, &cpts));
-  };
-  const double real_syn = floored_mean(net.loglik(train)), real_test = l_test(train);
-  const ef::Config cfg = ef::parse_config(R"({"data": {"path": ""}})", "bn.json", "", {"train.threads=2"});
-  const echoflow::Model m = echoflow::Model::fit(bn_table(net, train), ef::fit_options(cfg));
-  const std::vector<int> syn = bn_codes(net, m.sample(n, {}, 7));
-  const double got_syn = floored_mean(net.loglik(syn)), got_test = l_test(syn);
-  INFO("L_syn ", got_syn, " (real ", real_syn, "), L_test ", got_test, " (real ", real_test, "); ",
-       m.training().epochs_run, " epochs, batch ", m.training().batch_size);
+  const BnFigures f = fit_defaults(12, 4, 3000);
+  INFO("L_syn ", f.got_syn, " (real ", f.real_syn, "), L_test ", f.got_test, " (real ", f.real_test, "); ",
+       f.epochs, " epochs, batch ", f.batch);
   // bench/results/QUALITY_DEFAULTS.md, "Bayesian networks on defaults: measured set".
-  CHECK(got_syn > real_syn - kSynBound);
-  CHECK(got_test > real_test - kTestBound);
+  CHECK(f.got_syn > f.real_syn - kSynBound);
+  CHECK(f.got_test > f.real_test - kTestBound);
 }
 
 TEST_CASE("defaults: the learned column order keeps a 10k-row random network's L_syn within 0.25 of the real rows") {
-  const efbench::BayesNet net = efbench::random_network(15, 2);
-  const size_t n = 10000;
-  const std::vector<int> train = net.sample(n, 1102), test = net.sample(n, 2102);
-  auto l_test = [&](const std::vector<int>& syn) {
-    const auto cpts = net.fit(syn, 0.0);
-    return floored_mean(net.loglik(test, &cpts));
-  };
-  const double real_syn = floored_mean(net.loglik(train)), real_test = l_test(train);
-  const ef::Config cfg = ef::parse_config(R"({"data": {"path": ""}})", "bn.json", "", {"train.threads=2"});
-  const echoflow::Model m = echoflow::Model::fit(bn_table(net, train), ef::fit_options(cfg));
-  const std::vector<int> syn = bn_codes(net, m.sample(n, {}, 7));
-  const double got_syn = floored_mean(net.loglik(syn)), got_test = l_test(syn);
-  INFO("L_syn ", got_syn, " (real ", real_syn, "), L_test ", got_test, " (real ", real_test, "); ",
-       m.training().epochs_run, " epochs");
-  CHECK(got_syn > real_syn - kSynBound10k);
-  CHECK(got_test > real_test - kTestBound10k);
+  const BnFigures f = fit_defaults(15, 2, 10000);
+  INFO("L_syn ", f.got_syn, " (real ", f.real_syn, "), L_test ", f.got_test, " (real ", f.real_test, "); ",
+       f.epochs, " epochs");
+  CHECK(f.got_syn > f.real_syn - kSynBound10k);
+  CHECK(f.got_test > f.real_test - kTestBound10k);
 }
