@@ -9,6 +9,10 @@
 //
 // 10k train rows (seed 1000+i), 10k test rows (2000+i), 10k synthetic rows (sample seed 7); i is
 // the network's index in asia, alarm, child, insurance, or 100 + net seed for random networks.
+// L_syn is a mean over the synthetic rows, so it carries the sampler's own noise: its standard
+// error (printed as "se") is 0.025-0.045 at 10k rows on these networks, and the range of three
+// independent draws is about 1.7 se even for the true network. --syn-rows draws more rows, so
+// the spread over training seeds measures the models rather than the draw.
 // L_syn / L_test are SDGym's (efbench's definitions); "held-out" is the model's exact mean
 // log-likelihood of the test rows next to the true network's. CPU seconds: user + sys of fit.
 #include <CLI/CLI.hpp>
@@ -48,11 +52,21 @@ double mean(const std::vector<double>& v) {
   return t / double(v.size());
 }
 struct Scores {
-  double l_syn, l_test;
+  double l_syn, l_test, l_syn_se;
 };
+// The standard error of L_syn: the sd of the floored per-row terms over sqrt(rows).
+double floored_se(const std::vector<double>& ll) {
+  std::vector<double> f(ll.size());
+  for (size_t i = 0; i < ll.size(); ++i) f[i] = std::log(std::exp(ll[i]) + 1e-8);
+  const double m = mean(f);
+  double ss = 0;
+  for (double x : f) ss += (x - m) * (x - m);
+  return std::sqrt(ss / double(f.size() - 1) / double(f.size()));
+}
 Scores score(const efbench::BayesNet& net, const std::vector<int>& syn, const std::vector<int>& test) {
   const auto cpts = net.fit(syn, 0.0);
-  return {floored_mean(net.loglik(syn)), floored_mean(net.loglik(test, &cpts))};
+  const std::vector<double> ll = net.loglik(syn);
+  return {floored_mean(ll), floored_mean(net.loglik(test, &cpts)), floored_se(ll)};
 }
 
 }  // namespace
@@ -61,13 +75,14 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_bn: Bayesian networks on defaults (L_syn, L_test, held-out), one network"};
   std::string net_name, datasets = EFBENCH_SOURCE_DIR "/../shared/datasets", write_dir, score_csv, seeds_s = "0,1,2";
   std::vector<std::string> sets;
-  size_t N = 10000;
+  size_t N = 10000, syn_rows = 0;
   int threads = 1;
   app.add_option("--net", net_name, "asia | alarm | child | insurance | randomV:SEED")->required();
   app.add_option("--datasets", datasets, "shared datasets folder (bn/*.bif)");
   app.add_option("--seeds", seeds_s, "training seeds, comma-separated");
   app.add_option("--set", sets, "config override KEY=VALUE (repeatable)");
   app.add_option("--rows", N, "train / test / synthetic rows");
+  app.add_option("--syn-rows", syn_rows, "synthetic rows per model (default: --rows)");
   app.add_option("--threads", threads, "train.threads");
   app.add_option("--write-csv", write_dir, "write DIR/train.csv and DIR/test.csv, then exit");
   app.add_option("--score-csv", score_csv, "score a synthetic CSV (a peer's rows), then exit");
@@ -96,8 +111,8 @@ int main(int argc, char** argv) {
       std::printf("wrote %s/train.csv and test.csv (%zu rows each)\n", write_dir.c_str(), N);
       return 0;
     }
-    std::printf("%s: %zu variables; real rows L_syn %.3f L_test %.3f; true held-out %.3f\n", net_name.c_str(),
-                net.vars.size(), real.l_syn, real.l_test, true_heldout);
+    std::printf("%s: %zu variables; real rows L_syn %.3f (se %.3f) L_test %.3f; true held-out %.3f\n", net_name.c_str(),
+                net.vars.size(), real.l_syn, real.l_syn_se, real.l_test, true_heldout);
     if (!score_csv.empty()) {
       echoflow::ReadOptions ro;
       for (const auto& v : net.vars) ro.types[v.name] = echoflow::ColumnType::Categorical;
@@ -118,13 +133,14 @@ int main(int argc, char** argv) {
       const double c0 = cpu_seconds();
       echoflow::Model m = echoflow::Model::fit(bn_table(net, train), ef::fit_options(cfg));
       const double cs = cpu_seconds() - c0;
-      const std::vector<int> syn = bn_codes(net, m.sample(N, {}, 7));
+      const std::vector<int> syn = bn_codes(net, m.sample(syn_rows ? syn_rows : N, {}, 7));
       const Scores s = score(net, syn, test);
       ls.push_back(s.l_syn);
       lt.push_back(s.l_test);
-      std::printf("seed %d: epochs %d (best %d), batch %d, %.1f CPU s; held-out %.3f; L_syn %.3f (d %+.3f) L_test %.3f (d %+.3f)\n",
+      std::printf("seed %d: epochs %d (best %d), batch %d, %.1f CPU s; held-out %.3f; L_syn %.3f (d %+.3f, se %.3f) L_test %.3f (d %+.3f)\n",
                   seed, m.training().epochs_run, m.training().best_epoch, m.training().batch_size, cs,
-                  mean(m.score(bn_table(net, test))), s.l_syn, s.l_syn - real.l_syn, s.l_test, s.l_test - real.l_test);
+                  mean(m.score(bn_table(net, test))), s.l_syn, s.l_syn - real.l_syn, s.l_syn_se, s.l_test,
+                  s.l_test - real.l_test);
       std::fflush(stdout);
     }
     auto spread = [](const std::vector<double>& v) {
