@@ -106,9 +106,15 @@ if [ "$E2E" = 1 ]; then
   { echo; cat "$RUN/machine.txt"; } >> "$E2E_MD"
   echo "wrote $E2E_MD (run folder $RUN)" >&2
 fi
-# LATEST.md is the throughput / quality / tabular report: rewritten only when one of them ran.
+# LATEST.md is the throughput / quality / tabular report of one whole run: a run that skipped a
+# part (ROUNDS=0, QUALITY=0 or TABULAR=0) writes its report into the run folder only, so the
+# committed LATEST.md never loses the rows of the parts it did not run.
 if [ "$ROUNDS" -gt 0 ] || [ "$QUALITY" = 1 ] || [ "$TABULAR" = 1 ]; then
   "$PY" bench/peers/report.py "$RUN" > "$RUN/LATEST.md"
-  cp "$RUN/LATEST.md" bench/results/LATEST.md
-  echo "wrote bench/results/LATEST.md (run folder $RUN)" >&2
+  if [ "$ROUNDS" -gt 0 ] && [ "$QUALITY" = 1 ] && [ "$TABULAR" = 1 ] && [ "$QUICK" != 1 ]; then
+    cp "$RUN/LATEST.md" bench/results/LATEST.md
+    echo "wrote bench/results/LATEST.md (run folder $RUN)" >&2
+  else
+    echo "wrote $RUN/LATEST.md (a partial or quick run: bench/results/LATEST.md is kept)" >&2
+  fi
 fi
