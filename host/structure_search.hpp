@@ -13,8 +13,14 @@
 // kDagMaxConfigs parent configurations per group, until no move raises it (or after
 // kDagMaxMoves(G) moves). Deterministic: ties go to the first move in (parent, child) table
 // order, so two orientations of an edge that score the same (BIC is score-equivalent) keep the
-// table's direction. The topological order lists, among the groups whose parents are all
-// listed, the first in table order: an order that leaves the table's where the graph allows.
+// table's direction. Greedy search stops where reaching a better graph needs score-equal
+// moves first: for a v-structure a -> c <- b whose collider comes first in the table it orients
+// c -> a and c -> b and then adds a -> b. By default a tabu phase follows (DagSearchOptions):
+// it takes the best move on a pair that did not move recently even when it lowers the score,
+// so it can walk those reversals, and keeps the best graph seen. The topological order lists,
+// among the groups whose parents are all listed, the first in table order: an order that
+// leaves the table's where the graph allows. (model.categorical_order = "dag" uses the greedy
+// graph's order: host/model.cpp says why.)
 #pragma once
 #include <vector>
 
