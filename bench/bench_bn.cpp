@@ -163,8 +163,6 @@ int main(int argc, char** argv) {
   app.add_flag("--structure", structure, "the DAG order's search against the true network per seed, then exit");
   app.add_option("--tabu", so.tabu_moves, "--structure: tabu moves without a new best (0: greedy only)");
   app.add_option("--tenure", so.tabu_tenure, "--structure: tabu tenure (moves)");
-  app.add_option("--restarts", so.restarts, "--structure: perturbed restarts");
-  app.add_option("--perturb", so.perturb, "--structure: random moves per restart");
   app.add_option("--bdeu", so.bdeu_ess, "--structure: BDeu equivalent sample size (0: BIC)");
   app.add_option("--max-parents", so.max_parents, "--structure: parents per group");
   CLI11_PARSE(app, argc, argv);

@@ -6,7 +6,6 @@
 #include <limits>
 
 #include "error.hpp"
-#include "flow_math.hpp"
 
 namespace ef {
 
@@ -245,29 +244,6 @@ class Search {
     }
     if (tabu) set(best_parents);
   }
-  // `count` random legal moves (add, delete or reverse one edge; stream `stream` of a fixed
-  // seed): the perturbation between restarts.
-  void perturb(int count, uint64_t stream) {
-    uint64_t draw = 0;
-    for (int done = 0, tries = 0; done < count && tries < 50 * count; ++tries) {
-      update_reach();
-      const int i = int(math::rand_u64(0x5eed, stream, draw++) % uint64_t(G_));
-      const int j = int(math::rand_u64(0x5eed, stream, draw++) % uint64_t(G_));
-      if (i == j) continue;
-      Move m{0, i, j, 0};
-      if (has(parents[size_t(j)], i)) {
-        m.kind = math::rand_u64(0x5eed, stream, draw++) % 2 ? 2 : 3;
-        if (m.kind == 3 && !reversible(i, j)) m.kind = 2;
-      } else if (!has(parents[size_t(i)], j) && !reach_[size_t(j)][size_t(i)] &&
-                 delta_[size_t(i) * size_t(G_) + size_t(j)] != kNone) {
-        m.kind = 1;
-      }
-      if (m.kind == 0) continue;
-      apply(m);
-      ++done;
-    }
-  }
-
  private:
   struct Move {
     int kind, i, j;  // kind 1 add i->j, 2 delete i->j, 3 reverse i->j
@@ -390,21 +366,7 @@ LearnedDag learn_dag(const std::vector<int>& all_codes, int N_all, const std::ve
   Search s(score, G, opt);
   out.empty_score = s.total() / N;
   s.climb(kDagMaxMoves(G));
-  // Restarts: perturb the best graph, climb again, keep the result if it scores higher.
-  std::vector<std::vector<int>> best = s.parents;
-  double best_total = s.total();
-  for (int r = 0; r < opt.restarts; ++r) {
-    s.set(best);
-    s.perturb(opt.perturb, uint64_t(r));
-    s.climb(kDagMaxMoves(G));
-    const double t = s.total();
-    if (t > best_total + 1e-9 * std::max(1.0, std::fabs(best_total))) {
-      best_total = t;
-      best = s.parents;
-    }
-  }
-  s.set(best);
-  out.parents = best;
+  out.parents = s.parents;
   out.moves = s.moves;
   out.score = s.total() / N;
   for (auto& p : out.parents) out.edges += int(p.size());

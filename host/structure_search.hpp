@@ -44,10 +44,6 @@ struct DagSearchOptions {
   int tabu_moves = 100;
   int tabu_tenure = 10;
   double bdeu_ess = 0;  // > 0: the BDeu score with this equivalent sample size instead of BIC
-  // Restarts: `perturb` random moves from the best graph so far, then the climb again; the
-  // higher-scoring graph is kept. Deterministic (a fixed seed per restart).
-  int restarts = 0;
-  int perturb = 0;
 };
 
 struct LearnedDag {
