@@ -6,6 +6,7 @@
 //   bench_bn --net random15:2          # efbench::random_network(15, 2)
 //   bench_bn --net alarm --write-csv DIR      # DIR/train.csv, DIR/test.csv for a peer
 //   bench_bn --net alarm --score-csv syn.csv  # a peer's synthetic rows: L_syn, L_test
+//   bench_bn --net alarm --structure [--tabu 0]  # the learned DAG against the true network
 //
 // 10k train rows (seed 1000+i), 10k test rows (2000+i), 10k synthetic rows (sample seed 7); i is
 // the network's index in asia, alarm, child, insurance, or 100 + net seed for random networks.
@@ -18,11 +19,13 @@
 // log-likelihood of the test rows next to the true network's. CPU seconds: user + sys of fit.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -34,6 +37,8 @@
 #include "bif.hpp"
 #include "bn_rows.hpp"
 #include "config.hpp"
+#include "structure_search.hpp"
+#include "trainer.hpp"
 
 namespace {
 
@@ -70,6 +75,88 @@ Scores score(const efbench::BayesNet& net, const std::vector<int>& syn, const st
   return {floored_mean(ll), floored_mean(net.loglik(test, &cpts)), floored_se(ll)};
 }
 
+// The DAG order's search (host/structure_search.hpp) on the training rows a fit with `seed` uses
+// (its validation split, up to kDagOrderMaxRows evenly spaced rows), against the true network:
+// skeleton edges found in the true direction / reversed / missed / extra, v-structures (a -> c <- b,
+// a and b not adjacent: with the skeleton they fix the Markov equivalence class) found / missed /
+// extra, true edges p -> c whose child comes first in the learned order, the search's score of
+// both graphs, and the held-out log-likelihood of each graph's CPTs refit on the rows (pseudocount 1).
+void structure_report(const efbench::BayesNet& net, const std::vector<int>& train, const std::vector<int>& test,
+                      int seed, const ef::DagSearchOptions& opt) {
+  const int V = int(net.vars.size()), N = int(train.size() / size_t(V));
+  ef::TrainOptions to;
+  to.seed = uint64_t(seed);
+  std::vector<int> tr, va;
+  ef::validation_split(N, to, tr, va);
+  std::sort(tr.begin(), tr.end());
+  if (tr.size() > size_t(ef::kDagOrderMaxRows)) {
+    std::vector<int> sub(size_t(ef::kDagOrderMaxRows));
+    for (size_t i = 0; i < sub.size(); ++i) sub[i] = tr[i * tr.size() / sub.size()];
+    tr.swap(sub);
+  }
+  std::vector<int> codes;
+  for (int r : tr) codes.insert(codes.end(), train.begin() + long(r) * V, train.begin() + long(r + 1) * V);
+  std::vector<int> levels(static_cast<size_t>(V));
+  for (int v = 0; v < V; ++v) levels[size_t(v)] = int(net.vars[size_t(v)].states.size());
+  const int n = int(tr.size());
+  const double c0 = cpu_seconds();
+  const ef::LearnedDag dag = ef::learn_dag(codes, n, levels, opt);
+  const double cs = cpu_seconds() - c0;
+  std::vector<std::vector<int>> truth(static_cast<size_t>(V));
+  for (int v = 0; v < V; ++v) truth[size_t(v)] = net.vars[size_t(v)].parents;
+  auto edge = [](const std::vector<std::vector<int>>& pa, int p, int c) {
+    return std::find(pa[size_t(c)].begin(), pa[size_t(c)].end(), p) != pa[size_t(c)].end();
+  };
+  int t_edges = 0, same = 0, rev = 0, miss = 0, extra = 0, late = 0;
+  std::vector<int> pos(static_cast<size_t>(V));
+  for (int i = 0; i < V; ++i) pos[size_t(dag.order[size_t(i)])] = i;
+  for (int c = 0; c < V; ++c)
+    for (int p : truth[size_t(c)]) {
+      ++t_edges;
+      if (edge(dag.parents, p, c)) ++same;
+      else if (edge(dag.parents, c, p)) ++rev;
+      else ++miss;
+      late += pos[size_t(c)] < pos[size_t(p)];
+    }
+  for (int c = 0; c < V; ++c)
+    for (int p : dag.parents[size_t(c)]) extra += !edge(truth, p, c) && !edge(truth, c, p);
+  auto vstructs = [&](const std::vector<std::vector<int>>& pa) {
+    std::set<std::array<int, 3>> out;
+    for (int c = 0; c < V; ++c)
+      for (int a : pa[size_t(c)])
+        for (int b : pa[size_t(c)])
+          if (a < b && !edge(pa, a, b) && !edge(pa, b, a)) out.insert({a, c, b});
+    return out;
+  };
+  const auto tv = vstructs(truth), lv = vstructs(dag.parents);
+  int v_found = 0;
+  for (const auto& x : tv) v_found += int(lv.count(x));
+  std::string true_score = "n/a";
+  try {
+    true_score = std::to_string(ef::dag_score(codes, n, levels, truth, opt));
+  } catch (const std::exception&) {  // a true family above the search's configuration cap
+  }
+  auto heldout = [&](const std::vector<std::vector<int>>& pa) {
+    efbench::BayesNet g = net;
+    for (int v = 0; v < V; ++v) {
+      efbench::BnVar& x = g.vars[size_t(v)];
+      x.parents = pa[size_t(v)];
+      x.configs = 1;
+      for (int q : x.parents) x.configs *= levels[size_t(q)];
+      x.cpt.assign(size_t(x.configs) * x.states.size(), 0.0);
+    }
+    const auto cpts = g.fit(codes, 1.0);
+    return mean(g.loglik(test, &cpts));
+  };
+  std::printf("seed %d: %d rows; edges %d (true %d): same %d, reversed %d, missed %d, extra %d; v-structures %zu "
+              "(true %zu): found %d, missed %zu, extra %zu; true edges child first %d; score %.4f (true graph %s); "
+              "held-out CPT %.4f (true graph %.4f); moves %d; search %.3f CPU s\n",
+              seed, n, dag.edges, t_edges, same, rev, miss, extra, lv.size(), tv.size(), v_found, tv.size() - size_t(v_found),
+              lv.size() - size_t(v_found), late, dag.score, true_score.c_str(), heldout(dag.parents), heldout(truth),
+              dag.moves, cs);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +174,13 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "train.threads");
   app.add_option("--write-csv", write_dir, "write DIR/train.csv and DIR/test.csv, then exit");
   app.add_option("--score-csv", score_csv, "score a synthetic CSV (a peer's rows), then exit");
+  bool structure = false;
+  ef::DagSearchOptions so;
+  app.add_flag("--structure", structure, "the DAG order's search against the true network per seed, then exit");
+  app.add_option("--tabu", so.tabu_moves, "--structure: tabu moves without a new best (0: greedy only)");
+  app.add_option("--tenure", so.tabu_tenure, "--structure: tabu tenure (moves)");
+  app.add_option("--bdeu", so.bdeu_ess, "--structure: BDeu equivalent sample size (0: BIC)");
+  app.add_option("--max-parents", so.max_parents, "--structure: parents per group");
   CLI11_PARSE(app, argc, argv);
   try {
     const std::vector<std::string> bnlearn = {"asia", "alarm", "child", "insurance"};
@@ -118,6 +212,12 @@ int main(int argc, char** argv) {
     for (int k = 0; k < 20; ++k) expected += floored_mean(net.loglik(net.sample(N, uint64_t(7000 + k)))) / 20;
     std::printf("%s: %zu variables; real rows L_syn %.3f (se %.3f) L_test %.3f; true held-out %.3f; network's expected L_syn %.3f\n",
                 net_name.c_str(), net.vars.size(), real.l_syn, real.l_syn_se, real.l_test, true_heldout, expected);
+    if (structure) {
+      std::stringstream ss(seeds_s);
+      std::string tok;
+      while (std::getline(ss, tok, ',')) structure_report(net, train, test, std::stoi(tok), so);
+      return 0;
+    }
     if (!score_csv.empty()) {
       echoflow::ReadOptions ro;
       for (const auto& v : net.vars) ro.types[v.name] = echoflow::ColumnType::Categorical;
