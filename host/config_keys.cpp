@@ -144,7 +144,8 @@ const std::vector<ConfigKey>& config_keys() {
        "column it shares most information with (a Chow-Liu tree)"},
       // train: the optimizer and stopping
       {"train.epochs", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
-       "passes over the training rows at most (auto: enough for 8000 Adam steps, at least 50)"},
+       "passes over the training rows at most (auto: enough for 16000 Adam steps, at least 50; a cap "
+       "that validation and the learning-rate drops usually end a run before)"},
       {"train.batch_size", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
        "rows per Adam step (auto: training rows / 32, clamped to [32, 512])"},
       {"train.learning_rate", T::Number, "0.001", exclusive(0, 10), "", "Adam's step size"},

@@ -19,6 +19,13 @@ namespace ef {
 
 namespace {
 constexpr int kValidationPassValues = 1 << 19;  // values per row-buffer of a validation pass
+
+// train.epochs auto for `steps` optimizer steps an epoch: length by optimizer steps (a 300-row
+// table needs hundreds of epochs to take as many steps as a large table takes in a few), at
+// least 50 epochs. kMinSteps is a cap, not a length: runs end when validation stalls after
+// their learning-rate drops, and the cap only has to stay out of their way (16000 steps = 500
+// epochs at 10k rows, where runs end at 174-310; bench/results/QUALITY_DEFAULTS.md).
+int auto_epoch_limit(int steps) { return std::max(50, (kMinSteps + steps - 1) / steps); }
 }  // namespace
 
 void validation_split(int N, const TrainOptions& opt, std::vector<int>& train_idx,
@@ -51,9 +58,7 @@ TrainOptions resolve_train_options(const TrainOptions& in, int n_train) {
   // Small tables get small batches: 32 batches an epoch up to 16k rows, then 512-row batches.
   if (o.batch_size == 0) o.batch_size = std::clamp(n_train / 32, 32, 512);
   const int steps = std::max(1, n_train / std::min(o.batch_size, std::max(n_train, 1)));
-  // Length by optimizer steps: a 300-row table needs hundreds of epochs to take as many steps
-  // as a large table takes in a few.
-  if (o.epochs == 0) o.epochs = std::max(50, (kMinSteps + steps - 1) / steps);
+  if (o.epochs == 0) o.epochs = auto_epoch_limit(steps);
   if (o.patience < 0) o.patience = std::max(10, (kPatienceSteps + steps - 1) / steps);
   return o;
 }

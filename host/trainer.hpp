@@ -62,10 +62,11 @@ struct TrainOptions {
   bool sharded = false;
 };
 
-// auto epochs: at least this many optimizer steps. A safety cap above where validation stops
-// the run (patience), so the limit does not cut a categorical model that is still improving;
-// a large table's 50-epoch floor is already past it.
-constexpr int kMinSteps = 8000;
+// auto epochs: at least this many optimizer steps (auto_epoch_limit in host/trainer.cpp). A
+// safety cap well above where validation and the learning-rate drops end a run (patience), so the
+// limit does not cut a model that is still improving or has drops left; a large table's 50-epoch
+// floor is already past it (at 300k rows the floor is 26k steps).
+constexpr int kMinSteps = 16000;
 constexpr int kPatienceSteps = 1000;  // auto patience: at least this many steps
 constexpr int kMinValRows = 100;      // auto validation split: at least this many rows (<= 20%)
 constexpr double kEma = 0;            // auto ema
