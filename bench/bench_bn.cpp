@@ -224,6 +224,8 @@ int main(int argc, char** argv) {
       std::printf("seed %d: epochs %d (best %d), batch %d, %.1f CPU s; held-out %.3f; L_syn %.3f (d %+.3f) L_test %.3f (d %+.3f)\n",
                   seed, m.training().epochs_run, m.training().best_epoch, m.training().batch_size, cs,
                   mean(m.score(bn_table(net, test))), s.l_syn, s.l_syn - real.l_syn, s.l_test, s.l_test - real.l_test);
+      if (!m.training().categorical_model.empty())
+        std::printf("   categorical model: %s\n", m.training().categorical_model.c_str());
       std::fflush(stdout);
     }
     auto spread = [](const std::vector<double>& v) {
