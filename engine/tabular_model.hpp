@@ -29,8 +29,8 @@ struct PartSpec {
   // order of them), the part's categorical model is a CategoricalTable on this graph instead of
   // a CategoricalMade. It ignores the earlier parts' features, so the host sets it only on a
   // part without any (block R with no conditional columns).
-  std::vector<std::vector<int>> cpt_parents;
-  std::vector<int> cpt_order;
+  std::vector<std::vector<int>> cpt_parents = {};  // "= {}": brace-initialized specs need not list them
+  std::vector<int> cpt_order = {};
   bool table() const { return !cpt_parents.empty(); }
 };
 
