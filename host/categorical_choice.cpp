@@ -71,6 +71,10 @@ void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& d
   if (I.spec.c_parts > 0 || I.spec.parts.size() != 1)
     return keep_made("the table model is used only without conditional columns");
   if (I.spec.parts[0].levels.empty()) return;  // no categorical groups: nothing to choose
+  // Measured: on penguins (numeric columns too) the tables' pseudo-counts tripled the share of
+  // never-seen (species, island, sex) rows (bench/results/QUALITY_DEFAULTS.md, "A count-table
+  // model"), so "auto" offers them to categorical-only tables.
+  if (!forced && I.spec.dims() > 0) return keep_made("auto: the table model is offered to categorical-only tables");
   if (!one_process) return keep_made("the table model is not fitted over several processes");
   if (I.device != "auto" && I.device != "cpu") return keep_made("the table model runs on the CPU only");
   const int G = I.spec.groups();

@@ -5,7 +5,8 @@
 // validation rows best. The flow conditions on block R's codes, not on the categorical model, so
 // swapping the categorical model leaves it as trained.
 //
-// Only where the table model is exact: no conditional columns (block R is the only part; its
+// "auto" offers the table model to categorical-only tables (no flow dimensions). Only where the
+// table model is exact: no conditional columns (block R is the only part; its
 // categorical model has no context), one process (not data-parallel), and a device that runs it
 // (the CPU; "auto" then scores and samples on the CPU). Elsewhere "auto" keeps the MADE and says
 // why; "table" is an error.

@@ -145,8 +145,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.categorical_model", T::String, R"("auto")", any_value(), "auto|made|table",
        "the categorical model of the unconditioned columns: made = the masked autoregressive "
        "network; table = a Bayesian network on the learned DAG with count tables (Dirichlet prior "
-       "chosen on the validation rows; only without conditional columns, CPU only); auto = the "
-       "MADE is trained, then whichever of the two scores the validation rows better is kept "
+       "chosen on the validation rows; only without conditional columns, CPU only); auto = on a "
+       "categorical-only table the MADE is trained, then whichever of the two scores the "
+       "validation rows better is kept "
        "(training summary: the choice)"},
       // train: the optimizer and stopping
       {"train.epochs", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",

@@ -221,6 +221,20 @@ TEST_CASE("table model: not with conditional columns, and only on the CPU backen
   CHECK_THROWS_WITH_AS(echoflow::Model::fit(t, opt), doctest::Contains("without conditional columns"), std::exception);
   opt.categorical_model = "mlp";
   CHECK_THROWS_WITH_AS(echoflow::Model::fit(t, opt), doctest::Contains("categorical_model must be"), std::exception);
+  // A numeric column too: "auto" keeps the MADE (measured on penguins), "table" still applies.
+  {
+    echoflow::Table mixed = t;
+    std::vector<double> v(t.rows());
+    for (size_t r = 0; r < v.size(); ++r) v[r] = ef::math::rand_normal(3, 0, r);
+    mixed.columns.push_back(echoflow::Column::numeric("x", v));
+    echoflow::FitOptions o;
+    o.threads = 1;
+    o.train.epochs = 2;
+    CHECK(echoflow::Model::fit(mixed, o).training().categorical_model ==
+          "made (auto: the table model is offered to categorical-only tables)");
+    o.categorical_model = "table";
+    CHECK(echoflow::Model::fit(mixed, o).training().categorical_model.rfind("table (", 0) == 0);
+  }
 
   ef::TabularSpec spec;
   spec.flow.hidden = {8};
