@@ -67,6 +67,8 @@ const CudaState& cuda_state() {
 }
 
 std::unique_ptr<Backend> make_cuda_backend(const TabularSpec& spec, int local_rank) {
+  EF_CHECK(!spec.has_tables(), "the CUDA backend does not run count-table categorical models "
+                                "(model.categorical_model \"table\"): use device \"cpu\"");
   const CudaModuleApi* api = cuda_state().api;
   char err[1024] = "";
   if (local_rank >= 0 && api->select_device(local_rank, err, sizeof(err)) < 0)
@@ -118,17 +120,22 @@ std::unique_ptr<DeviceGradSum> make_nccl_grad_sum(const NcclId& id, int rank, in
 std::unique_ptr<Backend> make_backend(const std::string& device, const TabularSpec& spec,
                                       int local_rank) {
   if (device == "cpu") return make_cpu_backend(spec);
+  // A count-table categorical model (engine/categorical_table.hpp) runs on the CPU backend
+  // only: "auto" takes the CPU for it, "cuda" and "host-device" refuse it.
+  const bool cpu_only = spec.has_tables();
   // The CUDA backend's code on host loops: for tests of the device paths without a GPU (not a
   // config value; engine/device_backend.hpp).
   if (device == "host-device") return make_host_device_backend(spec);
   if (device == "auto") {
-    if (cuda_info().devices > 0) return make_cuda_backend(spec, local_rank);
+    if (cuda_info().devices > 0 && !cpu_only) return make_cuda_backend(spec, local_rank);
     return make_cpu_backend(spec);
   }
   if (device == "cuda") {
     const CudaInfo& ci = cuda_info();
     if (!ci.compiled) EF_THROW("device \"cuda\" requested but ", ci.reason);
     if (ci.devices == 0) EF_THROW("device \"cuda\" requested but no usable GPU: ", ci.reason);
+    EF_CHECK(!cpu_only, "device \"cuda\" requested but the model's categorical model is a count table "
+                        "(model.categorical_model \"table\"), which runs on the CPU only");
     return make_cuda_backend(spec, local_rank);
   }
   EF_THROW("unknown device \"", device, "\" (expected \"auto\", \"cpu\" or \"cuda\")");

@@ -13,6 +13,8 @@ namespace ef {
 template class DeviceBackend<HostExec>;
 
 std::unique_ptr<Backend> make_host_device_backend(const TabularSpec& spec) {
+  EF_CHECK(!spec.has_tables(), "the device backend does not run count-table categorical models "
+                                "(model.categorical_model \"table\"): use device \"cpu\"");
   return std::make_unique<DeviceBackend<HostExec>>(spec);
 }
 

@@ -15,6 +15,11 @@ int TabularSpec::groups() const {
   for (auto& p : parts) g += int(p.levels.size());
   return g;
 }
+bool TabularSpec::has_tables() const {
+  for (auto& p : parts)
+    if (p.table()) return true;
+  return false;
+}
 int TabularSpec::dims() const {
   int d = 0;
   for (auto& p : parts) d += p.dims;
@@ -35,12 +40,17 @@ TabularModel<T>::TabularModel(const TabularSpec& spec) : spec_(spec) {
     W_.push_back(w);
     const uint64_t seed = math::mix64(spec.flow.seed * 31 + p + 1);
     const std::string name = "part" + std::to_string(p);
-    if (!ps.levels.empty())
-      cats_.push_back(std::make_unique<CategoricalMade<T>>(ps.levels, Fw_, spec.flow.hidden,
-                                                           spec.flow.activation, spec.flow.degrees,
-                                                           seed, layout_, name + ".cat"));
-    else
-      cats_.emplace_back();
+    cats_.emplace_back();
+    tabs_.emplace_back();
+    if (ps.table()) {
+      // The tables do not read earlier parts' features: only a part without any may have them.
+      EF_CHECK(Fw_ == 0, "part ", p, ": a table model cannot follow conditional columns");
+      tabs_.back() = std::make_unique<CategoricalTable<T>>(ps.levels, ps.cpt_parents, ps.cpt_order, layout_,
+                                                           name + ".cat");
+    } else if (!ps.levels.empty()) {
+      cats_.back() = std::make_unique<CategoricalMade<T>>(ps.levels, Fw_, spec.flow.hidden, spec.flow.activation,
+                                                          spec.flow.degrees, seed, layout_, name + ".cat");
+    }
     if (ps.dims > 0) {
       FlowSpec fs = spec.flow;
       fs.dim = ps.dims;
@@ -58,10 +68,18 @@ TabularModel<T>::TabularModel(const TabularSpec& spec) : spec_(spec) {
 }
 
 template <class T>
+bool TabularModel<T>::has_tables() const {
+  for (auto& t : tabs_)
+    if (t) return true;
+  return false;
+}
+
+template <class T>
 double TabularModel<T>::flops_per_row() const {
   double f = 0;
   for (size_t p = 0; p < cats_.size(); ++p) {
     if (cats_[p]) f += cats_[p]->flops_per_row();
+    if (tabs_[p]) f += tabs_[p]->flops_per_row();
     if (flows_[p]) f += flows_[p]->flops_per_row();
   }
   return f;
@@ -72,6 +90,7 @@ void TabularModel<T>::init(T* P) const {
   std::fill(P, P + num_params(), T(0));
   for (size_t p = 0; p < cats_.size(); ++p) {
     if (cats_[p]) cats_[p]->init(P);
+    if (tabs_[p]) tabs_[p]->init(P);
     if (flows_[p]) flows_[p]->init(P);
   }
 }
@@ -93,6 +112,14 @@ void TabularModel<T>::write_part_features(int p, int B, const int* codes, const 
     }
     for (int i = 0; i < ps.dims; ++i) f[W_[p] + i] = u[size_t(r) * D_ + dof_[p] + i];
   }
+}
+
+template <class T>
+void TabularModel<T>::part_codes(int p, int B, const int* codes, std::vector<int>& out) const {
+  const int Gp = int(spec_.parts[p].levels.size());
+  out.resize(size_t(B) * Gp);
+  for (int r = 0; r < B; ++r)
+    for (int g = 0; g < Gp; ++g) out[size_t(r) * Gp + g] = codes[size_t(r) * G_ + go_[p] + g];
 }
 
 template <class T>
@@ -126,6 +153,9 @@ void TabularModel<T>::part_log_prob(const T* P, int p, int B, const int* codes, 
     ws.cat_ctx.resize(spec_.parts.size());
     prefix(ws, B, fo_[p], ws.cat_ctx[p]);
     cats_[p]->forward(P, ws.codes_p.data(), ws.cat_ctx[p].data(), B, lp, ws.cat[p]);
+  } else if (tabs_[p]) {
+    part_codes(p, B, codes, ws.codes_p);
+    tabs_[p]->forward(P, ws.codes_p.data(), B, lp);
   }
   if (flows_[p]) {
     ws.u_p.resize(size_t(B) * ps.dims);
@@ -198,6 +228,10 @@ void TabularModel<T>::log_prob_terms(const T* P, const int* codes, const T* u, i
       prefix(ws, B, fo_[p], ws.cat_ctx[p]);
       cats_[p]->forward(P, ws.codes_p.data(), ws.cat_ctx[p].data(), B, lp.data(), ws.cat[p]);
       for (int r = 0; r < B; ++r) terms[size_t(r) * M + 2 * p] = lp[r];
+    } else if (tabs_[p]) {
+      part_codes(int(p), B, codes, ws.codes_p);
+      tabs_[p]->forward(P, ws.codes_p.data(), B, lp.data());
+      for (int r = 0; r < B; ++r) terms[size_t(r) * M + 2 * p] = lp[r];
     }
     if (flows_[p]) {
       const int Dp = spec_.parts[p].dims;
@@ -245,6 +279,12 @@ void TabularModel<T>::draw_part(const T* P, int p, int B, uint64_t seed, uint64_
     ws.codes_p.resize(size_t(B) * Gp);
     cats_[p]->sample(P, ws.ctx.data(), B, seed, 100 + uint64_t(p), row_offset, nullptr,
                      ws.codes_p.data(), ws.cat[p]);
+    for (int r = 0; r < B; ++r)
+      for (int g = 0; g < Gp; ++g) codes[size_t(r) * G_ + go_[p] + g] = ws.codes_p[size_t(r) * Gp + g];
+  } else if (tabs_[p]) {
+    const int Gp = int(ps.levels.size());
+    ws.codes_p.resize(size_t(B) * Gp);
+    tabs_[p]->sample(P, B, seed, 100 + uint64_t(p), row_offset, ws.codes_p.data());
     for (int r = 0; r < B; ++r)
       for (int g = 0; g < Gp; ++g) codes[size_t(r) * G_ + go_[p] + g] = ws.codes_p[size_t(r) * Gp + g];
   }

@@ -5,7 +5,8 @@
 // of parts; part p holds some categorical groups and some continuous dims and is conditioned on
 // the features of all earlier parts:
 //   log p(row) = sum_p [ log p_cat_p(codes_p | F_<p) + log p_flow_p(u_p | F_<p, onehot(codes_p)) ]
-// where F_<p = [onehot(codes_q) | u_q for q < p]. p_cat is a CategoricalMade (exact mass), p_flow
+// where F_<p = [onehot(codes_q) | u_q for q < p]. p_cat is a CategoricalMade (exact mass; or a
+// CategoricalTable where PartSpec::table(), fitted by counting), p_flow
 // a conditional flow (MAF or RealNVP). Block C (the declared conditional columns) is one part
 // per column, in declared order; block R (all other columns) is the last part. With no
 // conditional columns the model is p(cat) p(u | cat).
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "categorical_made.hpp"
+#include "categorical_table.hpp"
 #include "flow.hpp"
 
 namespace ef {
@@ -23,6 +25,13 @@ namespace ef {
 struct PartSpec {
   std::vector<int> levels;  // categorical groups of this part (levels per group)
   int dims = 0;             // continuous dims of this part
+  // When set (one parent set per group, indices within the part, ascending, and a topological
+  // order of them), the part's categorical model is a CategoricalTable on this graph instead of
+  // a CategoricalMade. It ignores the earlier parts' features, so the host sets it only on a
+  // part without any (block R with no conditional columns).
+  std::vector<std::vector<int>> cpt_parents = {};  // "= {}": brace-initialized specs need not list them
+  std::vector<int> cpt_order = {};
+  bool table() const { return !cpt_parents.empty(); }
 };
 
 struct TabularSpec {
@@ -31,6 +40,7 @@ struct TabularSpec {
   int c_parts = 0;            // parts [0, c_parts) are block C
   int groups() const;
   int dims() const;
+  bool has_tables() const;  // a part with a CategoricalTable (CPU backend only)
 };
 
 template <class T>
@@ -76,7 +86,11 @@ class TabularModel {
   // of a pass over B rows hold B x feature_width() values each.
   int feature_width() const { return Fw_; }
   const Flow<T>* flow(int p) const { return flows_[p].get(); }
+  // Part p's categorical model: a CategoricalMade (cat) or a CategoricalTable (table), or
+  // neither when the part has no categorical groups.
   const CategoricalMade<T>* cat(int p) const { return cats_[p].get(); }
+  const CategoricalTable<T>* table(int p) const { return tabs_[p].get(); }
+  bool has_tables() const;
 
   void init(T* P) const;
   void init_from_data(T* P, const int* codes, const T* u, int N, TabularWorkspace<T>& ws) const;
@@ -101,6 +115,7 @@ class TabularModel {
 
  private:
   void fill_features(const int* codes, const T* u, int B, TabularWorkspace<T>& ws) const;
+  void part_codes(int p, int B, const int* codes, std::vector<int>& out) const;  // part p's codes (B, G_p)
   void prefix(const TabularWorkspace<T>& ws, int B, int width, std::vector<T>& out) const;
   // Part p for rows whose earlier features are in ws.F: draw (or keep when keep=true) its codes
   // and u in codes/u (B, G)/(B, D), and write its features.
@@ -116,6 +131,7 @@ class TabularModel {
   int G_ = 0, D_ = 0, Fw_ = 0;
   std::vector<int> go_, dof_, fo_, W_;  // per part: group offset, dim offset, feature offset, one-hot width
   std::vector<std::unique_ptr<CategoricalMade<T>>> cats_;
+  std::vector<std::unique_ptr<CategoricalTable<T>>> tabs_;
   std::vector<std::unique_ptr<Flow<T>>> flows_;
 };
 

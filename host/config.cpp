@@ -368,6 +368,8 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   flow_spec_from_json(root.value("model", json::object()), c.flow, name);
   c.categorical_order = checked(root.value("model", json::object()), "model.categorical_order",
                                 "model.categorical_order", name).get<std::string>();
+  c.categorical_model = checked(root.value("model", json::object()), "model.categorical_model",
+                                "model.categorical_model", name).get<std::string>();
   {
     const json m = root.value("model", json::object());
     const std::string choose = checked(m, "model.choose", "model.choose", name).get<std::string>();
@@ -453,6 +455,7 @@ echoflow::FitOptions fit_options(const Config& c) {
   opt.missing_tokens = c.missing_tokens;
   opt.conditional = c.conditional;
   opt.categorical_order = c.categorical_order;
+  opt.categorical_model = c.categorical_model;
   opt.choose_flows = c.choose_flows;
   opt.choose_encoders = c.choose_encoders;
   opt.device = c.device;

@@ -39,6 +39,7 @@ struct Config {
   std::vector<FlowKind> choose_flows;  // model.choose (echoflow::FitOptions::choose_flows)
   bool choose_encoders = false;
   std::string categorical_order = "dag";  // model.categorical_order
+  std::string categorical_model = "auto";  // model.categorical_model
   std::string device = "auto";
   std::string output_model;                        // resolved
   nlohmann::json effective;                        // the config after defaults and --set

@@ -142,6 +142,13 @@ const std::vector<ConfigKey>& config_keys() {
        "table = the table's order; dag = a topological order of a Bayesian network learned from "
        "the training rows (greedy BIC search, at most 3 parents); dependence = each after the "
        "column it shares most information with (a Chow-Liu tree)"},
+      {"model.categorical_model", T::String, R"("auto")", any_value(), "auto|made|table",
+       "the categorical model of the unconditioned columns: made = the masked autoregressive "
+       "network; table = a Bayesian network on the learned DAG with count tables (Dirichlet prior "
+       "chosen on the validation rows; only without conditional columns, CPU only); auto = on a "
+       "categorical-only table the MADE is trained, then whichever of the two scores the "
+       "validation rows better is kept "
+       "(training summary: the choice)"},
       // train: the optimizer and stopping
       {"train.epochs", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
        "passes over the training rows at most (auto: enough for 16000 Adam steps, at least 50; a cap "

@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "blas.hpp"
+#include "categorical_choice.hpp"
 #include "column_order.hpp"
 #include "communicator.hpp"
 #include "fit_over_ranks.hpp"
@@ -238,9 +239,11 @@ namespace {
 // that order's row cap, evenly spaced) training rows. Codes are the same in any layout and
 // need no noise: a numeric column's group is its value/missing/atom state.
 // Sharded (comm of several ranks): every rank's share of the rows, in proportion to its training
-// rows, gathered in rank order.
+// rows, gathered in rank order. "dag" also gives the graph: parent_cols[c] = the parents of
+// column c (columns), for the categorical model choice (host/categorical_choice.hpp).
 std::vector<int> learned_order_of(const Model::Impl& I, const Table& data, const std::vector<char>& is_train,
-                                  ef::Communicator& comm, const std::string& how) {
+                                  ef::Communicator& comm, const std::string& how,
+                                  std::vector<std::vector<int>>& parent_cols) {
   const ef::PartSpec* rest = I.spec.parts.size() > size_t(I.spec.c_parts) ? &I.spec.parts.back() : nullptr;
   if (!rest || rest->levels.size() < 3) return {};
   std::vector<int> rows;
@@ -276,14 +279,27 @@ std::vector<int> learned_order_of(const Model::Impl& I, const Table& data, const
   std::vector<int> group_col(size_t(R), -1);  // block-R group -> column (table order layout)
   for (size_t c = 0; c < I.enc.size(); ++c)
     if (I.col_part[c] == I.spec.c_parts && I.col_group[c] >= g0) group_col[size_t(I.col_group[c] - g0)] = int(c);
-  std::vector<int> out;
-  // The dag order comes from the greedy search alone (no tabu phase): the tabu phase's graphs are
-  // closer to the true networks, yet the categorical model fitted in their order scored lower on
-  // random12:4, alarm and random20:5 (bench/results/QUALITY_DEFAULTS.md, "Structure search").
-  ef::DagSearchOptions greedy;
-  greedy.tabu_moves = 0;
-  const std::vector<int> order = how == "dag" ? ef::learn_dag(sub_codes, int(n_rows), rest->levels, greedy).order
-                                              : ef::dependence_order(sub_codes, int(n_rows), rest->levels);
+  std::vector<int> out, order;
+  parent_cols.assign(I.enc.size(), {});
+  if (how == "dag") {
+    // The order comes from the greedy search alone (no tabu phase): the tabu phase's graphs are
+    // closer to the true networks, yet the categorical MADE fitted in their order scored lower on
+    // random12:4, alarm and random20:5 (bench/results/QUALITY_DEFAULTS.md, "Structure search").
+    // The count-table model (host/categorical_choice.hpp) gets the tabu graph: its tables are
+    // the graph, and there the closer graph wins. It is only offered to a block R without
+    // numeric dims and without conditional columns, so only those pay for the second search.
+    ef::DagSearchOptions greedy;
+    greedy.tabu_moves = 0;
+    const ef::LearnedDag dag = ef::learn_dag(sub_codes, int(n_rows), rest->levels, greedy);
+    order = dag.order;
+    const bool table_offered = rest->dims == 0 && I.spec.c_parts == 0;
+    const std::vector<std::vector<int>> parents =
+        table_offered ? ef::learn_dag(sub_codes, int(n_rows), rest->levels).parents : dag.parents;
+    for (int g = 0; g < R; ++g)
+      for (int p : parents[size_t(g)]) parent_cols[size_t(group_col[size_t(g)])].push_back(group_col[size_t(p)]);
+  } else {
+    order = ef::dependence_order(sub_codes, int(n_rows), rest->levels);
+  }
   for (int g : order) out.push_back(group_col[size_t(g)]);
   return out;
 }
@@ -399,8 +415,17 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   impl->missing_tokens = opt.missing_tokens;
   impl->build_layout();
   if (opt.categorical_order == "dependence" || opt.categorical_order == "dag") {
-    impl->cat_order = learned_order_of(*impl, data, is_train, comm, opt.categorical_order);
+    std::vector<std::vector<int>> parent_cols;
+    impl->cat_order = learned_order_of(*impl, data, is_train, comm, opt.categorical_order, parent_cols);
     impl->build_layout();
+    // The graph in block R's model order, for the categorical model choice.
+    if (opt.categorical_order == "dag" && impl->spec.c_parts == 0 && impl->spec.parts.size() == 1 &&
+        !impl->cat_order.empty()) {
+      impl->dag_parents.assign(impl->spec.parts[0].levels.size(), {});
+      for (size_t c = 0; c < parent_cols.size(); ++c)
+        for (int p : parent_cols[c]) impl->dag_parents[size_t(impl->col_group[c])].push_back(impl->col_group[size_t(p)]);
+      for (auto& pa : impl->dag_parents) std::sort(pa.begin(), pa.end());
+    }
   } else {
     EF_CHECK(opt.categorical_order == "table",
              "categorical_order must be \"table\", \"dag\" or \"dependence\" (got \"", opt.categorical_order, "\")");
@@ -459,6 +484,8 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   impl->train = ef::train(*be, int(N), ef::BatchSource{make_batch, noisy, make_slice}, opt.train, opt.on_epoch);
   impl->params = be->get_params();
   impl->be = std::move(be);
+  ef::choose_categorical_model(*impl, data, is_train, opt.categorical_model,
+                               !(opt.train.comm && opt.train.comm->size() > 1));
   Model m;
   m.impl_ = impl;
   return m;

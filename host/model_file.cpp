@@ -27,6 +27,7 @@
 #include "config.hpp"
 #include "flow_size.hpp"
 #include "output_file.hpp"
+#include "structure_search.hpp"
 #include "tabular_model.hpp"
 #include "model_impl.hpp"
 
@@ -57,7 +58,8 @@ nlohmann::json train_summary(const ef::TrainResult& t) {
           {"best_val_nll", num(t.best_val_nll)}, {"final_train_nll", num(t.final_train_nll)},
           {"stopped_early", t.stopped_early}, {"n_train", t.n_train}, {"n_val", t.n_val},
           {"seconds", t.seconds}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
-          {"patience", t.patience}, {"lr_drops", t.lr_drops}, {"ema", t.ema}, {"choice", t.choice}};
+          {"patience", t.patience}, {"lr_drops", t.lr_drops}, {"ema", t.ema}, {"choice", t.choice},
+          {"categorical_model", t.categorical_model}};
 }
 
 // A lower bound on the parameter count of spec, computed without building anything, so that a
@@ -84,7 +86,10 @@ double min_param_count(const ef::TabularSpec& spec) {
   for (const ef::PartSpec& ps : spec.parts) {
     double w = 0;
     for (int k : ps.levels) w += k;
-    if (!ps.levels.empty()) total += dense(w + ctx, w);
+    if (ps.table())
+      total += w;  // at least one row of every group's table
+    else if (!ps.levels.empty())
+      total += dense(w + ctx, w);
     if (ps.dims > 0)
       total += ar_layers * dense(ps.dims + ctx + w, 2.0 * ps.dims) + (coupling_layers / 2) * (hh + hb);
     ctx += w + ps.dims;
@@ -148,6 +153,20 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
       for (int c : impl->cat_order) EF_CHECK(c >= 0 && size_t(c) < impl->enc.size(), "categorical_order: no column ", c);
     }
     impl->build_layout();
+    // Block R's categorical model as count tables (host/categorical_choice.hpp): the graph here,
+    // the tables in the parameters. Absent in files written before it: the MADE.
+    if (h.contains("categorical_table")) {
+      EF_CHECK(impl->spec.c_parts == 0 && impl->spec.parts.size() == 1,
+               "categorical_table: a table model needs a model without conditional columns");
+      ef::PartSpec& ps = impl->spec.parts[0];
+      ps.cpt_parents = h.at("categorical_table").at("parents").get<std::vector<std::vector<int>>>();
+      const int G = int(ps.levels.size());
+      EF_CHECK(int(ps.cpt_parents.size()) == G && G > 0, "categorical_table: ", ps.cpt_parents.size(),
+               " parent sets for ", G, " categorical columns");
+      for (const auto& pa : ps.cpt_parents)
+        for (int q : pa) EF_CHECK(q >= 0 && q < G, "categorical_table: no column ", q);
+      ps.cpt_order = ef::topological_order(ps.cpt_parents);
+    }
     const double need = min_param_count(impl->spec);
     if (need > double(P))
       EF_THROW("the header describes at least ", need, " parameters but the file holds ", P);
@@ -168,6 +187,7 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     impl->train.lr_drops = tr.value("lr_drops", 0);
     impl->train.ema = tr.value("ema", 0.0);
     impl->train.choice = tr.value("choice", std::string());
+    impl->train.categorical_model = tr.value("categorical_model", std::string());
     impl->schema = h.value("schema", nlohmann::json());
   } catch (const ef::Error& e) {
     EF_THROW(path, ": invalid model header: ", e.what());
@@ -196,7 +216,8 @@ static void check_round_trip(const Model::Impl& I, const std::string& image, con
     EF_THROW(path, ": not written: the model would not load back: ", e.what());
   }
   const bool same = nlohmann::json(back->enc) == nlohmann::json(I.enc) && back->params == I.params &&
-                    back->conditional == I.conditional && back->cat_order == I.cat_order;
+                    back->conditional == I.conditional && back->cat_order == I.cat_order &&
+                    back->spec.parts.back().cpt_parents == I.spec.parts.back().cpt_parents;
   if (!same) EF_THROW(path, ": not written: the model read back differs from the one in memory");
 }
 
@@ -211,6 +232,8 @@ void Model::save(const std::string& path) const {
   h["missing_tokens"] = I.missing_tokens;
   h["model"] = ef::flow_spec_to_json(I.spec.flow);
   if (!I.cat_order.empty()) h["categorical_order"] = I.cat_order;  // column indices, model order
+  if (I.spec.parts.back().table())  // block R's groups, model order
+    h["categorical_table"] = {{"parents", I.spec.parts.back().cpt_parents}};
   h["seed"] = I.spec.flow.seed;
   h["blocks"] = {{"parts", I.spec.parts.size()}, {"conditional_parts", I.spec.c_parts},
                  {"categorical_groups", I.spec.groups()}, {"continuous_dims", I.spec.dims()}};

@@ -18,6 +18,10 @@ struct Model::Impl {
   // The unconditioned columns with a categorical group, in the categorical model's order
   // (host/column_order.hpp); empty = table order.
   std::vector<int> cat_order;
+  // While fitting: the graph whose topological order cat_order is (model.categorical_order
+  // "dag", no conditional columns), per block-R group its parents (groups, model order); the
+  // categorical model choice's table model uses it. Empty otherwise; not saved.
+  std::vector<std::vector<int>> dag_parents;
   std::vector<float> params;           // the flat buffer in spec's ParamLayout
   ef::TrainResult train;
   nlohmann::json config;

@@ -34,6 +34,7 @@ std::string training_summary(const TrainResult& t) {
     s += b;
   }
   if (!t.choice.empty()) s += "; " + t.choice;
+  if (!t.categorical_model.empty()) s += "; categorical model: " + t.categorical_model;
   return s;
 }
 

@@ -129,6 +129,10 @@ struct TrainResult {
   std::vector<int> lr_drop_epochs;  // the epochs after which they were taken
   double ema = 0;                   // the running average's weight used (TrainOptions::ema; 0: none)
   std::string choice;               // model choice by validation NLL (host/model_choice.hpp), "" if none
+  // Block R's categorical model chosen after training (host/categorical_choice.hpp): "made (...)"
+  // or "table (...)" with the validation figures; "" when not chosen (model.categorical_model
+  // "made", or no categorical columns).
+  std::string categorical_model;
   int n_train = 0, n_val = 0;
   double seconds = 0;
   std::string schedule;       // "host batches", "device resident" or "device streamed"

@@ -201,6 +201,7 @@ int cmd_info(const std::string& model) {
               "%d training rows, %d validation rows\n",
               t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.best_epoch, t.best_val_nll,
               t.final_train_nll, t.n_train, t.n_val);
+  if (!t.categorical_model.empty()) std::printf("categorical model: %s\n", t.categorical_model.c_str());
   return 0;
 }
 

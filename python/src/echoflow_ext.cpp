@@ -335,6 +335,7 @@ nb::dict training(const Model& m) {
   d["n_train"] = r.n_train;
   d["n_val"] = r.n_val;
   d["seconds"] = r.seconds;
+  d["categorical_model"] = r.categorical_model;
   nb::list h;
   for (auto& e : r.history) h.append(report_dict(e));
   d["history"] = h;

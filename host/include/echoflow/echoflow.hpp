@@ -121,6 +121,12 @@ struct FitOptions {
   // Chow-Liu tree's order, host/column_order.hpp; better on alarm, worse on penguins and
   // insurance): bench/results/QUALITY_DEFAULTS.md.
   std::string categorical_order = "dag";
+  // Block R's categorical model (host/categorical_choice.hpp): "auto" (the default), on a
+  // categorical-only table, trains the MADE, then keeps it or a count-table Bayesian network on the learned DAG, whichever scores
+  // the validation rows better (without conditional columns, on the CPU only; else the MADE);
+  // "made"; "table" (an error where the table model does not apply). training().categorical_model
+  // says which and why.
+  std::string categorical_model = "auto";
   std::vector<std::string> conditional; // columns `sample --given` may fix
   std::string device = "auto";          // auto | cpu | cuda
   int threads = 0;                      // 0 = library default

@@ -1,0 +1,164 @@
+#include "categorical_choice.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "error.hpp"
+#include "structure_search.hpp"
+#include "tabular_model.hpp"
+
+namespace ef {
+
+namespace {
+
+constexpr int kEncodeChunkRows = 8192;  // rows encoded at a time (codes are kept, values are not)
+
+std::string prior_text(const CptPrior& p) {
+  char b[48];
+  std::snprintf(b, sizeof b, "%s %g", p.kind == CptPrior::Additive ? "additive" : p.kind == CptPrior::BDeu ? "BDeu" : "marginal", p.a);
+  return b;
+}
+
+// Block R's codes (rows x G) of `rows`, rows the encoders reject left out; with made_terms, the
+// trained model's categorical term of each kept row too.
+void encode_codes(const echoflow::Model::Impl& I, const echoflow::Table& data, const std::vector<int>& rows,
+                  std::vector<int>& out, std::vector<double>* made_terms) {
+  const int G = I.spec.groups();
+  std::vector<int> srcs(I.enc.size());
+  for (size_t c = 0; c < srcs.size(); ++c) srcs[c] = int(c);
+  std::vector<int> codes;
+  std::vector<float> u, terms;
+  std::vector<double> logj;
+  std::vector<char> bad;
+  const int M = 2 * int(I.spec.parts.size());
+  for (size_t b = 0; b < rows.size(); b += kEncodeChunkRows) {
+    const int B = int(std::min(rows.size() - b, size_t(kEncodeChunkRows)));
+    I.encode(data, srcs, rows.data() + b, B, 0, -1, 1, 0, codes, u, logj, bad);
+    if (made_terms) {
+      terms.resize(size_t(B) * size_t(M));
+      I.be->score_terms(codes.data(), u.data(), B, terms.data());
+    }
+    for (int r = 0; r < B; ++r) {
+      if (bad[size_t(r)]) continue;
+      out.insert(out.end(), codes.begin() + long(size_t(r) * size_t(G)), codes.begin() + long(size_t(r + 1) * size_t(G)));
+      if (made_terms) made_terms->push_back(double(terms[size_t(r) * size_t(M)]));
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<CptPrior>& cpt_prior_candidates() {
+  static const std::vector<CptPrior> c = {{CptPrior::Additive, 0.1}, {CptPrior::Additive, 0.5}, {CptPrior::Additive, 1},
+                                          {CptPrior::BDeu, 5},        {CptPrior::BDeu, 20},       {CptPrior::Marginal, 1}};
+  return c;
+}
+
+void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& data, const std::vector<char>& is_train,
+                              const std::string& how, bool one_process) {
+  EF_CHECK(how == "auto" || how == "made" || how == "table",
+           "categorical_model must be \"auto\", \"made\" or \"table\" (got \"", how, "\")");
+  // The graph of the dag order (Model::fit), taken here so it does not outlive the fit.
+  std::vector<std::vector<int>> parents = std::move(I.dag_parents);
+  I.dag_parents.clear();
+  if (how == "made") return;
+  const bool forced = how == "table";
+  auto keep_made = [&](const std::string& why) {
+    EF_CHECK(!forced, "categorical_model \"table\": ", why);
+    I.train.categorical_model = "made (" + why + ")";
+  };
+  if (I.spec.c_parts > 0 || I.spec.parts.size() != 1)
+    return keep_made("the table model is used only without conditional columns");
+  if (I.spec.parts[0].levels.empty()) return;  // no categorical groups: nothing to choose
+  // Measured: on penguins (numeric columns too) the tables' pseudo-counts tripled the share of
+  // never-seen (species, island, sex) rows (bench/results/QUALITY_DEFAULTS.md, "A count-table
+  // model"), so "auto" offers them to categorical-only tables.
+  if (!forced && I.spec.dims() > 0) return keep_made("auto: the table model is offered to categorical-only tables");
+  if (!one_process) return keep_made("the table model is not fitted over several processes");
+  if (I.device != "auto" && I.device != "cpu") return keep_made("the table model runs on the CPU only");
+  const int G = I.spec.groups();
+  if (G > kDagOrderMaxGroups) return keep_made("more than " + std::to_string(kDagOrderMaxGroups) + " categorical columns");
+  const std::vector<int>& levels = I.spec.parts[0].levels;
+
+  std::vector<int> tr_rows, va_rows;
+  for (size_t r = 0; r < is_train.size(); ++r) (is_train[r] ? tr_rows : va_rows).push_back(int(r));
+  std::vector<int> tr, va;
+  std::vector<double> made_terms;
+  encode_codes(I, data, tr_rows, tr, nullptr);
+  encode_codes(I, data, va_rows, va, &made_terms);
+  const int n_tr = int(tr.size() / size_t(G)), n_va = int(va.size() / size_t(G));
+  if (!forced && n_va == 0) return keep_made("no validation rows to choose by");
+
+  // The graph whose order the MADE was trained in, when there is one (a search over the codes
+  // in that order can stop at a worse graph: greedy moves, ties by column order); else one
+  // learned from (up to kDagOrderMaxRows evenly spaced) training rows. The tables count all.
+  if (parents.size() != size_t(G)) {
+    const int n_sub = std::min(n_tr, kDagOrderMaxRows);
+    std::vector<int> sub(size_t(n_sub) * size_t(G));
+    for (int i = 0; i < n_sub; ++i) {
+      const size_t src = size_t(i) * size_t(n_tr) / size_t(std::max(n_sub, 1));
+      std::copy(tr.begin() + long(src * size_t(G)), tr.begin() + long((src + 1) * size_t(G)),
+                sub.begin() + long(size_t(i) * size_t(G)));
+    }
+    parents = learn_dag(sub, n_sub, levels).parents;
+  }
+  int edges = 0;
+  for (auto& pa : parents) edges += int(pa.size());
+
+  TabularSpec spec = I.spec;
+  spec.parts[0].cpt_parents = parents;
+  spec.parts[0].cpt_order = topological_order(parents);
+  const TabularModel<float> tm(spec);
+  const CategoricalTable<float>& table = *tm.table(0);
+  std::vector<float> P(tm.num_params(), 0.f);
+  auto val_ll = [&]() {
+    std::vector<float> lp(size_t(n_va), 0.f);
+    table.forward(P.data(), va.data(), n_va, lp.data());
+    double s = 0;
+    for (float x : lp) s += double(x);
+    return n_va > 0 ? s / n_va : NAN;
+  };
+  CptPrior best = cpt_prior_candidates()[1];
+  double best_ll = -INFINITY;
+  for (const CptPrior& p : cpt_prior_candidates()) {
+    table.fit(P.data(), tr.data(), n_tr, p);
+    const double ll = val_ll();
+    if (ll > best_ll) best_ll = ll, best = p;
+  }
+  double made_ll = 0;
+  for (double t : made_terms) made_ll += t;
+  made_ll = n_va > 0 ? made_ll / n_va : NAN;
+
+  char b[256];
+  std::snprintf(b, sizeof b, "validation log-likelihood %.4f a row against the MADE's %.4f; %d edges, prior %s",
+                best_ll, made_ll, edges, prior_text(best).c_str());
+  const bool table_wins = forced || (std::isfinite(best_ll) && best_ll > made_ll);
+  if (!table_wins) {
+    std::snprintf(b, sizeof b, "made (validation log-likelihood %.4f a row against the table model's %.4f)", made_ll, best_ll);
+    I.train.categorical_model = b;
+    return;
+  }
+  I.train.categorical_model = std::string("table (") + b + ")";
+  // The new parameters: the flow's tensors as trained (matched by name), the tables counted.
+  table.fit(P.data(), tr.data(), n_tr, best);
+  const TabularModel<float> old(I.spec);
+  for (const ParamTensor& t : tm.layout().tensors()) {
+    if (t.name.rfind("part0.cat.", 0) == 0) continue;
+    bool found = false;
+    for (const ParamTensor& o : old.layout().tensors())
+      if (o.name == t.name) {
+        EF_CHECK(o.size == t.size, "parameter ", t.name, " changed size");
+        std::copy(I.params.begin() + long(o.offset), I.params.begin() + long(o.offset + o.size), P.begin() + long(t.offset));
+        found = true;
+        break;
+      }
+    EF_CHECK(found, "parameter ", t.name, " has no trained value");
+  }
+  I.spec = spec;
+  I.params = std::move(P);
+  I.be.reset();
+  I.lanes.clear();
+}
+
+}  // namespace ef

@@ -1,0 +1,31 @@
+// The categorical model of block R, chosen after training by validation likelihood
+// (model.categorical_model): the trained CategoricalMade, or a CategoricalTable
+// (engine/categorical_table.hpp) on the Bayesian network ef::learn_dag finds in the training
+// rows' codes, its tables counted from the training rows with the Dirichlet prior that scores the
+// validation rows best. The flow conditions on block R's codes, not on the categorical model, so
+// swapping the categorical model leaves it as trained.
+//
+// "auto" offers the table model to categorical-only tables (no flow dimensions). Only where the
+// table model is exact: no conditional columns (block R is the only part; its
+// categorical model has no context), one process (not data-parallel), and a device that runs it
+// (the CPU; "auto" then scores and samples on the CPU). Elsewhere "auto" keeps the MADE and says
+// why; "table" is an error.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "model_impl.hpp"
+
+namespace ef {
+
+// The priors the choice tries (engine/categorical_table.hpp): additive 0.1, 0.5, 1; BDeu 5, 20;
+// marginal back-off 1 (bench/results/QUALITY_DEFAULTS.md, "A count-table model").
+const std::vector<CptPrior>& cpt_prior_candidates();
+
+// how: "auto" (the better validation likelihood; the MADE on a tie), "table" or "made" (no-op).
+// is_train: the validation split Model::fit trained with. Sets I.spec, I.params and I.be when
+// the table model is chosen, and I.train.categorical_model to what was chosen and why.
+void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& data, const std::vector<char>& is_train,
+                              const std::string& how, bool one_process);
+
+}  // namespace ef
