@@ -73,11 +73,11 @@ constexpr int kLrDrops = 2;           // auto lr_drops (bench/results/QUALITY_DE
 // The options with the auto values (0 / -1 above) replaced by the rules for n_train rows.
 TrainOptions resolve_train_options(const TrainOptions& opt, int n_train);
 
-// Weight decay by the table's size (train.weight_decay "auto"): small tables overfit the
-// categorical model (a MADE of one-hot inputs: a few hundred rows fit it to noise), large ones
-// do not. kWeightDecayAutoMax up to kWeightDecayFullRows training rows, falling linearly to 0
-// at kWeightDecayZeroRows, on the categorical models only (the flows of a small mixed table are
-// not helped: bench/results/QUALITY_DEFAULTS.md).
+// Weight decay by the table's size (train.weight_decay "auto", opt-in): a small table can
+// overfit the categorical model (a MADE of one-hot inputs), a large one does not.
+// kWeightDecayAutoMax up to kWeightDecayFullRows training rows, falling linearly to 0 at
+// kWeightDecayZeroRows, on the categorical models only. Not the default: it also flattens
+// conditionals that must stay sharp (bench/results/QUALITY_DEFAULTS.md, branch small16b).
 constexpr double kWeightDecayAuto = -1;  // adam.weight_decay: the rule below
 constexpr double kWeightDecayAutoMax = 0.5;
 constexpr int kWeightDecayFullRows = 1000;
