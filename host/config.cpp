@@ -399,13 +399,15 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   const json vf = train("validation_fraction");
   c.train.validation_fraction = vf.is_string() ? -1.0 : vf.get<double>();
   c.train.adam.lr = train("learning_rate").get<double>();
-  c.train.adam.weight_decay = train("weight_decay").get<double>();
+  const json wd = train("weight_decay");
+  c.train.adam.weight_decay = wd.is_string() ? kWeightDecayAuto : wd.get<double>();
   {
     const std::string on = train("weight_decay_on").get<std::string>();
-    if (on == "all") c.train.decay_on = DecayOn::All;
+    if (on == "auto") c.train.decay_on = DecayOn::Auto;
+    else if (on == "all") c.train.decay_on = DecayOn::All;
     else if (on == "flow") c.train.decay_on = DecayOn::Flow;
     else if (on == "categorical") c.train.decay_on = DecayOn::Categorical;
-    else EF_THROW(name, ": train.weight_decay_on must be \"all\", \"flow\" or \"categorical\" (got \"", on, "\")");
+    else EF_THROW(name, ": train.weight_decay_on must be \"auto\", \"all\", \"flow\" or \"categorical\" (got \"", on, "\")");
   }
   c.train.seed = train("seed").get<uint64_t>();
   c.flow.seed = c.train.seed;

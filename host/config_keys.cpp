@@ -156,10 +156,13 @@ const std::vector<ConfigKey>& config_keys() {
       {"train.batch_size", T::IntOrAuto, R"("auto")", closed(1, 1e9), "",
        "rows per Adam step (auto: training rows / 32, clamped to [32, 512])"},
       {"train.learning_rate", T::Number, "0.001", exclusive(0, 10), "", "Adam's step size"},
-      {"train.weight_decay", T::Number, "0.0", at_least(0), "", "AdamW decoupled weight decay"},
-      {"train.weight_decay_on", T::String, R"("all")", any_value(), "all|flow|categorical",
+      {"train.weight_decay", T::NumberOrAuto, "0.0", at_least(0), "",
+       "AdamW decoupled weight decay (auto: 0.5 up to 1,000 training rows, falling linearly to 0 "
+       "at 5,000, on the categorical model only)"},
+      {"train.weight_decay_on", T::String, R"("auto")", any_value(), "auto|all|flow|categorical",
        "the parameters train.weight_decay acts on: all, the flows' only (the categorical model "
-       "takes plain Adam steps), or the categorical model's only"},
+       "takes plain Adam steps), or the categorical model's only (auto: categorical when "
+       "train.weight_decay is auto, else all)"},
       {"train.seed", T::Int, "0", closed(0, 9e18), "",
        "seed of masks, weights, the validation split and shuffling"},
       {"train.validation_fraction", T::NumberOrAuto, R"("auto")", half_open(0, 1), "",

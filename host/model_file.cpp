@@ -59,7 +59,8 @@ nlohmann::json train_summary(const ef::TrainResult& t) {
           {"stopped_early", t.stopped_early}, {"n_train", t.n_train}, {"n_val", t.n_val},
           {"seconds", t.seconds}, {"epochs", t.epochs}, {"batch_size", t.batch_size},
           {"patience", t.patience}, {"lr_drops", t.lr_drops}, {"ema", t.ema}, {"choice", t.choice},
-          {"categorical_model", t.categorical_model}};
+          {"categorical_model", t.categorical_model},
+          {"weight_decay", t.weight_decay}, {"decay_on", t.decay_on}};
 }
 
 // A lower bound on the parameter count of spec, computed without building anything, so that a
@@ -186,6 +187,8 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
     impl->train.stopped_early = tr.value("stopped_early", false);
     impl->train.lr_drops = tr.value("lr_drops", 0);
     impl->train.ema = tr.value("ema", 0.0);
+    impl->train.weight_decay = tr.value("weight_decay", 0.0);
+    impl->train.decay_on = tr.value("decay_on", std::string());
     impl->train.choice = tr.value("choice", std::string());
     impl->train.categorical_model = tr.value("categorical_model", std::string());
     impl->schema = h.value("schema", nlohmann::json());

@@ -33,6 +33,11 @@ std::string training_summary(const TrainResult& t) {
     std::snprintf(b, sizeof b, "; parameters averaged over epochs (ema %g)", t.ema);
     s += b;
   }
+  if (t.weight_decay > 0) {
+    std::snprintf(b, sizeof b, "; weight decay %.3g on %s", t.weight_decay,
+                  t.decay_on == "all" ? "all parameters" : t.decay_on == "flow" ? "the flows" : "the categorical model");
+    s += b;
+  }
   if (!t.choice.empty()) s += "; " + t.choice;
   if (!t.categorical_model.empty()) s += "; categorical model: " + t.categorical_model;
   return s;

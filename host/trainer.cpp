@@ -63,6 +63,22 @@ TrainOptions resolve_train_options(const TrainOptions& in, int n_train) {
   return o;
 }
 
+double auto_weight_decay(int n_train) {
+  if (n_train <= kWeightDecayFullRows) return kWeightDecayAutoMax;
+  if (n_train >= kWeightDecayZeroRows) return 0.0;
+  return kWeightDecayAutoMax * double(kWeightDecayZeroRows - n_train) / double(kWeightDecayZeroRows - kWeightDecayFullRows);
+}
+
+TrainOptions resolve_weight_decay(const TrainOptions& in, int n_train) {
+  const bool auto_wd = in.adam.weight_decay == kWeightDecayAuto;
+  EF_CHECK(auto_wd || in.adam.weight_decay >= 0, "weight_decay must be >= 0, or ", kWeightDecayAuto,
+           " for auto (got ", in.adam.weight_decay, ")");
+  TrainOptions o = in;
+  if (auto_wd) o.adam.weight_decay = auto_weight_decay(n_train);
+  if (o.decay_on == DecayOn::Auto) o.decay_on = auto_wd ? DecayOn::Categorical : DecayOn::All;
+  return o;
+}
+
 TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOptions& opt_in,
                   const std::function<void(const EpochReport&)>& on_epoch) {
   const BatchFn& make_batch = source.make;
@@ -98,6 +114,7 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
     EF_CHECK(g_train < (int64_t(1) << 31), "too many training rows over all ranks");
   }
   TrainOptions opt = resolve_train_options(opt_in, int(g_train));  // opt.adam.lr drops on stalls
+  opt = resolve_weight_decay(opt, int(g_train));
   const bool has_val = g_val > 0;
   // The gradient sum's path (host/grad_sum.hpp): the CPU loop below, or inside a device step.
   GradSumNeeds needs;
@@ -239,6 +256,10 @@ TrainResult train(Backend& be, int N, const BatchSource& source, const TrainOpti
   res.batch_size = B;
   res.patience = opt.patience;
   res.ema = opt.ema;
+  if (opt.adam.weight_decay > 0) {
+    res.weight_decay = opt.adam.weight_decay;
+    res.decay_on = opt.decay_on == DecayOn::Flow ? "flow" : opt.decay_on == DecayOn::Categorical ? "categorical" : "all";
+  }
   // Per module: its parameter ranges, best validation NLL, and epochs since.
   std::vector<std::vector<std::pair<size_t, size_t>>> ranges;
   ranges.resize(size_t(M));

@@ -17,14 +17,14 @@ class Communicator;  // host/communicator.hpp
 // (resolve_train_options): a 300-row table gets small batches and enough optimizer steps for
 // its categorical model, a large one the usual epochs. Explicit values always win.
 // The parameters adam.weight_decay acts on (TabularModel modules: each part's categorical model
-// and flow).
-enum class DecayOn { All, Flow, Categorical };
+// and flow). Auto: the categorical models when the decay is auto (kWeightDecayAuto), else all.
+enum class DecayOn { All, Flow, Categorical, Auto };
 
 struct TrainOptions {
   int epochs = 0;             // 0 = auto: enough epochs for kMinSteps steps, at least 50
   int batch_size = 0;         // 0 = auto: n_train / 32, clamped to [32, 512]
-  AdamConfig adam;
-  DecayOn decay_on = DecayOn::All;  // sets adam.decay_only from the model's modules
+  AdamConfig adam;  // adam.weight_decay = kWeightDecayAuto: resolve_weight_decay's rule
+  DecayOn decay_on = DecayOn::Auto;  // sets adam.decay_only from the model's modules
   // Share of the rows held out for early stopping; -1 = auto: 10%, but at least 100 rows up to
   // 20% of the table (kMinValRows), so a small table's early stopping is not decided by 30 rows.
   double validation_fraction = -1;
@@ -73,6 +73,21 @@ constexpr double kEma = 0;            // auto ema
 constexpr int kLrDrops = 2;           // auto lr_drops (bench/results/QUALITY_DEFAULTS.md: BN and gridr gain)
 // The options with the auto values (0 / -1 above) replaced by the rules for n_train rows.
 TrainOptions resolve_train_options(const TrainOptions& opt, int n_train);
+
+// Weight decay by the table's size (train.weight_decay "auto", opt-in): a small table can
+// overfit the categorical model (a MADE of one-hot inputs), a large one does not.
+// kWeightDecayAutoMax up to kWeightDecayFullRows training rows, falling linearly to 0 at
+// kWeightDecayZeroRows, on the categorical models only. Not the default: it also flattens
+// conditionals that must stay sharp (bench/results/QUALITY_DEFAULTS.md, branch small16b).
+constexpr double kWeightDecayAuto = -1;  // adam.weight_decay: the rule below
+constexpr double kWeightDecayAutoMax = 0.5;
+constexpr int kWeightDecayFullRows = 1000;
+constexpr int kWeightDecayZeroRows = 5000;
+double auto_weight_decay(int n_train);
+// adam.weight_decay and decay_on with their auto values resolved for n_train training rows:
+// auto decay -> auto_weight_decay(n_train) (decay_on Auto -> Categorical); a given decay ->
+// itself (decay_on Auto -> All).
+TrainOptions resolve_weight_decay(const TrainOptions& opt, int n_train);
 
 // The split train() uses, by a seeded shuffle of the N rows (validation rows never train, and
 // Model::fit fits the column encoders on the training rows only, so early stopping sees rows
@@ -128,6 +143,8 @@ struct TrainResult {
   int lr_drops = 0;                 // learning-rate drops taken (TrainOptions::lr_drops)
   std::vector<int> lr_drop_epochs;  // the epochs after which they were taken
   double ema = 0;                   // the running average's weight used (TrainOptions::ema; 0: none)
+  double weight_decay = 0;          // the decay used (auto resolved; 0: none) and its modules:
+  std::string decay_on;             // "all", "flow" or "categorical" ("" without decay)
   std::string choice;               // model choice by validation NLL (host/model_choice.hpp), "" if none
   // Block R's categorical model chosen after training (host/categorical_choice.hpp): "made (...)"
   // or "table (...)" with the validation figures; "" when not chosen (model.categorical_model

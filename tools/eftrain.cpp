@@ -202,6 +202,7 @@ int cmd_info(const std::string& model) {
               t.epochs_run, t.seconds, t.stopped_early ? " (early stop)" : "", t.best_epoch, t.best_val_nll,
               t.final_train_nll, t.n_train, t.n_val);
   if (!t.categorical_model.empty()) std::printf("categorical model: %s\n", t.categorical_model.c_str());
+  if (t.weight_decay > 0) std::printf("weight decay: %g on %s\n", t.weight_decay, t.decay_on.c_str());
   return 0;
 }
 

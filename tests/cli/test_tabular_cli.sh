@@ -36,6 +36,16 @@ for pat in "^ +species +categorical" "^ +bill_length_mm +continuous .* yes$" "^ 
   grep -Eq "$pat" "$T/info.txt" || { cat "$T/info.txt"; fail "info lacks /$pat/"; }
 done
 
+# train.weight_decay "auto" on a small table: its value and modules in the summary and in info.
+cat > "$T/wd.json" <<JSON
+{"data": {"path": "penguins.csv.gz"}, "model": {"layers": 1, "hidden": [8]},
+ "train": {"epochs": 2, "weight_decay": "auto"}, "output": {"model": "wd.efm"}}
+JSON
+"$EF" train "$T/wd.json" 2> "$T/wd.log" || { cat "$T/wd.log"; fail "train with weight_decay auto"; }
+grep -q "; weight decay 0.5 on the categorical model" "$T/wd.log" || { cat "$T/wd.log"; fail "summary lacks the decay"; }
+"$EF" info "$T/wd.efm" | grep -Eq "^weight decay: 0.5 on categorical$" || fail "info lacks the decay"
+"$EF" info "$T/p.efm" | grep -q "^weight decay" && fail "info shows a decay that was not used"
+
 "$EF" sample "$T/p.efm" --rows 2000 --seed 1 --out "$T/s.csv"
 [ "$(head -1 "$T/s.csv")" = "$(head -1 "$CSV")" ] || fail "header or column order changed"
 python3 - "$T/s.csv" <<'PY' || fail "sample content"

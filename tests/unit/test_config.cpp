@@ -222,6 +222,20 @@ TEST_CASE("config: the template lists every key and parses back as the default c
   }
 }
 
+TEST_CASE("config: train.weight_decay auto and train.weight_decay_on") {
+  ef::Config c = parse(R"({"data": {"path": "d.csv"}, "train": {"weight_decay": "auto"}})");
+  CHECK(c.train.adam.weight_decay == ef::kWeightDecayAuto);  // resolved at fit (ef::resolve_weight_decay)
+  CHECK(c.train.decay_on == ef::DecayOn::Auto);
+  c = parse(R"({"data": {"path": "d.csv"}, "train": {"weight_decay": 0.25, "weight_decay_on": "flow"}})");
+  CHECK(c.train.adam.weight_decay == 0.25);
+  CHECK(c.train.decay_on == ef::DecayOn::Flow);
+  CHECK(ef::config_default("train.weight_decay_on") == "auto");
+  CHECK(error_of(R"({"data": {"path": "d.csv"}, "train": {"weight_decay_on": "flows"}})").find("weight_decay_on") !=
+        std::string::npos);
+  CHECK(error_of(R"({"data": {"path": "d.csv"}, "train": {"weight_decay": -0.1}})").find("weight_decay") !=
+        std::string::npos);
+}
+
 TEST_CASE("config: the table's choices are the engine's names") {
   // Each listed choice converts (the engine's *_from would throw otherwise), so the table and
   // the engine cannot disagree on names.

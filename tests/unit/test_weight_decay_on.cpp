@@ -109,3 +109,74 @@ TEST_CASE("train.weight_decay_on: the undecayed modules train exactly as without
     }
   }
 }
+
+// train.weight_decay "auto" (ef::auto_weight_decay, ef::resolve_weight_decay): the rule of the
+// training rows, and its decay acting on the categorical models only.
+TEST_CASE("train.weight_decay auto: the value by training rows, 0 for large tables") {
+  CHECK(ef::auto_weight_decay(100) == 0.5);
+  CHECK(ef::auto_weight_decay(1000) == 0.5);
+  CHECK(ef::auto_weight_decay(3000) == doctest::Approx(0.25));
+  CHECK(ef::auto_weight_decay(4000) == doctest::Approx(0.125));
+  CHECK(ef::auto_weight_decay(5000) == 0.0);
+  CHECK(ef::auto_weight_decay(9000) == 0.0);
+  CHECK(ef::auto_weight_decay(2000000) == 0.0);
+  for (int n = 1000; n < 5000; n += 100) CHECK(ef::auto_weight_decay(n + 100) < ef::auto_weight_decay(n));
+
+  ef::TrainOptions o;
+  o.adam.weight_decay = ef::kWeightDecayAuto;
+  ef::TrainOptions r = ef::resolve_weight_decay(o, 700);
+  CHECK(r.adam.weight_decay == 0.5);
+  CHECK(r.decay_on == ef::DecayOn::Categorical);
+  r = ef::resolve_weight_decay(o, 9000);
+  CHECK(r.adam.weight_decay == 0.0);
+  o.decay_on = ef::DecayOn::Flow;  // a given module kind stays
+  CHECK(ef::resolve_weight_decay(o, 700).decay_on == ef::DecayOn::Flow);
+  o.adam.weight_decay = 0.3;  // a given decay: itself, on everything unless told otherwise
+  o.decay_on = ef::DecayOn::Auto;
+  r = ef::resolve_weight_decay(o, 700);
+  CHECK(r.adam.weight_decay == 0.3);
+  CHECK(r.decay_on == ef::DecayOn::All);
+  o.adam.weight_decay = -0.5;
+  CHECK_THROWS_AS(ef::resolve_weight_decay(o, 700), ef::Error);
+}
+
+TEST_CASE("train.weight_decay auto: a small table's categorical model is decayed, its flow and a large table are not") {
+  for (const efd::Named& n : efd::specs()) {
+    if (n.name != "maf, two parts, actnorm") continue;
+    CAPTURE(n.name);
+    auto run = [&](int N, double wd, ef::DecayOn on, ef::TrainResult& res) {
+      const WdFixedRows data{efd::random_rows(n.spec, N, 41), n.spec.groups(), n.spec.dims()};
+      auto be = ef::make_cpu_backend(n.spec);
+      ef::TrainOptions opt;
+      opt.epochs = N > 1000 ? 1 : 4;
+      opt.batch_size = 40;
+      opt.patience = 0;
+      opt.lr_drops = 0;
+      opt.validation_fraction = 0.2;
+      opt.seed = 3;
+      opt.adam.lr = 1e-2;
+      opt.adam.weight_decay = wd;
+      opt.decay_on = on;
+      res = ef::train(*be, N, data.source(), opt, nullptr);
+      return be->get_params();
+    };
+    ef::TrainResult a, c, p;
+    // 300 rows (240 training rows): 0.5 on the categorical models, the flows plain.
+    const auto aut = run(300, ef::kWeightDecayAuto, ef::DecayOn::Auto, a);
+    const auto cat = run(300, 0.5, ef::DecayOn::Categorical, c);
+    const auto plain = run(300, 0.0, ef::DecayOn::All, p);
+    CHECK(aut == cat);
+    CHECK(wd_of_modules(n.spec, aut, 0) != wd_of_modules(n.spec, plain, 0));
+    CHECK(wd_of_modules(n.spec, aut, 1) == wd_of_modules(n.spec, plain, 1));
+    CHECK(a.weight_decay == 0.5);
+    CHECK(a.decay_on == "categorical");
+    CHECK(p.weight_decay == 0.0);
+    CHECK(p.decay_on.empty());
+    // 6,250 rows (5,000 training rows): no decay at all.
+    const auto big_auto = run(6250, ef::kWeightDecayAuto, ef::DecayOn::Auto, a);
+    const auto big_plain = run(6250, 0.0, ef::DecayOn::All, p);
+    CHECK(big_auto == big_plain);
+    CHECK(a.weight_decay == 0.0);
+    CHECK(a.decay_on.empty());
+  }
+}
