@@ -18,8 +18,8 @@
 
 namespace ef {
 
-// The priors the choice tries (engine/categorical_table.hpp): additive 0.1, 0.5, 1; BDeu 5, 20;
-// marginal back-off 1 (bench/results/QUALITY_DEFAULTS.md, "A count-table model").
+// The priors the choice tries (engine/categorical_table.hpp): additive 0.1; BDeu 5; marginal
+// back-off 1 (bench/results/QUALITY_DEFAULTS.md, "A count-table model" and the 2026-11-30 merge).
 const std::vector<CptPrior>& cpt_prior_candidates();
 
 // how: "auto" (the better validation likelihood; the MADE on a tie), "table" or "made" (no-op).
