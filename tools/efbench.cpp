@@ -43,6 +43,7 @@
 
 #include "backend.hpp"
 #include "bif.hpp"
+#include "rows2d.hpp"
 #include "bn_rows.hpp"
 #include "blas.hpp"
 #include "config.hpp"
@@ -263,29 +264,8 @@ double mean(const std::vector<double>& v) {
   for (double x : v) t += x;
   return v.empty() ? std::nan("") : t / double(v.size());
 }
-echoflow::Table table2d(const std::vector<double>& x) {
-  const size_t n = x.size() / 2;
-  std::vector<double> a(n), b(n);
-  for (size_t i = 0; i < n; ++i) {
-    a[i] = x[2 * i];
-    b[i] = x[2 * i + 1];
-  }
-  echoflow::Table t;
-  t.columns.push_back(echoflow::Column::numeric("x", std::move(a)));
-  t.columns.push_back(echoflow::Column::numeric("y", std::move(b)));
-  return t;
-}
-std::vector<double> rows2d(const echoflow::Table& t) {
-  const size_t n = t.rows();
-  std::vector<double> x(2 * n);
-  const auto& a = t.columns[t.find("x")].values;
-  const auto& b = t.columns[t.find("y")].values;
-  for (size_t i = 0; i < n; ++i) {
-    x[2 * i] = a[i];
-    x[2 * i + 1] = b[i];
-  }
-  return x;
-}
+using efbench::rows2d;
+using efbench::table2d;
 
 struct QRow {
   std::string dataset, model, config;
