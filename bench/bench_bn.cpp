@@ -29,7 +29,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
 #include <echoflow/echoflow.hpp>
@@ -37,6 +36,7 @@
 #include "bif.hpp"
 #include "bn_rows.hpp"
 #include "config.hpp"
+#include "measures.hpp"
 #include "structure_search.hpp"
 #include "trainer.hpp"
 
@@ -44,19 +44,10 @@ namespace {
 
 using efbench::bn_codes;
 using efbench::bn_table;
+using efbench::cpu_seconds;
 using efbench::floored_mean;
+using efbench::mean;
 
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double mean(const std::vector<double>& v) {
-  double t = 0;
-  for (double x : v) t += x;
-  return t / double(v.size());
-}
 struct Scores {
   double l_syn, l_test, l_syn_se;
 };

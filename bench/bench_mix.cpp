@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <sstream>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
 #include <echoflow/echoflow.hpp>
@@ -23,22 +22,13 @@
 
 #include "config.hpp"
 #include "gmm.hpp"
+#include "measures.hpp"
 #include "synth.hpp"
 
 namespace {
 
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double mean(const std::vector<double>& v) {
-  double t = 0;
-  for (double x : v) t += x;
-  return t / double(v.size());
-}
-
+using efbench::cpu_seconds;
+using efbench::mean;
 using efbench::rows2d;
 using efbench::table2d;
 

@@ -50,6 +50,7 @@
 #include <set>
 #include "flow_math.hpp"
 #include "gmm.hpp"
+#include "measures.hpp"
 #include "omp_env.hpp"
 #include "out_of_range.hpp"
 #include "synth.hpp"
@@ -259,11 +260,7 @@ void run_throughput(Report& rep) {
 // ---------------------------------------------------------------------------------------------
 // Quality
 
-double mean(const std::vector<double>& v) {
-  double t = 0;
-  for (double x : v) t += x;
-  return v.empty() ? std::nan("") : t / double(v.size());
-}
+using efbench::mean;
 using efbench::rows2d;
 using efbench::table2d;
 
