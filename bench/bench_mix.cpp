@@ -4,9 +4,10 @@
 //
 //   bench_mix --kind gridr [--seeds 0,1,2] [--set train.epochs=750]...
 //
-// efbench::make_mixture(KIND, rows, 0): rows train / rows test rows; as many synthetic rows
-// (sample seed 1). L_syn = mean true log-density of the synthetic rows; L_test = a diagonal GMM
-// (30 components, ring 10) fitted on them, scored on the test rows; "held-out" is the model's
+// efbench::make_mixture(KIND, rows, 0): rows train / rows test rows; fitted and scored by
+// efbench::fit_score_2d (tools/efbench/fit_score_2d.hpp, as efbench's rows): as many synthetic
+// rows (sample seed 1), L_syn = mean true log-density of the synthetic rows; L_test = a diagonal
+// GMM (30 components, ring 10) fitted on them, scored on the test rows; "held-out" is the model's
 // exact mean log-likelihood of the test rows next to the true density's. CPU seconds: user + sys
 // of the fit.
 #include <CLI/CLI.hpp>
@@ -18,19 +19,15 @@
 
 #include <echoflow/echoflow.hpp>
 
-#include "rows2d.hpp"
-
 #include "config.hpp"
+#include "fit_score_2d.hpp"
 #include "gmm.hpp"
 #include "measures.hpp"
 #include "synth.hpp"
 
 namespace {
 
-using efbench::cpu_seconds;
 using efbench::mean;
-using efbench::rows2d;
-using efbench::table2d;
 
 }  // namespace
 
@@ -62,21 +59,17 @@ int main(int argc, char** argv) {
       std::vector<std::string> ov = {"train.threads=" + std::to_string(threads), "train.seed=" + std::to_string(seed)};
       ov.insert(ov.end(), sets.begin(), sets.end());
       const ef::Config cfg = ef::parse_config("{\"data\": {\"path\": \"\"}}", "defaults", "", ov);
-      const double c0 = cpu_seconds();
-      echoflow::Model m = echoflow::Model::fit(table2d(ds.train), ef::fit_options(cfg));
-      const double cs = cpu_seconds() - c0;
-      const std::vector<double> syn = rows2d(m.sample(ds.test.size() / 2, {}, 1));
-      const double l_syn = mean(ds.logpdf(ds, syn));
-      const double l_test = efbench::DiagGmm::fit(syn, 2, gmm_k, 0).mean_score(ds.test);
+      const efbench::FitScore2D f = efbench::fit_score_2d(ds, ef::fit_options(cfg), gmm_k);
+      const double l_syn = f.l_syn, l_test = f.l_test;
       ls.push_back(l_syn);
       lt.push_back(l_test);
-      const ef::TrainResult& t = m.training();
+      const ef::TrainResult& t = f.model.training();
       std::string drops;
       for (int e : t.lr_drop_epochs) drops += (drops.empty() ? "" : ",") + std::to_string(e);
       std::printf("seed %d: epochs %d of %d (best %d; lr drops after %s), %.1f CPU s; held-out %.3f; L_syn %.3f (d %+.3f) "
                   "L_test %.3f (d %+.3f)\n",
-                  seed, t.epochs_run, t.epochs, t.best_epoch, drops.empty() ? "-" : drops.c_str(), cs,
-                  mean(m.score(table2d(ds.test))), l_syn, l_syn - real_syn, l_test, l_test - real_test);
+                  seed, t.epochs_run, t.epochs, t.best_epoch, drops.empty() ? "-" : drops.c_str(), f.fit_cpu_s,
+                  f.heldout_model, l_syn, l_syn - real_syn, l_test, l_test - real_test);
       std::fflush(stdout);
     }
     auto spread = [](const std::vector<double>& v) {

@@ -47,6 +47,7 @@
 #include "bn_rows.hpp"
 #include "blas.hpp"
 #include "config.hpp"
+#include "fit_score_2d.hpp"
 #include <set>
 #include "flow_math.hpp"
 #include "gmm.hpp"
@@ -361,7 +362,8 @@ void run_2d(Report& rep, const efbench::Dataset2D& ds, const std::vector<ef::Flo
     run_2d_model(rep, ds, ef::to_string(kind), describe(cfg), fit_options(s, kind, cfg), gmm_k, anchors, md);
 }
 
-// One model on a 2-D dataset: fit, score the test rows, draw as many rows, L_syn and L_test.
+// One model on a 2-D dataset (fit_score_2d.hpp: fit, score the test rows, draw as many rows,
+// L_syn and L_test), one row.
 void run_2d_model(Report& rep, const efbench::Dataset2D& ds, const std::string& model, const std::string& config,
                   const echoflow::FitOptions& opt, int gmm_k, const std::string& anchors, std::ostringstream& md) {
   const size_t n_syn = ds.test.size() / 2;
@@ -374,15 +376,13 @@ void run_2d_model(Report& rep, const efbench::Dataset2D& ds, const std::string& 
     r.model = model;
     r.config = config;
     r.anchors = anchors;
-    const double t0 = now_s();
-    echoflow::Model m = echoflow::Model::fit(table2d(ds.train), opt);
-    r.train_s = now_s() - t0;
-    r.epochs = m.training().epochs_run;
-    r.heldout_model = mean(m.score(table2d(ds.test)));
+    const efbench::FitScore2D f = efbench::fit_score_2d(ds, opt, gmm_k);
+    r.train_s = f.fit_wall_s;
+    r.epochs = f.model.training().epochs_run;
+    r.heldout_model = f.heldout_model;
     r.heldout_true = true_test;
-    const std::vector<double> syn = rows2d(m.sample(n_syn, {}, 1));
-    r.l_syn = mean(ds.logpdf(ds, syn));
-    r.l_test = efbench::DiagGmm::fit(syn, 2, gmm_k, 0).mean_score(ds.test);
+    r.l_syn = f.l_syn;
+    r.l_test = f.l_test;
     add_qrow(rep, r, extra);
     md << qrow_md(r);
     std::fprintf(stderr, "efbench: %s %s: %d epochs, %.1f s; held-out %.3f (true %.3f), L_syn %.3f, L_test %.3f\n",
