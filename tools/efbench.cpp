@@ -430,7 +430,7 @@ void run_bn(Report& rep, const std::string& bn_dir, const std::vector<std::strin
       md << qrow_md(r);
     }
     // bench/tabular/bn_quality.py's config: categorical MADE hidden [512] (asia [64, 64]),
-    // <= 60 epochs, batch 128, lr 3e-3, weight decay 0.05, patience 8.
+    // <= 60 epochs, batch 128, lr 3e-3, weight decay 0.05, patience 8; categorical_model auto.
     FlowCfg c;
     c.layers = 1;
     c.hidden = name == "asia" ? std::vector<int>{64, 64} : std::vector<int>{512};
@@ -441,7 +441,6 @@ void run_bn(Report& rep, const std::string& bn_dir, const std::vector<std::strin
     c.patience = 8;
     QRow r;
     r.dataset = name;
-    r.model = "echoflow (cat-MADE)";
     std::string h;
     for (size_t k = 0; k < c.hidden.size(); ++k) h += (k ? "," : "") + std::to_string(c.hidden[k]);
     r.config = "hidden [" + h + "], <=" + std::to_string(c.epochs) + " ep, bs 128, lr 3e-3, wd 0.05, patience 8";
@@ -449,14 +448,20 @@ void run_bn(Report& rep, const std::string& bn_dir, const std::vector<std::strin
     const double t0 = now_s();
     echoflow::Model m = echoflow::Model::fit(bn_table(net, train), fit_options(s, ef::FlowKind::MAF, c));
     r.train_s = now_s() - t0;
+    // model.categorical_model is "auto" here: the label says which model ran (the MADE, or the
+    // count tables it kept instead; host/categorical_choice.hpp), results.json also why.
+    const std::string& chosen = m.training().categorical_model;
+    r.model = chosen.rfind("table", 0) == 0 ? "echoflow (tuned, count tables)" : "echoflow (tuned, cat-MADE)";
     r.epochs = m.training().epochs_run;
     r.heldout_model = mean(m.score(bn_table(net, test)));
     r.heldout_true = true_test;
     metrics(bn_codes(net, m.sample(N, {}, 7)), r);
-    add_qrow(rep, r, extra);
+    json ex = extra;
+    ex["categorical_model"] = chosen;
+    add_qrow(rep, r, ex);
     md << qrow_md(r);
-    std::fprintf(stderr, "efbench: %s: %d epochs, %.1f s; held-out %.3f (true %.3f), L_syn %.3f, L_test %.3f\n",
-                 name.c_str(), r.epochs, r.train_s, r.heldout_model, true_test, r.l_syn, r.l_test);
+    std::fprintf(stderr, "efbench: %s %s: %d epochs, %.1f s; held-out %.3f (true %.3f), L_syn %.3f, L_test %.3f\n",
+                 name.c_str(), r.model.c_str(), r.epochs, r.train_s, r.heldout_model, true_test, r.l_syn, r.l_test);
   }
 }
 
@@ -750,8 +755,9 @@ void run_quality(Report& rep, const fs::path& repo, const fs::path& out, const s
         "network's CPTs refit on the synthetic rows (MLE, pseudocount 0, unseen parent configurations "
         "uniform), mean log(P_fit + 1e-8) over test rows. Held-out LL: the model's exact categorical mass "
         "and the true network's, on the test rows (no floor). Seeds: train 1000+i, test 2000+i, sample 7. "
-        "Config: bench/tabular/bn_quality.py's; the defaults rows: a config of only data.path, seeds 0-2 "
-        "(quick: seed 0), spread = max - min over the seeds. Random networks (full runs only): "
+        "Config: bench/tabular/bn_quality.py's (model.categorical_model auto: the tuned row names the "
+        "categorical model it kept, the MADE or count tables; results.json's params say why); the "
+        "defaults rows: a config of only data.path, seeds 0-2 (quick: seed 0), spread = max - min over the seeds. Random networks (full runs only): "
         "efbench::random_network(V, net seed), rows from seeds 1100+net seed / 2100+net seed.\n";
   if (s.wanted("penguins")) run_penguins(rep, repo, md);
   if (s.wanted("adult")) run_adult(rep, repo, out, datasets, md);

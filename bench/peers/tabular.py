@@ -20,7 +20,7 @@ bif.py, common.py), not copied, so the eftrain rows here are those scripts' runs
 
 Budgets (defaults; all on the CPU, --threads threads; stated in results.json and the tables). On 2
 shared cores SDV's default of 300 epochs would take over an hour for CTGAN on adult alone, so:
-  eftrain: bn_quality.CONFIGS (cat-MADE, <= 60 epochs, patience 8) and adult_efficacy.CONFIG
+  eftrain: bn_quality.CONFIGS (cat-MADE, or the count tables "auto" keeps; <= 60 epochs, patience 8) and adult_efficacy.CONFIG
       (realnvp 8 layers [128, 128], <= 40 epochs, patience 6): their tuned configs, unchanged.
   GaussianCopula: SDV defaults.
   CTGAN: 100 epochs on each BN (10k rows), 30 on adult (--ctgan-bn-epochs, --ctgan-adult-epochs);
@@ -134,7 +134,8 @@ def run_bn(a, ef, out, results):
                 t_train, val, ep = ef.train(cfg, os.path.join(d, "config.json"), f"bn_{name}_train")
                 syn_csv = os.path.join(d, "eftrain_synthetic.csv")
                 t_sample = ef.sample(cfg["output"]["model"], BQ.N_SYN, syn_csv, 7, f"bn_{name}_sample")
-                budget = f"{BQ.describe(cfg)}, patience {cfg['train']['patience']} ({ep} epochs run)"
+                budget = (f"{BQ.describe(cfg, ef.categorical_model)}, patience {cfg['train']['patience']} "
+                          f"({ep} epochs run)")
             else:
                 ep = getattr(a, f"{model.lower()}_bn_epochs", None)
                 try:

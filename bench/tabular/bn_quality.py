@@ -45,7 +45,8 @@ ANCHORS = {"asia": (-2.23, -2.24), "alarm": (-10.3, -10.3), "child": (-12.0, -12
            "insurance": (-12.8, -12.9)}
 
 # eftrain configs. Every column is categorical, so the model is the categorical MADE alone
-# (model.hidden, train.*); model.flow/layers have no continuous dims to act on.
+# (model.hidden, train.*; or the count tables model.categorical_model "auto" keeps instead where
+# they score the validation rows better); model.flow/layers have no continuous dims to act on.
 # Tuning (alarm's train rows only, eftrain's 10% validation split, best val NLL; the true
 # network's mean NLL on rows like these is about 10.45):
 #   hidden [256,256], bs 128, lr 3e-3          10.825
@@ -88,9 +89,13 @@ def make_config(overrides, train_csv, model_path, columns, quick):
     return cfg
 
 
-def describe(cfg):
+def describe(cfg, chosen=""):
+    """The config in words; chosen: the categorical model training kept (Eftrain.categorical_model):
+    model.categorical_model "auto" may replace the MADE by count tables after training."""
     m, t = cfg["model"], cfg["train"]
-    s = f"cat-MADE hidden {m['hidden']}, {t['epochs']} ep, bs {t['batch_size']}, lr {t['learning_rate']:g}"
+    what = f"count tables (chosen over a cat-MADE hidden {m['hidden']})" if chosen == "table" else \
+        f"cat-MADE hidden {m['hidden']}"
+    s = f"{what}, {t['epochs']} ep, bs {t['batch_size']}, lr {t['learning_rate']:g}"
     if t.get("weight_decay"):
         s += f", wd {t['weight_decay']:g}"
     return s
@@ -156,19 +161,20 @@ def main():
             for j, ov in enumerate(TUNE_GRID):
                 cfg = make_config(ov, train_csv, os.path.join(d, f"tune{j}.efm"), net.names, args.quick)
                 dt, val, ep = ef.train(cfg, os.path.join(d, f"tune{j}.json"), f"{name}_tune{j}")
-                tune_rows.append([name, describe(cfg), f"{val:.4f}", ep, f"{dt:.0f} s"])
-                print(f"tune {name} {describe(cfg)}: val NLL {val:.4f} ({ep} epochs, {dt:.0f} s)", file=sys.stderr)
+                tune_rows.append([name, describe(cfg, ef.categorical_model), f"{val:.4f}", ep, f"{dt:.0f} s"])
+                print(f"tune {name} {describe(cfg, ef.categorical_model)}: val NLL {val:.4f} ({ep} epochs, {dt:.0f} s)", file=sys.stderr)
             continue
 
         cfg = make_config(CONFIGS.get(name, {}), train_csv, os.path.join(d, "model.efm"), net.names, args.quick)
         t_train, val, ep = ef.train(cfg, os.path.join(d, "config.json"), f"{name}_train")
+        chosen = ef.categorical_model
         syn_csv = os.path.join(d, "synthetic.csv")
         t_sample = ef.sample(cfg["output"]["model"], N_SYN, syn_csv, 7, f"{name}_sample")
         header, rows = read_csv(syn_csv)
         syn = from_rows(net, header, rows, syn_csv)
         lp, t_score = ef.score(cfg["output"]["model"], test_csv, os.path.join(d, "test_score.csv"), f"{name}_score")
         l_syn, l_test, l_test_s = metrics(net, syn, test)
-        table.append([name, f"eftrain: {describe(cfg)} ({ep} epochs run, val NLL {val:.3f})", f"{l_syn:.3f}",
+        table.append([name, f"eftrain: {describe(cfg, chosen)} ({ep} epochs run, val NLL {val:.3f})", f"{l_syn:.3f}",
                       f"{l_test:.3f}", f"{l_test_s:.3f}", f"{np.mean(lp):.3f}", f"{true_test:.3f}",
                       f"{a_syn} / {a_test}",
                       f"train {t_train:.0f} s, sample {t_sample:.1f} s, score {t_score:.1f} s"])

@@ -35,6 +35,9 @@ class Eftrain:
         if not os.access(self.exe, os.X_OK):
             sys.exit(f"eftrain not found or not executable: {self.exe} (build it, or pass --eftrain)")
         self.log_dir = log_dir
+        # The categorical model the last train kept ("made" or "table"; model.categorical_model
+        # "auto" chooses after training), "" when its summary names none.
+        self.categorical_model = ""
         os.makedirs(log_dir, exist_ok=True)
 
     def _run(self, args, log_name):
@@ -55,11 +58,15 @@ class Eftrain:
             json.dump(config, f, indent=1)
         p, dt = self._run(["train", config_path], log_name)
         best_val, epochs = float("nan"), 0
+        self.categorical_model = ""
         for line in p.stderr.splitlines():
             if line.startswith("eftrain:") and "best epoch" in line:
-                # "eftrain: N epochs in S s; best epoch E (val NLL V); model written to M"
+                # "eftrain: N epochs in S s; best epoch E (val NLL V)[; ...][; categorical model:
+                # table (why)]; model written to M"
                 epochs = int(line.split()[1])
                 best_val = float(line.split("val NLL")[1].split(")")[0])
+                if "; categorical model: " in line:
+                    self.categorical_model = line.split("; categorical model: ")[1].split()[0]
         return dt, best_val, epochs
 
     def sample(self, model, rows, out, seed, log_name):

@@ -41,6 +41,7 @@ def main():
     if not figs:
         fail("no figures")
     have = {}
+    params_of = {}
     for i, g in enumerate(figs):
         where = f"figure {i} ({g.get('workload')} {g.get('metric')})"
         for k in FIELDS:
@@ -71,6 +72,7 @@ def main():
         if m == "out_of_range_worst_excess" and not 0 <= g["max"] <= 0.1 + 1e-9:
             fail(f"{where}: a sample {g['max']} of its column's range beyond the observed values (support: 0.1)")
         have.setdefault((g["suite"], g["workload"]), set()).add(m)
+        params_of[(g["suite"], g["workload"])] = g.get("params", {})
     skipped = {s["workload"]: s.get("reason", "") for s in res["skipped"]}
     for w, r in skipped.items():
         if not r:
@@ -93,7 +95,6 @@ def main():
                 "ring / nsf-coupling": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test",
                                         "train_seconds"],
                 "asia / real (train rows)": ["heldout_ll_true", "l_syn", "l_test"],
-                "asia / echoflow (cat-MADE)": ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test"],
                 "penguins / echoflow (defaults)": ["impossible_share", "out_of_range_share",
                                                    "out_of_range_worst_excess"]}
         for w, ms in need.items():
@@ -105,6 +106,21 @@ def main():
             missing = [m for m in ms if m not in got]
             if missing:
                 fail(f"quality {w}: missing {missing}")
+        # asia on the tuned config: its label names the categorical model that ran ("auto" keeps
+        # the MADE or count tables), and results.json says which and why.
+        if "asia" not in skipped:
+            tuned = [(w, ms) for (su, w), ms in have.items()
+                     if su == "quality" and w in ("asia / echoflow (tuned, cat-MADE)",
+                                                  "asia / echoflow (tuned, count tables)")]
+            if len(tuned) != 1:
+                fail(f"quality: want one asia / echoflow (tuned, ...) row, got {[w for w, _ in tuned]}")
+            missing = [m for m in ["heldout_ll_model", "heldout_ll_true", "l_syn", "l_test"] if m not in tuned[0][1]]
+            if missing:
+                fail(f"quality {tuned[0][0]}: missing {missing}")
+            chosen = params_of[("quality", tuned[0][0])].get("categorical_model", "")
+            want = "table (" if tuned[0][0].endswith("(tuned, count tables)") else "made ("
+            if not chosen.startswith(want):
+                fail(f"quality {tuned[0][0]}: params.categorical_model {chosen!r} does not start with {want!r}")
         # The default flow on ring (a config of only data.path; its name follows the default).
         if not any(w.startswith("ring / echoflow (defaults: ") and {"l_syn", "l_test"} <= ms
                    for (su, w), ms in have.items() if su == "quality"):
