@@ -49,6 +49,23 @@ std::vector<int> ct_all() {
   return out;
 }
 
+// The categorical model "auto" chose for t on defaults (one thread), printed for the log.
+std::string auto_choice(const echoflow::Table& t) {
+  echoflow::FitOptions opt;
+  opt.threads = 1;
+  const std::string chosen = echoflow::Model::fit(t, opt).training().categorical_model;
+  MESSAGE(chosen);
+  return chosen;
+}
+
+// The log-masses of all 48 combinations of kCtLevels (ct_all's order) under table t.
+std::vector<double> ct_all_masses(const ef::CategoricalTable<double>& t, const std::vector<double>& P) {
+  const std::vector<int> all = ct_all();
+  std::vector<double> lp(all.size() / 4, 0.0);
+  t.forward(P.data(), all.data(), int(lp.size()), lp.data());
+  return lp;
+}
+
 echoflow::Table bn_sample_table(const efbench::BayesNet& net, size_t n, uint64_t seed) {
   return efbench::bn_table(net, net.sample(n, seed));
 }
@@ -64,11 +81,8 @@ TEST_CASE("table model: the masses of all level combinations sum to 1, match the
   for (const ef::CptPrior& prior : {ef::CptPrior{ef::CptPrior::Additive, 0.5}, ef::CptPrior{ef::CptPrior::BDeu, 5},
                                     ef::CptPrior{ef::CptPrior::Marginal, 1}}) {
     t.fit(P.data(), rows.data(), N, prior);
-    const std::vector<int> all = ct_all();
-    std::vector<double> lp(all.size() / 4, 0.0);
-    t.forward(P.data(), all.data(), int(lp.size()), lp.data());
     double total = 0;
-    for (double x : lp) total += std::exp(x);
+    for (double x : ct_all_masses(t, P)) total += std::exp(x);
     CHECK(total == doctest::Approx(1.0).epsilon(1e-12));
   }
   // One cell by hand, additive 0.5: p(x3 = 0 | x2 = 1) = (n(x2=1, x3=0) + 0.5) / (n(x2=1) + 4 * 0.5).
@@ -84,9 +98,8 @@ TEST_CASE("table model: the masses of all level combinations sum to 1, match the
   const int S = 40000;
   std::vector<int> drawn(size_t(S) * 4, -1);
   t.sample(P.data(), S, 17, 100, 0, drawn.data());
-  const std::vector<int> all = ct_all();
-  std::vector<double> lp(48, 0.0);
-  t.forward(P.data(), all.data(), 48, lp.data());
+  const std::vector<double> lp = ct_all_masses(t, P);
+  REQUIRE(lp.size() == 48);
   std::vector<double> share(48, 0.0);
   for (int r = 0; r < S; ++r) {
     const int* x = &drawn[size_t(r) * 4];
@@ -177,11 +190,7 @@ TEST_CASE("table model: auto keeps the table on a small network sample and the M
   // 1000 rows of a 10-variable network (at most 3 parents each): the tables fit it.
   {
     const efbench::BayesNet net = efbench::random_network(10, 5);
-    echoflow::FitOptions opt;
-    opt.threads = 1;
-    const echoflow::Model m = echoflow::Model::fit(bn_sample_table(net, 1000, 7), opt);
-    MESSAGE(m.training().categorical_model);
-    CHECK(m.training().categorical_model.rfind("table (", 0) == 0);
+    CHECK(auto_choice(bn_sample_table(net, 1000, 7)).rfind("table (", 0) == 0);
   }
   // y = the majority of 7 fair bits: y needs all 7 as parents (the tables allow 3), while the
   // MADE's logistic layers represent a threshold of a sum directly.
@@ -200,11 +209,7 @@ TEST_CASE("table model: auto keeps the table on a small network sample and the M
     }
     for (int j = 0; j < 8; ++j)
       t.columns.push_back(echoflow::Column::categorical(j < 7 ? "b" + std::to_string(j) : "majority", cols[size_t(j)]));
-    echoflow::FitOptions opt;
-    opt.threads = 1;
-    const echoflow::Model m = echoflow::Model::fit(t, opt);
-    MESSAGE(m.training().categorical_model);
-    CHECK(m.training().categorical_model.rfind("made (validation", 0) == 0);
+    CHECK(auto_choice(t).rfind("made (validation", 0) == 0);
   }
 }
 

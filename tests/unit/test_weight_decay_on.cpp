@@ -58,11 +58,13 @@ struct WdFixedRows {
   }
 };
 
+// The model of `spec` trained on `data` (N rows) for a fixed number of epochs with decay `wd`
+// on the modules `on` picks; its parameters, and its TrainResult in *res when given.
 std::vector<float> wd_trained(const ef::TabularSpec& spec, const std::string& device, const WdFixedRows& data, int N,
-                           double wd, ef::DecayOn on) {
+                              int epochs, double wd, ef::DecayOn on, ef::TrainResult* res = nullptr) {
   auto be = device == "cpu" ? ef::make_cpu_backend(spec) : ef::make_host_device_backend(spec);
   ef::TrainOptions opt;
-  opt.epochs = 4;
+  opt.epochs = epochs;
   opt.batch_size = 40;
   opt.patience = 0;  // a fixed length: the decay cannot change when training stops
   opt.lr_drops = 0;
@@ -73,6 +75,7 @@ std::vector<float> wd_trained(const ef::TabularSpec& spec, const std::string& de
   opt.decay_on = on;
   const ef::TrainResult r = ef::train(*be, N, data.source(), opt, nullptr);
   CHECK(r.schedule == (device == "cpu" ? "host batches" : "device resident"));
+  if (res) *res = r;
   return be->get_params();
 }
 
@@ -95,10 +98,10 @@ TEST_CASE("train.weight_decay_on: the undecayed modules train exactly as without
       CAPTURE(n.name);
       const int N = 300;
       const WdFixedRows data{efd::random_rows(n.spec, N, 41), n.spec.groups(), n.spec.dims()};
-      const auto plain = wd_trained(n.spec, device, data, N, 0.0, ef::DecayOn::All);
-      const auto all = wd_trained(n.spec, device, data, N, 0.5, ef::DecayOn::All);
-      const auto flow = wd_trained(n.spec, device, data, N, 0.5, ef::DecayOn::Flow);
-      const auto cat = wd_trained(n.spec, device, data, N, 0.5, ef::DecayOn::Categorical);
+      const auto plain = wd_trained(n.spec, device, data, N, 4, 0.0, ef::DecayOn::All);
+      const auto all = wd_trained(n.spec, device, data, N, 4, 0.5, ef::DecayOn::All);
+      const auto flow = wd_trained(n.spec, device, data, N, 4, 0.5, ef::DecayOn::Flow);
+      const auto cat = wd_trained(n.spec, device, data, N, 4, 0.5, ef::DecayOn::Categorical);
       CHECK(wd_of_modules(n.spec, flow, 0) == wd_of_modules(n.spec, plain, 0));  // categorical: no decay
       CHECK(wd_of_modules(n.spec, flow, 1) == wd_of_modules(n.spec, all, 1));    // flows: decayed
       CHECK(wd_of_modules(n.spec, cat, 0) == wd_of_modules(n.spec, all, 0));
@@ -146,19 +149,7 @@ TEST_CASE("train.weight_decay auto: a small table's categorical model is decayed
     CAPTURE(n.name);
     auto run = [&](int N, double wd, ef::DecayOn on, ef::TrainResult& res) {
       const WdFixedRows data{efd::random_rows(n.spec, N, 41), n.spec.groups(), n.spec.dims()};
-      auto be = ef::make_cpu_backend(n.spec);
-      ef::TrainOptions opt;
-      opt.epochs = N > 1000 ? 1 : 4;
-      opt.batch_size = 40;
-      opt.patience = 0;
-      opt.lr_drops = 0;
-      opt.validation_fraction = 0.2;
-      opt.seed = 3;
-      opt.adam.lr = 1e-2;
-      opt.adam.weight_decay = wd;
-      opt.decay_on = on;
-      res = ef::train(*be, N, data.source(), opt, nullptr);
-      return be->get_params();
+      return wd_trained(n.spec, "cpu", data, N, N > 1000 ? 1 : 4, wd, on, &res);
     };
     ef::TrainResult a, c, p;
     // 300 rows (240 training rows): 0.5 on the categorical models, the flows plain.
