@@ -197,10 +197,16 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
   } catch (const std::exception& e) {
     EF_THROW(path, ": invalid model header: ", e.what());
   }
-  // Rebuild the layout from the spec: the count must match exactly.
-  const ef::TabularModel<float> jm(impl->spec);
-  if (jm.num_params() != P)
-    EF_THROW(path, ": the header describes ", jm.num_params(), " parameters but the file holds ", P);
+  // Rebuild the layout from the spec: the count must match exactly. Building it checks what the
+  // header parse cannot see alone (a count table's parents ascending and not too many
+  // configurations): its errors name the file too.
+  size_t n_params = 0;
+  try {
+    n_params = ef::TabularModel<float>(impl->spec).num_params();
+  } catch (const std::exception& e) {
+    EF_THROW(path, ": invalid model header: ", e.what());
+  }
+  if (n_params != P) EF_THROW(path, ": the header describes ", n_params, " parameters but the file holds ", P);
   impl->params.resize(size_t(P));
   std::memcpy(impl->params.data(), bytes.data() + param_pos, size_t(P) * 4);
   for (float v : impl->params)

@@ -4,12 +4,16 @@
 // rows, the model file round trip, the choice on tables where either model wins, and the
 // backends that refuse it.
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -184,6 +188,46 @@ TEST_CASE("table model: the model file round trip gives identical scores and dra
   CHECK(same);
   const echoflow::Table a = m.sample(400, {}, 9), b = back.sample(400, {}, 9);
   for (size_t c = 0; c < a.columns.size(); ++c) CHECK(a.columns[c].labels == b.columns[c].labels);
+}
+
+// A model file whose count-table graph the tables refuse (a parent listed twice: not ascending)
+// behind a valid header length and checksum: the error names the file (it used to come from
+// building the layout, after the header's own checks, without the path).
+TEST_CASE("table model: a model file with parents the tables refuse is an error naming the file") {
+  const efbench::BayesNet net = efbench::random_network(6, 2);
+  echoflow::FitOptions opt;
+  opt.threads = 1;
+  opt.train.epochs = 1;
+  opt.categorical_model = "table";
+  const std::string path = std::string("categorical_table_bad_") + std::to_string(::getpid()) + ".efm";
+  echoflow::Model::fit(bn_sample_table(net, 400, 3), opt).save(path);
+  std::string img;
+  {
+    std::ifstream in(path, std::ios::binary);
+    img.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  REQUIRE(img.size() > 20);
+  // magic (8), version (4), header length (4), header, parameters, CRC-32 (host/model_file.cpp)
+  uint32_t hlen = 0;
+  std::memcpy(&hlen, img.data() + 12, 4);
+  nlohmann::json h = nlohmann::json::parse(img.substr(16, hlen));
+  REQUIRE(h.contains("categorical_table"));
+  h["categorical_table"]["parents"][5] = {0, 0};
+  const std::string nh = h.dump();
+  const uint32_t nlen = uint32_t(nh.size());
+  std::string out = img.substr(0, 12);
+  out.append(reinterpret_cast<const char*>(&nlen), 4);
+  out += nh;
+  out += img.substr(16 + size_t(hlen), img.size() - 16 - size_t(hlen) - 4);  // parameters, not the CRC
+  const uint32_t crc = uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(out.data()), uInt(out.size())));
+  out.append(reinterpret_cast<const char*>(&crc), 4);
+  {
+    std::ofstream o(path, std::ios::binary | std::ios::trunc);
+    o.write(out.data(), std::streamsize(out.size()));
+  }
+  CHECK_THROWS_WITH_AS(echoflow::Model::load(path), doctest::Contains((path + ": invalid model header: table model").c_str()),
+                       std::exception);
+  std::remove(path.c_str());
 }
 
 TEST_CASE("table model: auto keeps the table on a small network sample and the MADE where a column needs more parents") {
