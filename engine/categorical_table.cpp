@@ -121,22 +121,30 @@ double CategoricalTable<T>::loo_loglik(const int* codes, int N, const CptPrior& 
   const int G = groups();
   std::vector<char> ok;
   const int n = valid_rows(codes, N, ok);
-  if (n == 0) return NAN;
+  if (n < 2) return NAN;
   double s = 0;
-  std::vector<double> cnt, a, tot;
+  std::vector<double> cnt, a, tot, mc;
   for (int g = 0; g < G; ++g) {
     cell_counts(g, codes, N, ok, n, prior, cnt, a);
     const int k = levels_[size_t(g)];
+    tot.assign(size_t(configs_[size_t(g)]), 0.0);
+    mc.assign(size_t(k), 0.0);
+    for (size_t i = 0; i < cnt.size(); ++i) tot[i / size_t(k)] += cnt[i], mc[i % size_t(k)] += cnt[i];
     double A = 0;
     for (double x : a) A += x;
-    tot.assign(size_t(configs_[size_t(g)]), A);
-    for (size_t i = 0; i < cnt.size(); ++i) tot[i / size_t(k)] += cnt[i];
     for (int r = 0; r < N; ++r) {
       if (!ok[size_t(r)]) continue;
       const int* row = codes + size_t(r) * G;
+      const int x = row[g];
       const int64_t c = config_of(g, row);
-      // The row's own count taken out of its cell and its configuration's total.
-      s += std::log((cnt[size_t(c) * size_t(k) + size_t(row[g])] - 1 + a[size_t(row[g])]) / (tot[size_t(c)] - 1));
+      // The row's own count taken out of its cell, its configuration's total and (Marginal) the
+      // marginal frequencies the pseudo-counts follow: fit() on the other rows, scored on it.
+      double ax = a[size_t(x)], At = A;
+      if (prior.kind == CptPrior::Marginal) {
+        ax = prior.a * (mc[size_t(x)] - 1 + 0.5) / (double(n - 1) + 0.5 * k);
+        At = prior.a;  // the marginal frequencies sum to 1
+      }
+      s += std::log((cnt[size_t(c) * size_t(k) + size_t(x)] - 1 + ax) / (tot[size_t(c)] - 1 + At));
     }
   }
   return s / n;

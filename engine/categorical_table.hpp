@@ -44,10 +44,8 @@ class CategoricalTable {
   // Counts of codes (N, G) with the prior, into P's tables (rows with a code out of range are
   // left out).
   void fit(T* P, const int* codes, int N, const CptPrior& prior) const;
-  // Mean leave-one-out log-likelihood of the rows under fit(codes, N, prior): each row scored
-  // by the tables counted from the other rows (its own count taken out of its cells; the
-  // Marginal prior's frequencies keep every row). Closed form, no refit: for choosing a prior
-  // from all the rows.
+  // Mean leave-one-out log-likelihood of the valid rows: each row scored by the tables fit()
+  // would count from the other rows. Closed form, no refit: for choosing a prior from all rows.
   double loo_loglik(const int* codes, int N, const CptPrior& prior) const;
   // logp[b] += log p(codes_b).
   void forward(const T* P, const int* codes, int B, T* logp) const;

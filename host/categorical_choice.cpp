@@ -61,6 +61,25 @@ std::vector<std::vector<int>> graph_of(const std::vector<int>& codes, int G, con
 
 }  // namespace
 
+TableVsMade one_se_rule(const std::vector<double>& table, const std::vector<double>& made) {
+  EF_CHECK(table.size() == made.size(), "one_se_rule: ", table.size(), " and ", made.size(), " rows");
+  TableVsMade r{NAN, 0, false};
+  const size_t n = table.size();
+  if (n == 0) return r;
+  double m = 0;
+  for (size_t i = 0; i < n; ++i) m += (table[i] - made[i]) / double(n);
+  double ss = 0;
+  for (size_t i = 0; i < n; ++i) ss += (table[i] - made[i] - m) * (table[i] - made[i] - m);
+  r.diff = m;
+  r.se = n > 1 ? std::sqrt(ss / double(n - 1) / double(n)) : 0;
+  // The table model is the simpler one (counts on a graph, no training noise), so it is kept
+  // unless the MADE scores the rows better by more than one standard error of the difference:
+  // where the two are within noise of each other the tables' draws stay on the configurations
+  // the rows show (bench/results/QUALITY_DEFAULTS.md, "The one-standard-error rule").
+  r.keep_table = std::isfinite(m) && m > -r.se;
+  return r;
+}
+
 const std::vector<CptPrior>& cpt_prior_candidates() {
   // Light priors only: the validation rows barely tell the priors apart (0.005-0.02 nats a row),
   // but heavier smoothing moves mass onto configurations the data never shows, so the draws
@@ -121,33 +140,20 @@ void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& d
     const TabularModel<float> tm(spec);
     const CategoricalTable<float>& table = *tm.table(0);
     std::vector<float> P(tm.num_params(), 0.f), lp;
-    for (const CptPrior& p : cpt_prior_candidates()) {
+    for (size_t i = 0; i < cpt_prior_candidates().size(); ++i) {
+      const CptPrior& p = cpt_prior_candidates()[i];
       table.fit(P.data(), tr.data(), n_tr, p);
       lp.assign(size_t(n_va), 0.f);
       table.forward(P.data(), va.data(), n_va, lp.data());
       double s = 0;
       for (float x : lp) s += double(x);
       const double ll = n_va > 0 ? s / n_va : NAN;
-      if (ll > best_ll) best_ll = ll, best = p, best_terms.assign(lp.begin(), lp.end());
+      if (i == 0 || ll > best_ll) best_ll = ll, best = p, best_terms.assign(lp.begin(), lp.end());
     }
   }
-  double made_ll = 0;
-  for (double t : made_terms) made_ll += t;
-  made_ll = n_va > 0 ? made_ll / n_va : NAN;
-  // The standard error of the mean per-row difference (table - MADE) on the same rows.
-  double se = 0;
-  if (n_va > 1 && best_terms.size() == made_terms.size()) {
-    const double m = best_ll - made_ll;
-    for (size_t r = 0; r < made_terms.size(); ++r) se += (best_terms[r] - made_terms[r] - m) * (best_terms[r] - made_terms[r] - m);
-    se = std::sqrt(se / double(n_va - 1) / double(n_va));
-  }
-
-  // The one-standard-error rule: the table model is the simpler one (counts on a graph, no
-  // training noise), so it is kept unless the MADE scores the validation rows better by more
-  // than one standard error of the difference. Where the two are within noise of each other the
-  // tables' draws stay on the configurations the rows show (bench/results/QUALITY_DEFAULTS.md,
-  // "The one-standard-error rule").
-  const bool table_wins = forced || (std::isfinite(best_ll) && best_ll - made_ll > -se);
+  const TableVsMade cmp = one_se_rule(best_terms, made_terms);
+  const double made_ll = best_ll - cmp.diff, se = cmp.se;
+  const bool table_wins = forced || (std::isfinite(best_ll) && cmp.keep_table);
   char b[320];
   if (!table_wins) {
     std::snprintf(b, sizeof b, "made (validation log-likelihood %.4f a row against the table model's %.4f, se of the difference %.4f)",

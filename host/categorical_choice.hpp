@@ -22,6 +22,15 @@ namespace ef {
 // back-off 1 (bench/results/QUALITY_DEFAULTS.md, "A count-table model" and the 2026-11-30 merge).
 const std::vector<CptPrior>& cpt_prior_candidates();
 
+// The one-standard-error rule on the per-row log-likelihoods of the same validation rows under
+// the table model and the MADE: diff = mean(table - made), se = its standard error; keep_table
+// unless diff < -se (n = 0: diff NaN, not kept).
+struct TableVsMade {
+  double diff, se;
+  bool keep_table;
+};
+TableVsMade one_se_rule(const std::vector<double>& table, const std::vector<double>& made);
+
 // how: "auto" (the table model unless the MADE's validation likelihood is better by more than one
 // standard error of the per-row difference), "table" or "made" (no-op). A chosen table model is
 // refitted on every row, training and validation: graph, prior (by leave-one-out likelihood) and
