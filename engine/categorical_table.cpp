@@ -62,10 +62,9 @@ void CategoricalTable<T>::init(T* P) const {
 }
 
 template <class T>
-void CategoricalTable<T>::fit(T* P, const int* codes, int N, const CptPrior& prior) const {
+int CategoricalTable<T>::valid_rows(const int* codes, int N, std::vector<char>& ok) const {
   const int G = groups();
-  EF_CHECK(prior.a > 0 && std::isfinite(prior.a), "table model: the prior's pseudo-count must be positive");
-  std::vector<char> ok(size_t(std::max(N, 0)), 1);
+  ok.assign(size_t(std::max(N, 0)), 1);
   int n = 0;
   for (int r = 0; r < N; ++r) {
     for (int g = 0; g < G && ok[size_t(r)]; ++g) {
@@ -74,30 +73,81 @@ void CategoricalTable<T>::fit(T* P, const int* codes, int N, const CptPrior& pri
     }
     n += ok[size_t(r)];
   }
-  for (int g = 0; g < G; ++g) {
+  return n;
+}
+
+template <class T>
+void CategoricalTable<T>::cell_counts(int g, const int* codes, int N, const std::vector<char>& ok, int n,
+                                      const CptPrior& prior, std::vector<double>& cnt, std::vector<double>& a) const {
+  EF_CHECK(prior.a > 0 && std::isfinite(prior.a), "table model: the prior's pseudo-count must be positive");
+  const int G = groups(), k = levels_[size_t(g)];
+  const int64_t q = configs_[size_t(g)];
+  cnt.assign(size_t(q) * size_t(k), 0.0);
+  std::vector<double> marg(size_t(k), 0.5);
+  for (int r = 0; r < N; ++r) {
+    if (!ok[size_t(r)]) continue;
+    const int* row = codes + size_t(r) * G;
+    cnt[size_t(config_of(g, row)) * size_t(k) + size_t(row[g])] += 1;
+    marg[size_t(row[g])] += 1;
+  }
+  for (double& m : marg) m /= double(n) + 0.5 * k;
+  a.resize(size_t(k));
+  for (int x = 0; x < k; ++x)
+    a[size_t(x)] = prior.kind == CptPrior::Additive ? prior.a
+                   : prior.kind == CptPrior::BDeu   ? prior.a / (double(q) * k)
+                                                    : prior.a * marg[size_t(x)];
+}
+
+template <class T>
+void CategoricalTable<T>::fit(T* P, const int* codes, int N, const CptPrior& prior) const {
+  std::vector<char> ok;
+  const int n = valid_rows(codes, N, ok);
+  std::vector<double> cnt, a;
+  for (int g = 0; g < groups(); ++g) {
+    cell_counts(g, codes, N, ok, n, prior, cnt, a);
     const int k = levels_[size_t(g)];
-    const int64_t q = configs_[size_t(g)];
-    std::vector<double> cnt(size_t(q) * size_t(k), 0.0), marg(size_t(k), 0.5);
-    for (int r = 0; r < N; ++r) {
-      if (!ok[size_t(r)]) continue;
-      const int* row = codes + size_t(r) * G;
-      cnt[size_t(config_of(g, row)) * size_t(k) + size_t(row[g])] += 1;
-      marg[size_t(row[g])] += 1;
-    }
-    for (double& m : marg) m /= double(n) + 0.5 * k;
-    std::vector<double> a(static_cast<size_t>(k));
-    for (int x = 0; x < k; ++x)
-      a[size_t(x)] = prior.kind == CptPrior::Additive ? prior.a
-                     : prior.kind == CptPrior::BDeu   ? prior.a / (double(q) * k)
-                                                      : prior.a * marg[size_t(x)];
     T* t = P + off_[size_t(g)];
-    for (int64_t c = 0; c < q; ++c) {
+    for (int64_t c = 0; c < configs_[size_t(g)]; ++c) {
       double tot = 0;
       for (int x = 0; x < k; ++x) tot += cnt[size_t(c) * size_t(k) + size_t(x)] + a[size_t(x)];
       for (int x = 0; x < k; ++x)
         t[size_t(c) * size_t(k) + size_t(x)] = T(std::log((cnt[size_t(c) * size_t(k) + size_t(x)] + a[size_t(x)]) / tot));
     }
   }
+}
+
+template <class T>
+double CategoricalTable<T>::loo_loglik(const int* codes, int N, const CptPrior& prior) const {
+  const int G = groups();
+  std::vector<char> ok;
+  const int n = valid_rows(codes, N, ok);
+  if (n < 2) return NAN;
+  double s = 0;
+  std::vector<double> cnt, a, tot, mc;
+  for (int g = 0; g < G; ++g) {
+    cell_counts(g, codes, N, ok, n, prior, cnt, a);
+    const int k = levels_[size_t(g)];
+    tot.assign(size_t(configs_[size_t(g)]), 0.0);
+    mc.assign(size_t(k), 0.0);
+    for (size_t i = 0; i < cnt.size(); ++i) tot[i / size_t(k)] += cnt[i], mc[i % size_t(k)] += cnt[i];
+    double A = 0;
+    for (double x : a) A += x;
+    for (int r = 0; r < N; ++r) {
+      if (!ok[size_t(r)]) continue;
+      const int* row = codes + size_t(r) * G;
+      const int x = row[g];
+      const int64_t c = config_of(g, row);
+      // The row's own count taken out of its cell, its configuration's total and (Marginal) the
+      // marginal frequencies the pseudo-counts follow: fit() on the other rows, scored on it.
+      double ax = a[size_t(x)], At = A;
+      if (prior.kind == CptPrior::Marginal) {
+        ax = prior.a * (mc[size_t(x)] - 1 + 0.5) / (double(n - 1) + 0.5 * k);
+        At = prior.a;  // the marginal frequencies sum to 1
+      }
+      s += std::log((cnt[size_t(c) * size_t(k) + size_t(x)] - 1 + ax) / (tot[size_t(c)] - 1 + At));
+    }
+  }
+  return s / n;
 }
 
 template <class T>

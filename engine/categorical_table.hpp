@@ -44,6 +44,9 @@ class CategoricalTable {
   // Counts of codes (N, G) with the prior, into P's tables (rows with a code out of range are
   // left out).
   void fit(T* P, const int* codes, int N, const CptPrior& prior) const;
+  // Mean leave-one-out log-likelihood of the valid rows: each row scored by the tables fit()
+  // would count from the other rows. Closed form, no refit: for choosing a prior from all rows.
+  double loo_loglik(const int* codes, int N, const CptPrior& prior) const;
   // logp[b] += log p(codes_b).
   void forward(const T* P, const int* codes, int B, T* logp) const;
   // Ancestral draws; uniforms from (seed, stream, (row_offset + r) G + g), as CategoricalMade.
@@ -51,6 +54,12 @@ class CategoricalTable {
 
  private:
   int64_t config_of(int g, const int* row) const;
+  // ok[r]: row r's codes are all in range; returns how many are.
+  int valid_rows(const int* codes, int N, std::vector<char>& ok) const;
+  // Group g's counts per (configuration, level) cell over the ok rows, and the prior's
+  // pseudo-count per level.
+  void cell_counts(int g, const int* codes, int N, const std::vector<char>& ok, int n, const CptPrior& prior,
+                   std::vector<double>& cnt, std::vector<double>& a) const;
   std::vector<int> levels_, order_;
   std::vector<std::vector<int>> parents_;
   std::vector<int64_t> configs_;

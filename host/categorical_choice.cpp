@@ -47,7 +47,38 @@ void encode_codes(const echoflow::Model::Impl& I, const echoflow::Table& data, c
   }
 }
 
+// ef::learn_dag's graph of (up to kDagOrderMaxRows evenly spaced) rows of codes (n x G).
+std::vector<std::vector<int>> graph_of(const std::vector<int>& codes, int G, const std::vector<int>& levels) {
+  const int n = int(codes.size() / size_t(G)), n_sub = std::min(n, kDagOrderMaxRows);
+  std::vector<int> sub(size_t(n_sub) * size_t(G));
+  for (int i = 0; i < n_sub; ++i) {
+    const size_t src = size_t(i) * size_t(n) / size_t(std::max(n_sub, 1));
+    std::copy(codes.begin() + long(src * size_t(G)), codes.begin() + long((src + 1) * size_t(G)),
+              sub.begin() + long(size_t(i) * size_t(G)));
+  }
+  return learn_dag(sub, n_sub, levels).parents;
+}
+
 }  // namespace
+
+TableVsMade one_se_rule(const std::vector<double>& table, const std::vector<double>& made) {
+  EF_CHECK(table.size() == made.size(), "one_se_rule: ", table.size(), " and ", made.size(), " rows");
+  TableVsMade r{NAN, 0, false};
+  const size_t n = table.size();
+  if (n == 0) return r;
+  double m = 0;
+  for (size_t i = 0; i < n; ++i) m += (table[i] - made[i]) / double(n);
+  double ss = 0;
+  for (size_t i = 0; i < n; ++i) ss += (table[i] - made[i] - m) * (table[i] - made[i] - m);
+  r.diff = m;
+  r.se = n > 1 ? std::sqrt(ss / double(n - 1) / double(n)) : 0;
+  // The table model is the simpler one (counts on a graph, no training noise), so it is kept
+  // unless the MADE scores the rows better by more than one standard error of the difference:
+  // where the two are within noise of each other the tables' draws stay on the configurations
+  // the rows show (bench/results/QUALITY_DEFAULTS.md, "The one-standard-error rule").
+  r.keep_table = std::isfinite(m) && m > -r.se;
+  return r;
+}
 
 const std::vector<CptPrior>& cpt_prior_candidates() {
   // Light priors only: the validation rows barely tell the priors apart (0.005-0.02 nats a row),
@@ -95,55 +126,86 @@ void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& d
   // The graph whose order the MADE was trained in, when there is one (a search over the codes
   // in that order can stop at a worse graph: greedy moves, ties by column order); else one
   // learned from (up to kDagOrderMaxRows evenly spaced) training rows. The tables count all.
-  if (parents.size() != size_t(G)) {
-    const int n_sub = std::min(n_tr, kDagOrderMaxRows);
-    std::vector<int> sub(size_t(n_sub) * size_t(G));
-    for (int i = 0; i < n_sub; ++i) {
-      const size_t src = size_t(i) * size_t(n_tr) / size_t(std::max(n_sub, 1));
-      std::copy(tr.begin() + long(src * size_t(G)), tr.begin() + long((src + 1) * size_t(G)),
-                sub.begin() + long(size_t(i) * size_t(G)));
-    }
-    parents = learn_dag(sub, n_sub, levels).parents;
-  }
+  if (parents.size() != size_t(G)) parents = graph_of(tr, G, levels);
   int edges = 0;
   for (auto& pa : parents) edges += int(pa.size());
 
   TabularSpec spec = I.spec;
   spec.parts[0].cpt_parents = parents;
   spec.parts[0].cpt_order = topological_order(parents);
-  const TabularModel<float> tm(spec);
-  const CategoricalTable<float>& table = *tm.table(0);
-  std::vector<float> P(tm.num_params(), 0.f);
-  auto val_ll = [&]() {
-    std::vector<float> lp(size_t(n_va), 0.f);
-    table.forward(P.data(), va.data(), n_va, lp.data());
-    double s = 0;
-    for (float x : lp) s += double(x);
-    return n_va > 0 ? s / n_va : NAN;
-  };
+  std::vector<double> best_terms;  // the best prior's log-likelihood of each validation row
   CptPrior best = cpt_prior_candidates()[0];
   double best_ll = -INFINITY;
-  for (const CptPrior& p : cpt_prior_candidates()) {
-    table.fit(P.data(), tr.data(), n_tr, p);
-    const double ll = val_ll();
-    if (ll > best_ll) best_ll = ll, best = p;
+  {
+    const TabularModel<float> tm(spec);
+    const CategoricalTable<float>& table = *tm.table(0);
+    std::vector<float> P(tm.num_params(), 0.f), lp;
+    for (size_t i = 0; i < cpt_prior_candidates().size(); ++i) {
+      const CptPrior& p = cpt_prior_candidates()[i];
+      table.fit(P.data(), tr.data(), n_tr, p);
+      lp.assign(size_t(n_va), 0.f);
+      table.forward(P.data(), va.data(), n_va, lp.data());
+      double s = 0;
+      for (float x : lp) s += double(x);
+      const double ll = n_va > 0 ? s / n_va : NAN;
+      if (i == 0 || ll > best_ll) best_ll = ll, best = p, best_terms.assign(lp.begin(), lp.end());
+    }
   }
-  double made_ll = 0;
-  for (double t : made_terms) made_ll += t;
-  made_ll = n_va > 0 ? made_ll / n_va : NAN;
-
-  char b[256];
-  std::snprintf(b, sizeof b, "validation log-likelihood %.4f a row against the MADE's %.4f; %d edges, prior %s",
-                best_ll, made_ll, edges, prior_text(best).c_str());
-  const bool table_wins = forced || (std::isfinite(best_ll) && best_ll > made_ll);
+  const TableVsMade cmp = one_se_rule(best_terms, made_terms);
+  const double made_ll = best_ll - cmp.diff, se = cmp.se;
+  const bool table_wins = forced || (std::isfinite(best_ll) && cmp.keep_table);
+  char b[320];
   if (!table_wins) {
-    std::snprintf(b, sizeof b, "made (validation log-likelihood %.4f a row against the table model's %.4f)", made_ll, best_ll);
+    std::snprintf(b, sizeof b, "made (validation log-likelihood %.4f a row against the table model's %.4f, se of the difference %.4f)",
+                  made_ll, best_ll, se);
     I.train.categorical_model = b;
     return;
   }
-  I.train.categorical_model = std::string("table (") + b + ")";
+
+  // Chosen: the graph, the prior and the tables again from every row (training and validation),
+  // in row order, so the table model is not tied to the validation split the training seed drew.
+  std::vector<int> all_rows(is_train.size()), all;
+  for (size_t r = 0; r < all_rows.size(); ++r) all_rows[r] = int(r);
+  encode_codes(I, data, all_rows, all, nullptr);
+  const int n_all = int(all.size() / size_t(G));
+  {
+    // Searched in the table's column order, then mapped to the model's groups: the search breaks
+    // ties by position, and the model's order is the MADE's, which depends on the split too.
+    std::vector<int> col_of;  // table-order position -> model group
+    for (size_t c = 0; c < I.col_group.size(); ++c)
+      if (I.col_group[c] >= 0) col_of.push_back(I.col_group[c]);
+    EF_CHECK(int(col_of.size()) == G, "table model: ", col_of.size(), " categorical columns for ", G, " groups");
+    std::vector<int> by_col(all.size());
+    std::vector<int> col_levels(static_cast<size_t>(G));
+    for (int i = 0; i < G; ++i) col_levels[size_t(i)] = levels[size_t(col_of[size_t(i)])];
+    for (size_t r = 0; r < size_t(n_all); ++r)
+      for (int i = 0; i < G; ++i) by_col[r * size_t(G) + size_t(i)] = all[r * size_t(G) + size_t(col_of[size_t(i)])];
+    const std::vector<std::vector<int>> pc = graph_of(by_col, G, col_levels);
+    parents.assign(size_t(G), {});
+    for (int i = 0; i < G; ++i) {
+      for (int p : pc[size_t(i)]) parents[size_t(col_of[size_t(i)])].push_back(col_of[size_t(p)]);
+      std::sort(parents[size_t(col_of[size_t(i)])].begin(), parents[size_t(col_of[size_t(i)])].end());
+    }
+  }
+  int edges_all = 0;
+  for (auto& pa : parents) edges_all += int(pa.size());
+  spec.parts[0].cpt_parents = parents;
+  spec.parts[0].cpt_order = topological_order(parents);
+  const TabularModel<float> tm(spec);
+  const CategoricalTable<float>& table = *tm.table(0);
+  // The prior again, by leave-one-out likelihood of every row under the new graph.
+  CptPrior prior = cpt_prior_candidates()[0];
+  double best_loo = -INFINITY;
+  for (const CptPrior& p : cpt_prior_candidates())
+    if (const double loo = table.loo_loglik(all.data(), n_all, p); loo > best_loo) best_loo = loo, prior = p;
+  std::vector<float> P(tm.num_params(), 0.f);
+  std::snprintf(b, sizeof b,
+                "table (validation log-likelihood %.4f a row against the MADE's %.4f, se of the difference %.4f; "
+                "%d edges, prior %s; refitted on all %d rows: %d edges, prior %s by leave-one-out)",
+                best_ll, made_ll, se, edges, prior_text(best).c_str(), n_all, edges_all, prior_text(prior).c_str());
+  I.train.categorical_model = b;
+  table.fit(P.data(), all.data(), n_all, prior);
   // The new parameters: the flow's tensors as trained (matched by name), the tables counted.
-  table.fit(P.data(), tr.data(), n_tr, best);
   const TabularModel<float> old(I.spec);
   for (const ParamTensor& t : tm.layout().tensors()) {
     if (t.name.rfind("part0.cat.", 0) == 0) continue;

@@ -22,7 +22,19 @@ namespace ef {
 // back-off 1 (bench/results/QUALITY_DEFAULTS.md, "A count-table model" and the 2026-11-30 merge).
 const std::vector<CptPrior>& cpt_prior_candidates();
 
-// how: "auto" (the better validation likelihood; the MADE on a tie), "table" or "made" (no-op).
+// The one-standard-error rule on the per-row log-likelihoods of the same validation rows under
+// the table model and the MADE: diff = mean(table - made), se = its standard error; keep_table
+// unless diff < -se (n = 0: diff NaN, not kept).
+struct TableVsMade {
+  double diff, se;
+  bool keep_table;
+};
+TableVsMade one_se_rule(const std::vector<double>& table, const std::vector<double>& made);
+
+// how: "auto" (the table model unless the MADE's validation likelihood is better by more than one
+// standard error of the per-row difference), "table" or "made" (no-op). A chosen table model is
+// refitted on every row, training and validation: graph, prior (by leave-one-out likelihood) and
+// counts.
 // is_train: the validation split Model::fit trained with. Sets I.spec, I.params and I.be when
 // the table model is chosen, and I.train.categorical_model to what was chosen and why.
 void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& data, const std::vector<char>& is_train,
