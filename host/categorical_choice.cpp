@@ -47,16 +47,27 @@ void encode_codes(const echoflow::Model::Impl& I, const echoflow::Table& data, c
   }
 }
 
-// ef::learn_dag's graph of (up to kDagOrderMaxRows evenly spaced) rows of codes (n x G).
-std::vector<std::vector<int>> graph_of(const std::vector<int>& codes, int G, const std::vector<int>& levels) {
+// ef::learn_dag's graph of (up to kDagOrderMaxRows evenly spaced) rows of codes (n x G, the
+// model's groups), searched with the groups in the order col_of lists them (position -> group;
+// the search breaks ties by position) and returned per group.
+std::vector<std::vector<int>> graph_of(const std::vector<int>& codes, const std::vector<int>& levels,
+                                       const std::vector<int>& col_of) {
+  const int G = int(col_of.size());
   const int n = int(codes.size() / size_t(G)), n_sub = std::min(n, kDagOrderMaxRows);
-  std::vector<int> sub(size_t(n_sub) * size_t(G));
-  for (int i = 0; i < n_sub; ++i) {
-    const size_t src = size_t(i) * size_t(n) / size_t(std::max(n_sub, 1));
-    std::copy(codes.begin() + long(src * size_t(G)), codes.begin() + long((src + 1) * size_t(G)),
-              sub.begin() + long(size_t(i) * size_t(G)));
+  std::vector<int> sub(size_t(n_sub) * size_t(G)), sub_levels(static_cast<size_t>(G));
+  for (int i = 0; i < G; ++i) sub_levels[size_t(i)] = levels[size_t(col_of[size_t(i)])];
+  for (int r = 0; r < n_sub; ++r) {
+    const size_t src = size_t(r) * size_t(n) / size_t(std::max(n_sub, 1));
+    for (int i = 0; i < G; ++i) sub[size_t(r) * size_t(G) + size_t(i)] = codes[src * size_t(G) + size_t(col_of[size_t(i)])];
   }
-  return learn_dag(sub, n_sub, levels).parents;
+  const std::vector<std::vector<int>> pc = learn_dag(sub, n_sub, sub_levels).parents;
+  std::vector<std::vector<int>> parents(static_cast<size_t>(G));
+  for (int i = 0; i < G; ++i) {
+    std::vector<int>& pa = parents[size_t(col_of[size_t(i)])];
+    for (int p : pc[size_t(i)]) pa.push_back(col_of[size_t(p)]);
+    std::sort(pa.begin(), pa.end());
+  }
+  return parents;
 }
 
 }  // namespace
@@ -75,7 +86,7 @@ TableVsMade one_se_rule(const std::vector<double>& table, const std::vector<doub
   // The table model is the simpler one (counts on a graph, no training noise), so it is kept
   // unless the MADE scores the rows better by more than one standard error of the difference:
   // where the two are within noise of each other the tables' draws stay on the configurations
-  // the rows show (bench/results/QUALITY_DEFAULTS.md, "The one-standard-error rule").
+  // the rows show (bench/results/QUALITY_DEFAULTS.md, "The count tables' choice by the one-standard-error rule").
   r.keep_table = std::isfinite(m) && m > -r.se;
   return r;
 }
@@ -126,7 +137,9 @@ void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& d
   // The graph whose order the MADE was trained in, when there is one (a search over the codes
   // in that order can stop at a worse graph: greedy moves, ties by column order); else one
   // learned from (up to kDagOrderMaxRows evenly spaced) training rows. The tables count all.
-  if (parents.size() != size_t(G)) parents = graph_of(tr, G, levels);
+  std::vector<int> model_order(static_cast<size_t>(G));
+  for (int g = 0; g < G; ++g) model_order[size_t(g)] = g;
+  if (parents.size() != size_t(G)) parents = graph_of(tr, levels, model_order);
   int edges = 0;
   for (auto& pa : parents) edges += int(pa.size());
 
@@ -164,29 +177,19 @@ void choose_categorical_model(echoflow::Model::Impl& I, const echoflow::Table& d
 
   // Chosen: the graph, the prior and the tables again from every row (training and validation),
   // in row order, so the table model is not tied to the validation split the training seed drew.
+  std::vector<int>().swap(tr);
+  std::vector<int>().swap(va);
   std::vector<int> all_rows(is_train.size()), all;
   for (size_t r = 0; r < all_rows.size(); ++r) all_rows[r] = int(r);
   encode_codes(I, data, all_rows, all, nullptr);
   const int n_all = int(all.size() / size_t(G));
-  {
-    // Searched in the table's column order, then mapped to the model's groups: the search breaks
-    // ties by position, and the model's order is the MADE's, which depends on the split too.
-    std::vector<int> col_of;  // table-order position -> model group
-    for (size_t c = 0; c < I.col_group.size(); ++c)
-      if (I.col_group[c] >= 0) col_of.push_back(I.col_group[c]);
-    EF_CHECK(int(col_of.size()) == G, "table model: ", col_of.size(), " categorical columns for ", G, " groups");
-    std::vector<int> by_col(all.size());
-    std::vector<int> col_levels(static_cast<size_t>(G));
-    for (int i = 0; i < G; ++i) col_levels[size_t(i)] = levels[size_t(col_of[size_t(i)])];
-    for (size_t r = 0; r < size_t(n_all); ++r)
-      for (int i = 0; i < G; ++i) by_col[r * size_t(G) + size_t(i)] = all[r * size_t(G) + size_t(col_of[size_t(i)])];
-    const std::vector<std::vector<int>> pc = graph_of(by_col, G, col_levels);
-    parents.assign(size_t(G), {});
-    for (int i = 0; i < G; ++i) {
-      for (int p : pc[size_t(i)]) parents[size_t(col_of[size_t(i)])].push_back(col_of[size_t(p)]);
-      std::sort(parents[size_t(col_of[size_t(i)])].begin(), parents[size_t(col_of[size_t(i)])].end());
-    }
-  }
+  // Searched in the table's column order: the model's order is the MADE's, which depends on the
+  // split too.
+  std::vector<int> column_order;  // table-order position -> model group
+  for (size_t c = 0; c < I.col_group.size(); ++c)
+    if (I.col_group[c] >= 0) column_order.push_back(I.col_group[c]);
+  EF_CHECK(int(column_order.size()) == G, "table model: ", column_order.size(), " categorical columns for ", G, " groups");
+  parents = graph_of(all, levels, column_order);
   int edges_all = 0;
   for (auto& pa : parents) edges_all += int(pa.size());
   spec.parts[0].cpt_parents = parents;
