@@ -88,12 +88,9 @@ TEST_CASE("table model: a chosen table model is the same for every training seed
   // Seeds 0-2 in the learned order, and seed 0 in the table's column order: the refit searches
   // in column order whatever order the MADE was trained in.
   for (int fit = 0; fit < 4; ++fit) {
-    echoflow::FitOptions opt;
-    opt.threads = 1;
-    opt.train.epochs = 2;
+    echoflow::FitOptions opt = eft::brief_fit(2, "table");
     opt.train.seed = uint64_t(fit % 3);
     if (fit == 3) opt.categorical_order = "table";
-    opt.categorical_model = "table";
     models.push_back(echoflow::Model::fit(t, opt));
     const std::string& why = models.back().training().categorical_model;
     MESSAGE(why);

@@ -170,11 +170,7 @@ TEST_CASE("table model: a known network's conditional probabilities are recovere
 TEST_CASE("table model: the model file round trip gives identical scores and draws") {
   const efbench::BayesNet net = efbench::random_network(8, 2);
   const echoflow::Table t = bn_sample_table(net, 1500, 3);
-  echoflow::FitOptions opt;
-  opt.threads = 1;
-  opt.train.epochs = 3;
-  opt.categorical_model = "table";
-  const echoflow::Model m = echoflow::Model::fit(t, opt);
+  const echoflow::Model m = echoflow::Model::fit(t, eft::brief_fit(3, "table"));
   REQUIRE(m.training().categorical_model.rfind("table (", 0) == 0);
   const std::string path = std::string("categorical_table_test_") + std::to_string(::getpid()) + ".efm";
   m.save(path);
@@ -195,10 +191,7 @@ TEST_CASE("table model: the model file round trip gives identical scores and dra
 // building the layout, after the header's own checks, without the path).
 TEST_CASE("table model: a model file with parents the tables refuse is an error naming the file") {
   const efbench::BayesNet net = efbench::random_network(6, 2);
-  echoflow::FitOptions opt;
-  opt.threads = 1;
-  opt.train.epochs = 1;
-  opt.categorical_model = "table";
+  const echoflow::FitOptions opt = eft::brief_fit(1, "table");
   const std::string path = std::string("categorical_table_bad_") + std::to_string(::getpid()) + ".efm";
   echoflow::Model::fit(bn_sample_table(net, 400, 3), opt).save(path);
   std::string img;
@@ -260,9 +253,7 @@ TEST_CASE("table model: auto keeps the table on a small network sample and the M
 TEST_CASE("table model: not with conditional columns, and only on the CPU backend") {
   const efbench::BayesNet net = efbench::random_network(5, 1);
   const echoflow::Table t = bn_sample_table(net, 400, 2);
-  echoflow::FitOptions opt;
-  opt.threads = 1;
-  opt.train.epochs = 2;
+  echoflow::FitOptions opt = eft::brief_fit(2);
   opt.conditional = {net.vars[0].name};
   const echoflow::Model m = echoflow::Model::fit(t, opt);
   CHECK(m.training().categorical_model == "made (the table model is used only without conditional columns)");
@@ -276,9 +267,7 @@ TEST_CASE("table model: not with conditional columns, and only on the CPU backen
     std::vector<double> v(t.rows());
     for (size_t r = 0; r < v.size(); ++r) v[r] = ef::math::rand_normal(3, 0, r);
     mixed.columns.push_back(echoflow::Column::numeric("x", v));
-    echoflow::FitOptions o;
-    o.threads = 1;
-    o.train.epochs = 2;
+    echoflow::FitOptions o = eft::brief_fit(2);
     CHECK(echoflow::Model::fit(mixed, o).training().categorical_model ==
           "made (auto: the table model is offered to categorical-only tables)");
     o.categorical_model = "table";

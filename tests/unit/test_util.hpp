@@ -214,4 +214,14 @@ inline double grid_mass(const echoflow::Model& m, double a0, double a1, double b
   return mass;
 }
 
+// Options of a brief one-thread fit: the categorical model choice runs after any number of
+// epochs, so the count-table tests need only a few.
+inline echoflow::FitOptions brief_fit(int epochs, const std::string& categorical_model = "auto") {
+  echoflow::FitOptions opt;
+  opt.threads = 1;
+  opt.train.epochs = epochs;
+  opt.categorical_model = categorical_model;
+  return opt;
+}
+
 }  // namespace eft
