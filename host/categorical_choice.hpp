@@ -22,6 +22,10 @@ namespace ef {
 // back-off 1 (bench/results/QUALITY_DEFAULTS.md, "A count-table model" and the 2026-11-30 merge).
 const std::vector<CptPrior>& cpt_prior_candidates();
 
+// Whether "auto" offers the count tables to a model of this layout: block R only (no conditional
+// columns) and no flow dimensions. Model::fit also pays for the tabu graph only then.
+inline bool tables_offered(const TabularSpec& s) { return s.c_parts == 0 && s.parts.size() == 1 && s.dims() == 0; }
+
 // The one-standard-error rule on the per-row log-likelihoods of the same validation rows under
 // the table model and the MADE: diff = mean(table - made), se = its standard error; keep_table
 // unless diff < -se (n = 0: diff NaN, not kept).

@@ -292,9 +292,8 @@ std::vector<int> learned_order_of(const Model::Impl& I, const Table& data, const
     greedy.tabu_moves = 0;
     const ef::LearnedDag dag = ef::learn_dag(sub_codes, int(n_rows), rest->levels, greedy);
     order = dag.order;
-    const bool table_offered = rest->dims == 0 && I.spec.c_parts == 0;
     const std::vector<std::vector<int>> parents =
-        table_offered ? ef::learn_dag(sub_codes, int(n_rows), rest->levels).parents : dag.parents;
+        ef::tables_offered(I.spec) ? ef::learn_dag(sub_codes, int(n_rows), rest->levels).parents : dag.parents;
     for (int g = 0; g < R; ++g)
       for (int p : parents[size_t(g)]) parent_cols[size_t(group_col[size_t(g)])].push_back(group_col[size_t(p)]);
   } else {
