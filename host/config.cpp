@@ -358,6 +358,7 @@ Config config_from_json(json root, const std::string& name, const std::string& b
   c.categorical_max_levels = checked(d, "data.categorical_max_levels", "data.categorical_max_levels", name).get<int>();
   c.support = support_from(checked(d, "data.support", "data.support", name).get<std::string>());
   c.support_margin = checked(d, "data.support_margin", "data.support_margin", name).get<double>();
+  c.split_modes = checked(d, "data.split_modes", "data.split_modes", name).get<bool>();
   c.categorical_max_labels = checked(d, "data.categorical_max_labels", "data.categorical_max_labels", name).get<int>();
   if (what == ConfigFor::File) {
     if (!d.contains("path")) EF_THROW(name, ": missing data.path");
@@ -454,6 +455,7 @@ echoflow::FitOptions fit_options(const Config& c) {
   opt.columns = c.column_options;
   opt.support = c.support;
   opt.support_margin = c.support_margin;
+  opt.split_modes = c.split_modes;
   opt.missing_tokens = c.missing_tokens;
   opt.conditional = c.conditional;
   opt.categorical_order = c.categorical_order;

@@ -30,6 +30,7 @@ struct Config {
   int categorical_max_levels = 10;
   Support support = Support::Observed;             // data.support
   double support_margin = 0.1;                    // data.support_margin
+  bool split_modes = true;                        // data.split_modes
   int categorical_max_labels = 1000;  // wider categorical columns are dropped with a warning
   std::vector<std::string> header;  // data.header: names for a file without a header row
   FlowSpec flow;                                   // dim/context filled at fit time

@@ -99,17 +99,128 @@ double bound_unmap(const ColumnEncoder& e, double t) {
 
 int ColumnEncoder::group_levels() const {
   if (is_categorical()) return int(labels.size()) + (has_missing ? 1 : 0);
-  const int states = 1 + int(atoms.size()) + (has_missing ? 1 : 0);
+  const int states = value_states() + int(atoms.size()) + (has_missing ? 1 : 0);
   return states > 1 ? states : 0;
 }
 
 int ColumnEncoder::state_of(double x) const {
   for (size_t i = 0; i < atoms.size(); ++i)
-    if (x == atoms[i]) return 1 + int(i);
-  return 0;
+    if (x == atoms[i]) return value_states() + int(i);
+  if (mode_z.empty()) return 0;
+  return int(std::upper_bound(mode_z.begin(), mode_z.end(), normal_score(x)) - mode_z.begin());
 }
 
 namespace {
+double Phi(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }   // P(Z <= z)
+double Qf(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }     // P(Z > z)
+constexpr double kTinyP = 1e-300;  // a probability at a mode's very edge: u finite (about -37)
+
+// Mode m of thresholds mz spans normal scores [a, b); its mass P(a <= Z < b) is taken from
+// whichever tail keeps the subtraction exact.
+struct ModeSpan {
+  double a, b, mass;
+};
+ModeSpan mode_span(const std::vector<double>& mz, int m) {
+  ModeSpan s;
+  s.a = m == 0 ? -INFINITY : mz[size_t(m - 1)];
+  s.b = size_t(m) == mz.size() ? INFINITY : mz[size_t(m)];
+  s.mass = s.a >= 0 ? Qf(s.a) - Qf(s.b) : s.b <= 0 ? Phi(s.b) - Phi(s.a) : 1 - Phi(s.a) - Qf(s.b);
+  return s;
+}
+
+// z in mode span s -> u = Phi^-1(P(a <= Z < z) / mass), adding log du/dz. The masses below and
+// above z are each taken from the side where they are small, so u stays exact near both edges.
+double to_mode(const ModeSpan& s, double z, double* logj) {
+  const double below = z <= 0 ? Phi(z) - Phi(s.a) : s.a >= 0 ? Qf(s.a) - Qf(z) : Phi(z) - Phi(s.a);
+  const double above = z >= 0 ? Qf(z) - Qf(s.b) : s.b <= 0 ? Phi(s.b) - Phi(z) : Qf(z) - Qf(s.b);
+  const double p = below / s.mass, q = above / s.mass;
+  const double u = p < q ? normal_quantile(std::clamp(p, kTinyP, 0.5)) : -normal_quantile(std::clamp(q, kTinyP, 0.5));
+  *logj += 0.5 * (u * u - z * z) - std::log(s.mass);  // log phi(z) - log phi(u) - log mass
+  return u;
+}
+// The inverse: u -> z in [a, b] (NaN, from an overflowed flow, stays NaN for the caller).
+double from_mode(const ModeSpan& s, double u) {
+  if (u != u) return u;
+  const double below = Phi(s.a) + Phi(u) * s.mass;  // P(Z <= z)
+  double z;
+  if (below < 0.5) {
+    z = normal_quantile(std::max(below, kTinyP));
+  } else {
+    const double above = Qf(s.b) + Qf(u) * s.mass;  // P(Z > z)
+    z = -normal_quantile(std::clamp(above, kTinyP, 0.5));
+  }
+  return std::clamp(z, s.a, s.b);
+}
+}  // namespace
+
+namespace {
+// Modes: where the quantile map's density has a deep valley between two modes, a threshold in
+// normal-score space splits the column there (ColumnEncoder::mode_z). The density of knot
+// segment k is its mass over its width; each segment's estimate is smoothed with its two
+// neighbours (about 75 training values), so the ratios below are far beyond what the noise of a
+// smooth density reaches (a Gamma(75) ratio of 10 is practically impossible).
+constexpr double kValleyRatio = 0.2;     // valley density below this share of both sides' peaks
+constexpr double kMinModeShare = 0.02;   // every mode keeps at least this share of the values
+constexpr double kMinModeValues = 50;    // ... and at least this many
+constexpr size_t kMaxModes = 16;
+
+struct ModeSplit {
+  double z;      // threshold (normal score)
+  double depth;  // valley density over the lower of the two sides' peaks
+};
+
+// Splits knot segments [lo, hi) at their deepest valley, then each side likewise: a valley is
+// measured against the peaks on its two sides within the range, so a dip on the flank of a mode
+// already split off is not taken for a second valley.
+void split_at_valleys(const std::vector<double>& qz, const std::vector<double>& dens, size_t lo, size_t hi,
+                      double z_lo, double z_hi, double min_share, std::vector<ModeSplit>& out) {
+  if (hi - lo < 3) return;
+  std::vector<double> left(hi - lo, 0.0), right(hi - lo, 0.0);  // highest density before / after k
+  for (size_t k = lo + 1; k < hi; ++k) left[k - lo] = std::max(left[k - lo - 1], dens[k - 1]);
+  for (size_t k = hi - 1; k-- > lo;) right[k - lo] = std::max(right[k - lo + 1], dens[k + 1]);
+  auto mass = [](double a, double b) { return a >= 0 ? Qf(a) - Qf(b) : Phi(b) - Phi(a); };
+  size_t best = SIZE_MAX;
+  double best_depth = kValleyRatio;
+  for (size_t k = lo + 1; k + 1 < hi; ++k) {
+    const double side = std::min(left[k - lo], right[k - lo]);
+    if (!(side > 0) || !(dens[k] < best_depth * side)) continue;
+    const double c = 0.5 * (qz[k] + qz[k + 1]);
+    if (mass(z_lo, c) < min_share || mass(c, z_hi) < min_share) continue;
+    best = k;
+    best_depth = dens[k] / side;
+  }
+  if (best == SIZE_MAX) return;
+  const double c = 0.5 * (qz[best] + qz[best + 1]);
+  out.push_back({c, best_depth});
+  split_at_valleys(qz, dens, lo, best, z_lo, c, min_share, out);
+  split_at_valleys(qz, dens, best + 1, hi, c, z_hi, min_share, out);
+}
+
+std::vector<double> mode_thresholds(const std::vector<double>& qx, const std::vector<double>& qz, size_t n) {
+  const size_t K = qx.size() - 1;  // knot segments
+  if (K < 5) return {};
+  std::vector<double> mass(K), width(K), dens(K);
+  for (size_t k = 0; k < K; ++k) {
+    mass[k] = qz[k + 1] <= 0 ? Phi(qz[k + 1]) - Phi(qz[k]) : Qf(qz[k]) - Qf(qz[k + 1]);
+    width[k] = qx[k + 1] - qx[k];
+  }
+  for (size_t k = 0; k < K; ++k) {
+    const size_t a = k == 0 ? 0 : k - 1, b = std::min(K - 1, k + 1);
+    double m = 0, w = 0;
+    for (size_t j = a; j <= b; ++j) m += mass[j], w += width[j];
+    dens[k] = m / w;
+  }
+  std::vector<ModeSplit> splits;
+  split_at_valleys(qz, dens, 0, K, -INFINITY, INFINITY, std::max(kMinModeShare, kMinModeValues / double(n)), splits);
+  // The deepest valleys when there are more than the states allow.
+  std::sort(splits.begin(), splits.end(), [](const ModeSplit& a, const ModeSplit& b) { return a.depth < b.depth; });
+  if (splits.size() > kMaxModes - 1) splits.resize(kMaxModes - 1);
+  std::vector<double> z;
+  for (const ModeSplit& m : splits) z.push_back(m.z);
+  std::sort(z.begin(), z.end());
+  return z;
+}
+
 // Mean, standard deviation, skewness and excess kurtosis of t, computed on t / max|t| so that
 // squares and fourth powers cannot overflow (values near 1e170 and above).
 struct Moments {
@@ -149,7 +260,7 @@ bool observed_range(const ColumnEncoder& e, const std::vector<double>& range_val
                       double* lo, double* hi) {
   double a = INFINITY, b = -INFINITY;
   for (double v : range_values) {
-    if (e.state_of(v) != 0) continue;
+    if (!e.is_value_state(e.state_of(v))) continue;
     a = std::min(a, v);
     b = std::max(b, v);
   }
@@ -257,7 +368,7 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   // The continuous remainder, through the bound map (at the midpoint of integer cells).
   std::vector<double> t;
   for (double v : values) {
-    if (e.state_of(v) != 0) continue;
+    if (!e.is_value_state(e.state_of(v))) continue;
     double lj = 0;
     const double x = type == ColumnType::Integer ? v + 0.5 : v;
     const double m = bound_map(e, x, &lj);
@@ -333,6 +444,8 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     if (e.qx.size() >= 3) {
       e.marginal = Marginal::Quantile;
       e.set_scale(e.mean, mo.sd);  // the tail slope
+      if (type == ColumnType::Continuous && opt.split_modes && opt.encoder == "auto")
+        e.mode_z = mode_thresholds(e.qx, e.qz, t.size());
     } else {
       e.qx.clear();
       e.qz.clear();
@@ -395,6 +508,17 @@ void ColumnEncoder::validate() const {
       EF_CHECK(std::isfinite(std::log(slope)), "column \"", name,
                "\": a quantile segment's slope is outside the range of double; rescale the column");
     }
+  }
+  if (!mode_z.empty()) {
+    EF_CHECK(marginal == Marginal::Quantile && type == ColumnType::Continuous && mode_z.size() < kMaxModes,
+             "column \"", name, "\": modes on a column without a continuous quantile map, or too many");
+    for (size_t k = 0; k < mode_z.size(); ++k) {
+      finite(mode_z[k], "mode threshold");
+      EF_CHECK(k == 0 || mode_z[k] > mode_z[k - 1], "column \"", name, "\": mode thresholds not increasing");
+      EF_CHECK(std::fabs(mode_z[k]) < 30, "column \"", name, "\": a mode threshold beyond 30 normal scores");
+    }
+    for (int m = 0; m < value_states(); ++m)
+      EF_CHECK(mode_span(mode_z, m).mass > 0, "column \"", name, "\": a mode with no mass");
   }
   if (bound == BoundMap::Logit)
     EF_CHECK(max > min && std::isfinite(max - min), "column \"", name, "\": bad bounds");
@@ -467,14 +591,22 @@ void ColumnEncoder::build_knot_index() {
   build_grid(qz, qz_index);
 }
 
-void ColumnEncoder::decode_many(const float* u, size_t stride, size_t n, double* out) const {
+void ColumnEncoder::decode_many(const float* u, size_t stride, size_t n, double* out, const int* states,
+                                size_t state_stride) const {
   // Each stage as decode() computes it, over the whole chunk.
+  for (size_t i = 0; i < n; ++i) out[i] = u[i * stride];
+  if (!mode_z.empty()) {
+    for (size_t i = 0; i < n; ++i) {
+      const int m = states ? states[i * state_stride] : 0;
+      out[i] = from_mode(mode_span(mode_z, is_value_state(m) ? m : 0), out[i]);
+    }
+  }
   if (marginal == Marginal::Standardize) {
-    for (size_t i = 0; i < n; ++i) out[i] = double(u[i * stride]) * sd + mean;
+    for (size_t i = 0; i < n; ++i) out[i] = out[i] * sd + mean;
   } else {
     const size_t K = qz.size();
     for (size_t i = 0; i < n; ++i) {
-      const double v = u[i * stride];
+      const double v = out[i];
       double t;
       if (v <= qz[0]) {
         t = qx[0] + (v - qz[0]) / tail_slope;
@@ -554,6 +686,12 @@ void ColumnEncoder::encode_many(const double* x, size_t n, double* u, double* lo
       u[i] = qz[k] + (t - qx[k]) * slope;
     }
   }
+  if (mode_z.empty()) return;
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(logj[i])) continue;
+    const int m = int(std::upper_bound(mode_z.begin(), mode_z.end(), u[i]) - mode_z.begin());
+    u[i] = to_mode(mode_span(mode_z, m), u[i], &logj[i]);
+  }
 }
 
 void ColumnEncoder::rebuild_index() {
@@ -561,29 +699,55 @@ void ColumnEncoder::rebuild_index() {
   for (size_t i = 0; i < labels.size(); ++i) index[labels[i]] = int(i);
 }
 
-double ColumnEncoder::encode(double x, double* logj) const {
-  const double t = bound_map(*this, x, logj);
-  if (!std::isfinite(*logj)) return 0;
-  if (marginal == Marginal::Standardize) {
-    *logj -= std::log(sd);
-    return (t - mean) / sd;
+namespace {
+// The marginal map of a bound-mapped value t (standardize or the quantile map), adding its
+// log-derivative.
+double marginal_map(const ColumnEncoder& e, double t, double* logj) {
+  if (e.marginal == Marginal::Standardize) {
+    *logj -= std::log(e.sd);
+    return (t - e.mean) / e.sd;
   }
+  const std::vector<double>&qx = e.qx, &qz = e.qz;
   const size_t K = qx.size();
   if (t <= qx[0]) {
-    *logj += std::log(tail_slope);
-    return qz[0] + (t - qx[0]) * tail_slope;
+    *logj += std::log(e.tail_slope);
+    return qz[0] + (t - qx[0]) * e.tail_slope;
   }
   if (t >= qx[K - 1]) {
-    *logj += std::log(tail_slope);
-    return qz[K - 1] + (t - qx[K - 1]) * tail_slope;
+    *logj += std::log(e.tail_slope);
+    return qz[K - 1] + (t - qx[K - 1]) * e.tail_slope;
   }
   const size_t k = size_t(std::upper_bound(qx.begin(), qx.end(), t) - qx.begin()) - 1;
   const double slope = (qz[k + 1] - qz[k]) / (qx[k + 1] - qx[k]);
   *logj += std::log(slope);
   return qz[k] + (t - qx[k]) * slope;
 }
+}  // namespace
 
-double ColumnEncoder::decode(double u) const {
+double ColumnEncoder::normal_score(double x) const {
+  double lj = 0;
+  const double t = bound_map(*this, x, &lj);
+  return std::isfinite(lj) ? marginal_map(*this, t, &lj) : 0.0;
+}
+
+double ColumnEncoder::value_at_score(double z) const {
+  ColumnEncoder plain = *this;
+  plain.mode_z.clear();
+  plain.type = ColumnType::Continuous;  // the threshold itself, not its integer cell
+  return plain.decode(z);
+}
+
+double ColumnEncoder::encode(double x, double* logj) const {
+  const double t = bound_map(*this, x, logj);
+  if (!std::isfinite(*logj)) return 0;
+  const double z = marginal_map(*this, t, logj);
+  if (mode_z.empty()) return z;
+  const int m = int(std::upper_bound(mode_z.begin(), mode_z.end(), z) - mode_z.begin());
+  return to_mode(mode_span(mode_z, m), z, logj);
+}
+
+double ColumnEncoder::decode(double u, int state) const {
+  if (!mode_z.empty()) u = from_mode(mode_span(mode_z, is_value_state(state) ? state : 0), u);
   double t;
   if (marginal == Marginal::Standardize) {
     t = u * sd + mean;
@@ -630,6 +794,7 @@ void to_json(nlohmann::json& j, const ColumnEncoder& e) {
   j["qx"] = e.qx;
   j["qz"] = e.qz;
   j["tail_slope"] = e.tail_slope;
+  j["mode_z"] = e.mode_z;
   j["observed_support"] = e.observed_support;
 }
 
@@ -658,6 +823,8 @@ void from_json(const nlohmann::json& j, ColumnEncoder& e) {
   e.qx = j.at("qx").get<std::vector<double>>();
   e.qz = j.at("qz").get<std::vector<double>>();
   e.tail_slope = j.at("tail_slope").get<double>();
+  // Absent in files written before modes existed: one mode.
+  e.mode_z = j.value("mode_z", std::vector<double>());
   // Absent in files written before the observed support existed: their bounds were declared.
   e.observed_support = j.value("observed_support", false);
   e.validate();

@@ -1,8 +1,9 @@
 // Per-column encoders (docs/MATH.md). Each table column becomes some of:
 //   - one categorical group: a categorical column's code (labels + a "missing" level when the
-//     training data had missing values), or a numeric column's STATE: 0 = a value, 1..A = a
-//     point-mass atom (a value holding >= 10% of the rows, like capital-gain = 0), A+1 = missing.
-//     Numeric columns with neither atoms nor missing values have no state group.
+//     training data had missing values), or a numeric column's STATE: 0..M-1 = a value in mode
+//     m (M = 1 unless the quantile map is split into modes, below), M..M+A-1 = a point-mass atom
+//     (a value holding >= 10% of the rows, like capital-gain = 0), M+A = missing. Numeric
+//     columns with one mode and neither atoms nor missing values have no state group.
 //   - one continuous dim: a numeric column's encoding u of its value, through an invertible map
 //     with an exact log-Jacobian, so scores are densities in ORIGINAL units:
 //       x -> [dequantize: x + v, v ~ U(0,1), integers] -> [bounds: log(x - min) or
@@ -11,7 +12,12 @@
 //     Bounds are declared (config min/max) or, by default, the observed support: the logit map
 //     onto the column's observed [min, max] widened by a margin (docs/SUPPORT.md), so samples stay
 //     in the range users have seen and scores stay exact densities on that interval.
-//     When the state is not "value" (atom or missing), u is filled with N(0, 1) noise that the
+//     Modes: a continuous column whose quantile map finds deep density valleys between modes is
+//     split there (in normal-score space, thresholds mode_z); a value's mode is its state, and
+//     its u is the normal score of its rank WITHIN the mode, so the categorical model learns
+//     which modes go together and the flow never has to stretch one Gaussian over the empty
+//     space between them (docs/MATH.md, "Modes").
+//     When the state is not a value (atom or missing), u is filled with N(0, 1) noise that the
 //     model learns to ignore; its density is divided out of the score (docs/MATH.md: scores of
 //     such rows, like integer rows, are Jensen lower bounds estimated with fixed draws).
 #pragma once
@@ -46,6 +52,7 @@ struct ColumnOptions {
   bool has_support = false;      // set per column; otherwise FitOptions::support applies
   Support support = Support::Observed;
   double support_margin = 0.1;  // widening on each side, as a share of the observed range
+  bool split_modes = true;      // encoder auto on a continuous column: split at deep valleys
 };
 
 struct ColumnEncoder {
@@ -65,6 +72,7 @@ struct ColumnEncoder {
   double mean = 0, sd = 1;          // standardize (after the bound map)
   std::vector<double> qx, qz;       // quantile knots: bound-mapped values -> normal scores
   double tail_slope = 1;            // quantile map beyond its knots
+  std::vector<double> mode_z;       // mode thresholds (quantile map output, increasing); empty = one mode
   bool observed_support = false;    // the logit bounds were inferred from the data, not declared
   // A uniform grid over [knots[0], knots[K-1]]: first[j] = the last knot at or below cell j's
   // lower edge, so a value's segment lies between first[j] and first[j + 1] + 1.
@@ -92,20 +100,35 @@ struct ColumnEncoder {
   int group_levels() const;
   int dims() const { return is_categorical() ? 0 : 1; }
   int missing_code() const { return group_levels() - 1; }  // valid when has_missing
-  // State code of a present numeric value (0 = value, 1 + i = atom i).
+  // Numeric columns: the states that are values (one per mode), and the atom a state stands for.
+  int value_states() const { return 1 + int(mode_z.size()); }
+  bool is_value_state(int state) const { return state < value_states(); }
+  size_t atom_of(int state) const { return size_t(state - value_states()); }
+  // Rows of some state get no value of their own (an atom or missing): u is filled with noise.
+  bool has_fill_states() const { return !atoms.empty() || has_missing; }
+  // State of a present numeric value: its mode, or value_states() + i for atom i.
   int state_of(double x) const;
 
   // Numeric value (already dequantized) -> u, adding log|du/dx| to *logj. -inf logj when x is
-  // outside the declared bounds.
+  // outside the declared bounds. With modes, u is the value's score within its mode (state_of).
   double encode(double x, double* logj) const;
-  double decode(double u) const;  // u -> original units (integers floored, bounds respected)
+  // u -> original units (integers floored, bounds respected); state: the value's mode.
+  double decode(double u, int state = 0) const;
   // decode() of u[0], u[stride], ..., u[(n - 1) * stride] into out[0, n), and encode() of x[0, n)
   // into u[0, n) (logj[i] added to as encode adds to *logj): the same doubles, bit for bit, with
   // each map's branches taken once per chunk instead of once per value and the quantile segment
   // found through a grid index of the knots instead of a binary search over all of them.
-  void decode_many(const float* u, size_t stride, size_t n, double* out) const;
+  // states[i * state_stride]: row i's state (its mode; a non-value state decodes as mode 0);
+  // nullptr = mode 0 for every row.
+  void decode_many(const float* u, size_t stride, size_t n, double* out, const int* states = nullptr,
+                   size_t state_stride = 0) const;
   void encode_many(const double* x, size_t n, double* u, double* logj) const;
 
+  // The quantile map's output of a value (before the mode map), without the Jacobian: what
+  // state_of compares with mode_z.
+  double normal_score(double x) const;
+  // Original-unit value at a normal score z (the inverse of normal_score), for reports.
+  double value_at_score(double z) const;
   // The bound map alone (log or logit of x, or x), adding its log-derivative to *logj (-inf
   // outside the bounds): the space in which mean and sd are taken.
   double bound_value(double x, double* logj) const;

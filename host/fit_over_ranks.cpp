@@ -118,7 +118,7 @@ ColumnEncoder fit_numeric_over_ranks(Communicator& comm, const std::string& name
   // 3. Mean and sd after the bound map from every training value; point-mass counts of all rows.
   Welford w;
   for (double v : use_all ? all : train) {
-    if (e.state_of(v) != 0) continue;
+    if (!e.is_value_state(e.state_of(v))) continue;
     double lj = 0;
     const double x = e.bound_value(type == ColumnType::Integer ? v + 0.5 : v, &lj);
     if (std::isfinite(lj)) w.add(x);
@@ -126,7 +126,7 @@ ColumnEncoder fit_numeric_over_ranks(Communicator& comm, const std::string& name
   std::vector<double> mine3 = {w.n, w.mean, w.m2};
   mine3.resize(3 + e.atoms.size(), 0.0);
   for (double v : all)
-    if (const int k = e.state_of(v); k > 0) mine3[size_t(2 + k)] += 1;
+    if (const int k = e.state_of(v); !e.is_value_state(k)) mine3[3 + e.atom_of(k)] += 1;
   Welford g;
   std::vector<double> atom_rows(e.atoms.size(), 0.0);
   for (const std::string& s : comm.allgather(bytes_of(mine3))) {

@@ -204,7 +204,7 @@ void Model::Impl::encode(const Table& t, const std::vector<int>& src, const int*
       double x = numeric ? cells[size_t(r)] : col.values[row];
       const int state = e.state_of(x);
       if (g >= 0) codes[size_t(r) * G + g] = state;
-      if (state != 0) {
+      if (!e.is_value_state(state)) {
         fill();
         continue;
       }
@@ -348,6 +348,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
     copt = it == opt.columns.end() ? ColumnOptions() : it->second;
     if (!copt.has_support) copt.support = opt.support;
     copt.support_margin = opt.support_margin;
+    copt.split_modes = opt.split_modes;
     if (col.type == ColumnType::Categorical) {
       EF_CHECK(!copt.has_min && !copt.has_max && !copt.has_support, "column \"", col.name,
                "\": bounds or support on a categorical column");
@@ -402,7 +403,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
       st.max = *std::max_element(present_all.begin(), present_all.end());
     }
     for (double v : present_all)
-      if (const int k = e.state_of(v); k > 0) st.atom_share[size_t(k - 1)] += 1.0 / double(N);
+      if (const int k = e.state_of(v); !e.is_value_state(k)) st.atom_share[e.atom_of(k)] += 1.0 / double(N);
     stats.push_back(st);
   }
   for (auto& c : opt.conditional) {
@@ -475,7 +476,7 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
   // Integer dequantization and filled cells draw noise per batch: such rows cannot be encoded
   // once and kept on a device (host/device_trainer.hpp streams them instead).
   bool noisy = false;
-  for (auto& e : impl->enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
+  for (auto& e : impl->enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.has_fill_states());
   // Data-parallel ranks on GPUs: one device per rank of a node (docs/SCALE.md).
   impl->local_rank = ef::backend_local_rank(opt.train.comm);
   auto be = ef::make_backend(opt.device, impl->spec, impl->local_rank);
@@ -510,7 +511,7 @@ std::vector<double> Model::score(const Table& t, size_t first_row) const {
   // Integer dequantization and fill noise make a row's score an expectation over noise; it is
   // estimated with S fixed stratified draws (a deterministic estimate of the Jensen bound).
   bool noisy = false;
-  for (auto& e : I.enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.group_levels() > 0);
+  for (auto& e : I.enc) noisy |= e.type == ColumnType::Integer || (e.dims() > 0 && e.has_fill_states());
   const int S = noisy ? 8 : 1;
   std::vector<double> out(N, 0.0);
   std::lock_guard<std::mutex> lock(I.mu);
@@ -624,7 +625,7 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
     if (e.type == ColumnType::Integer && v != std::floor(v)) EF_THROW("--given ", kv.first, "=", s, ": the column is integer");
     const int state = e.state_of(v);
     if (g >= 0) gv.codes[g] = state;
-    if (state != 0) {
+    if (!e.is_value_state(state)) {
       gv.flow_counts[p] = 0;
       continue;
     }
@@ -707,7 +708,8 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
           for (auto& gc : given_values) given_value |= gc.first == int(c);
           if (d >= 0) {  // the chunk's column at once (rows holding an atom or missing ignore theirs)
             decoded.resize(size_t(b));
-            e.decode_many(u.data() + d, size_t(D), size_t(b), decoded.data());
+            e.decode_many(u.data() + d, size_t(D), size_t(b), decoded.data(), g >= 0 ? codes.data() + g : nullptr,
+                          size_t(G));
           }
           for (int r = 0; r < b; ++r) {
             const size_t row = r0 - b0 + size_t(r);
@@ -716,8 +718,8 @@ void Model::sample_range(size_t first, size_t n, const std::map<std::string, std
               col.missing[row] = 1;
             } else if (e.is_categorical()) {
               col.labels[row] = e.labels[size_t(code)];
-            } else if (code > 0) {
-              col.values[row] = e.atoms[size_t(code - 1)];
+            } else if (!e.is_value_state(code)) {
+              col.values[row] = e.atoms[e.atom_of(code)];
             } else {
               const double x = decoded[size_t(r)];
               // An overflow (huge parameters, an extreme --given value) is an error, never an

@@ -19,7 +19,9 @@ std::string encoder_name(const ColumnEncoder& e) {
   std::string s = e.type == ColumnType::Integer ? "dequantize + " : "";
   if (e.bound == BoundMap::Log) s += "log(x - min) + ";
   if (e.bound == BoundMap::Logit) s += "logit + ";
-  return s + (e.marginal == Marginal::Quantile ? "quantile" : "standardize");
+  s += e.marginal == Marginal::Quantile ? "quantile" : "standardize";
+  if (!e.mode_z.empty()) s += " + " + std::to_string(e.value_states()) + " modes";
+  return s;
 }
 
 }  // namespace
@@ -41,6 +43,11 @@ nlohmann::json column_schema(const ColumnEncoder& e, const ColumnStats& s, bool 
     for (size_t i = 0; i < e.atoms.size(); ++i)
       atoms.push_back({{"value", e.atoms[i]}, {"share", i < s.atom_share.size() ? s.atom_share[i] : 0.0}});
     c["point_masses"] = atoms;
+    if (!e.mode_z.empty()) {
+      nlohmann::json splits = nlohmann::json::array();  // where one mode ends and the next begins
+      for (double z : e.mode_z) splits.push_back(e.value_at_score(z));
+      c["mode_splits"] = splits;
+    }
   }
   return c;
 }
