@@ -86,7 +86,7 @@ ModelChoice choose_model(const echoflow::Table& data, const echoflow::FitOptions
       for (const auto& c : m.schema().at("columns")) {
         const std::string enc = c.value("encoder", "");
         for (const auto& name : free_cols)
-          any_quantile |= c.value("name", "") == name && enc.size() >= 8 && enc.substr(enc.size() - 8) == "quantile";
+          any_quantile |= c.value("name", "") == name && enc.find("quantile") != std::string::npos;
       }
       if (!any_quantile) {  // nothing to choose between for the encoders
         cands.resize(flows.size());
