@@ -444,8 +444,21 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     if (e.qx.size() >= 3) {
       e.marginal = Marginal::Quantile;
       e.set_scale(e.mean, mo.sd);  // the tail slope
-      if (type == ColumnType::Continuous && opt.split_modes && opt.encoder == "auto")
+      if (opt.split_modes && opt.encoder == "auto") {
         e.mode_z = mode_thresholds(e.qx, e.qz, t.size());
+        // An integer column splits on a cell edge: the score of the integer k* itself (a cell
+        // [k, k + 1) is then wholly in one mode, so a value's mode is known before it is
+        // dequantized, and its dequantized values keep it).
+        if (type == ColumnType::Integer) {
+          std::vector<double> cells;
+          for (double z : e.mode_z) {
+            const double edge = std::round(e.value_at_score(z));
+            const double zc = e.normal_score(edge);
+            if (std::isfinite(zc) && (cells.empty() || zc > cells.back())) cells.push_back(zc);
+          }
+          e.mode_z = cells;
+        }
+      }
     } else {
       e.qx.clear();
       e.qz.clear();
@@ -510,8 +523,8 @@ void ColumnEncoder::validate() const {
     }
   }
   if (!mode_z.empty()) {
-    EF_CHECK(marginal == Marginal::Quantile && type == ColumnType::Continuous && mode_z.size() < kMaxModes,
-             "column \"", name, "\": modes on a column without a continuous quantile map, or too many");
+    EF_CHECK(marginal == Marginal::Quantile && mode_z.size() < kMaxModes, "column \"", name,
+             "\": modes on a column without a quantile map, or too many");
     for (size_t k = 0; k < mode_z.size(); ++k) {
       finite(mode_z[k], "mode threshold");
       EF_CHECK(k == 0 || mode_z[k] > mode_z[k - 1], "column \"", name, "\": mode thresholds not increasing");

@@ -50,7 +50,7 @@ TEST_CASE("modes: a column of five separated clusters is split at its four valle
 
   // One mode where there is no valley: a skewed, a heavy-tailed and a flat column (each gets
   // the quantile map), two clusters too close to leave a valley, and the same clusters when
-  // the column is an integer, the encoder is named "quantile", or split_modes is off.
+  // the encoder is named "quantile" or split_modes is off.
   std::vector<double> skew, heavy, flat, close;
   for (size_t i = 0; i < 10000; ++i) {
     const double z = math::rand_normal(5, 0, i), w = math::rand_normal(5, 1, i);
@@ -66,9 +66,6 @@ TEST_CASE("modes: a column of five separated clusters is split at its four valle
   }
   CHECK(fit(skew).marginal == Marginal::Quantile);
   CHECK(fit(flat).marginal == Marginal::Quantile);
-  std::vector<double> ints = grid_column(10000, 3);
-  for (double& x : ints) x = std::floor(10 * x);
-  CHECK(fit(ints, ColumnType::Integer).value_states() == 1);
   CHECK(fit(grid_column(10000, 3), ColumnType::Continuous, "quantile").value_states() == 1);
   CHECK(fit(grid_column(10000, 3), ColumnType::Continuous, "auto", false).value_states() == 1);
 
@@ -80,6 +77,28 @@ TEST_CASE("modes: a column of five separated clusters is split at its four valle
   CHECK(fit(big_small).value_states() == 2);
   for (size_t i = 0; i < 10000; ++i) big_small[i] = (i % 100 < 1 ? 8.0 : 0.0) + math::rand_normal(6, 0, i);
   CHECK(fit(big_small).value_states() == 1);
+}
+
+TEST_CASE("modes: an integer column splits on cell edges, so a value's mode is its dequantized values' mode") {
+  std::vector<double> ints = grid_column(10000, 3);
+  for (double& x : ints) x = std::floor(10 * x);  // clusters 20 cells apart, 2 cells wide
+  const ColumnEncoder e = fit(ints, ColumnType::Integer);
+  REQUIRE(e.value_states() == 5);
+  for (double z : e.mode_z) {
+    const double edge = e.value_at_score(z);
+    CHECK(std::fabs(edge - std::round(edge)) < 1e-9);
+    CHECK(e.normal_score(std::round(edge)) == z);
+  }
+  for (double k = -60; k <= 60; ++k) {
+    const int m = e.state_of(k);
+    for (double v : {0.0, 0.3, 0.99}) {
+      double lj = 0;
+      const double u = e.encode(k + v, &lj);
+      INFO("k = ", k, ", v = ", v);
+      CHECK(e.state_of(k + v) == m);
+      if (v > 0) CHECK(std::floor(e.decode(u, m)) == k);  // back into its own cell (k itself may round to k - 1e-15)
+    }
+  }
 }
 
 TEST_CASE("modes: every mode's map is exact: log-Jacobian, inverse, and mass times density") {
@@ -188,5 +207,5 @@ TEST_CASE("modes: model files keep the thresholds; older files load with one mod
   CHECK_THROWS_AS(bad.get<ColumnEncoder>(), ef::Error);
   bad = e;
   bad["marginal"] = "standardize";
-  CHECK_THROWS_WITH_AS(bad.get<ColumnEncoder>(), doctest::Contains("modes on a column"), ef::Error);
+  CHECK_THROWS_WITH_AS(bad.get<ColumnEncoder>(), doctest::Contains("modes on a column without a quantile map"), ef::Error);
 }
