@@ -12,8 +12,8 @@
 //     Bounds are declared (config min/max) or, by default, the observed support: the logit map
 //     onto the column's observed [min, max] widened by a margin (docs/SUPPORT.md), so samples stay
 //     in the range users have seen and scores stay exact densities on that interval.
-//     Modes: a continuous column whose quantile map finds deep density valleys between modes is
-//     split there (in normal-score space, thresholds mode_z); a value's mode is its state, and
+//     Modes: a numeric column whose quantile map finds deep density valleys between modes is
+//     split there (integers on a cell edge) (in normal-score space, thresholds mode_z); a value's mode is its state, and
 //     its u is the normal score of its rank WITHIN the mode, so the categorical model learns
 //     which modes go together and the flow never has to stretch one Gaussian over the empty
 //     space between them (docs/MATH.md, "Modes").
@@ -52,7 +52,7 @@ struct ColumnOptions {
   bool has_support = false;      // set per column; otherwise FitOptions::support applies
   Support support = Support::Observed;
   double support_margin = 0.1;  // widening on each side, as a share of the observed range
-  bool split_modes = true;      // encoder auto on a continuous column: split at deep valleys
+  bool split_modes = true;      // encoder auto: split the quantile map at deep valleys
 };
 
 struct ColumnEncoder {

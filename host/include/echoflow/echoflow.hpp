@@ -107,7 +107,7 @@ struct FitOptions {
   // ColumnOptions::support (has_support) overrides.
   ef::Support support = ef::Support::Observed;
   double support_margin = 0.1;
-  // Continuous columns on encoder "auto" whose quantile map has deep density valleys are split
+  // Numeric columns on encoder "auto" whose quantile map has deep density valleys are split
   // into modes there (ef::ColumnEncoder::mode_z); false keeps one mode per column.
   bool split_modes = true;
   std::vector<std::string> missing_tokens{"", "NA", "?", "nan"};  // kept for scoring files
