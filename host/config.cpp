@@ -230,7 +230,8 @@ static void flow_spec_fields(const json& m, FlowSpec& s, const std::string& name
   s.clamp = get("clamp").get<double>();
   const json bins = get("bins");  // "auto": resolved at fit from the table (host/flow_size.hpp)
   s.bins = bins.is_string() ? kAutoBins : bins.get<int>();
-  s.tail_bound = get("tail_bound").get<double>();
+  const json tail = get("tail_bound");  // "auto": resolved at fit (host/flow_size.hpp)
+  s.tail_bound = tail.is_string() ? kAutoTailBound : tail.get<double>();
 }
 
 namespace {

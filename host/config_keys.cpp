@@ -135,8 +135,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.bins", T::IntOrAuto, R"("auto")", closed(2, math::kSplineMaxBins), "",
        "spline bins per dimension (nsf-ar, nsf-coupling; auto: 16 when the flow transforms at most 4 "
        "dimensions and the table has at least 10,000 rows, else 8)"},
-      {"model.tail_bound", T::Number, "3.0", above(0), "",
-       "splines act on [-B, B] and are the identity outside (nsf-ar, nsf-coupling)"},
+      {"model.tail_bound", T::NumberOrAuto, R"("auto")", above(0), "",
+       "splines act on [-B, B] and are the identity outside (nsf-ar, nsf-coupling); auto: 5 when "
+       "a numeric column is split into modes (data.split_modes), else 3"},
       {"model.choose", T::String, R"("none")", any_value(), "auto|none",
        "auto: brief fits of nsf-ar and nsf-coupling (unless model.flow or model.permutation is "
        "given), each with the numeric columns on encoder auto as the default rule maps them and "

@@ -20,8 +20,20 @@ constexpr int kFewDimsBins = 16;
 constexpr size_t kFewDimsMinRows = 10000;
 int auto_spline_bins(int dims, size_t rows);
 
+// model.tail_bound "auto" (FlowSpec::tail_bound == kAutoTailBound): kModesTailBound when a
+// numeric column is split into modes (host/encoders.hpp), else kDefaultTailBound. Within a mode
+// the flow draws a column given the other columns' modes, often a narrow bump of the mode's
+// normal scores; base draws outside [-B, B] pass the splines' identity tails and land off the
+// bump, toward the mode's edge: at B = 3, about 1% of gridr's draws landed over 4 standard
+// deviations from every mode (bench/results/QUALITY_DEFAULTS.md, "Modes").
+constexpr double kAutoTailBound = 0;
+constexpr double kDefaultTailBound = 3;
+constexpr double kModesTailBound = 5;
+double auto_tail_bound(bool modes);
+
 // Replaces every "auto" in spec.flow by its value for spec's parts (call after the layout is
-// built) and a table of `rows` rows (all ranks' rows: every rank must resolve the same model).
-void resolve_flow_size(TabularSpec& spec, size_t rows);
+// built), a table of `rows` rows (all ranks' rows: every rank must resolve the same model) and
+// whether any column is split into modes.
+void resolve_flow_size(TabularSpec& spec, size_t rows, bool modes);
 
 }  // namespace ef

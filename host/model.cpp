@@ -444,7 +444,9 @@ Model Model::fit(const Table& data, const FitOptions& opt) {
                     {"device", ef::device_schema(opt.device)}};
     if (opt.on_schema) opt.on_schema(impl->schema);
     // "auto" sizes, from the dimensions the layout gives the flow and every rank's rows.
-    ef::resolve_flow_size(impl->spec, stats.empty() ? N : stats[0].rows);
+    bool modes = false;
+    for (const auto& e : impl->enc) modes |= !e.mode_z.empty();
+    ef::resolve_flow_size(impl->spec, stats.empty() ? N : stats[0].rows, modes);
   }
   // Sharded: every rank must now hold byte-identical encoders, layout and schema (it would be a
   // bug if not: every decision above is made from the same gathered data). Checked, not assumed:

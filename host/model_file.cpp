@@ -147,6 +147,10 @@ std::shared_ptr<Model::Impl> parse_model_bytes(const std::string& bytes, const s
       EF_CHECK(!ef::has_splines(impl->spec.flow), path, ": model.bins must be a number in a model file");
       impl->spec.flow.bins = ef::kDefaultBins;
     }
+    if (impl->spec.flow.tail_bound == ef::kAutoTailBound) {
+      EF_CHECK(!ef::has_splines(impl->spec.flow), path, ": model.tail_bound must be a number in a model file");
+      impl->spec.flow.tail_bound = ef::kDefaultTailBound;
+    }
     impl->spec.flow.seed = h.at("seed").get<uint64_t>();
     // Absent in files written before the dependence order: table order.
     if (h.contains("categorical_order")) {

@@ -57,7 +57,8 @@ TEST_CASE("config: a config with only data.path takes every default from the key
   CHECK(c.flow.hidden == ef::config_default("model.hidden").get<std::vector<int>>());
   CHECK(ef::config_default("model.bins") == "auto");
   CHECK(c.flow.bins == 0);  // ef::kAutoBins: resolved at fit (host/flow_size.hpp)
-  CHECK(c.flow.tail_bound == ef::config_default("model.tail_bound").get<double>());
+  CHECK(ef::config_default("model.tail_bound") == "auto");
+  CHECK(c.flow.tail_bound == 0);  // ef::kAutoTailBound: resolved at fit (host/flow_size.hpp)
   CHECK(c.flow.clamp == ef::config_default("model.clamp").get<double>());
   CHECK(std::string(ef::to_string(c.flow.kind)) == ef::config_default("model.flow").get<std::string>());
   CHECK(c.flow.permutation == ef::default_permutation(c.flow));

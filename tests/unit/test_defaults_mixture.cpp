@@ -150,3 +150,38 @@ TEST_CASE("defaults: model.bins auto gives 16 spline bins to a flow of at most 4
   CHECK(back.score(probe) == two.score(probe));
   CHECK(saved_flow(back).at("bins") == 16);
 }
+
+TEST_CASE("defaults: model.tail_bound auto is 5 when a column is split into modes, else 3") {
+  // One epoch each: only the resolved bound is checked here. x has five separated clusters
+  // (split into modes), or is one normal (no modes).
+  auto fit = [](bool clusters, const std::vector<std::string>& extra) {
+    std::vector<double> x(3000), y(3000);
+    for (size_t r = 0; r < x.size(); ++r) {
+      x[r] = (clusters ? 4.0 * double(r % 5) : 0.0) + 0.2 * ef::math::rand_normal(4, 0, r);
+      y[r] = ef::math::rand_normal(4, 1, r);
+    }
+    echoflow::Table t;
+    t.columns.push_back(echoflow::Column::numeric("x", std::move(x)));
+    t.columns.push_back(echoflow::Column::numeric("y", std::move(y)));
+    std::vector<std::string> ov = {"train.threads=1", "train.epochs=1"};
+    ov.insert(ov.end(), extra.begin(), extra.end());
+    const ef::Config cfg = ef::parse_config(R"({"data": {"path": "t.csv"}})", "t.json", "", ov);
+    return echoflow::Model::fit(t, ef::fit_options(cfg));
+  };
+  const echoflow::Model modes = fit(true, {});
+  CHECK(modes.schema()["columns"][0]["encoder"].get<std::string>() == "logit + quantile + 5 modes");
+  CHECK(saved_flow(modes).at("tail_bound") == 5.0);
+  CHECK(saved_flow(fit(false, {})).at("tail_bound") == 3.0);
+  CHECK(saved_flow(fit(true, {"data.split_modes=false"})).at("tail_bound") == 3.0);
+  CHECK(saved_flow(fit(true, {"model.tail_bound=4"})).at("tail_bound") == 4.0);  // a number wins
+  // The file keeps the resolved bound and loads to the same model.
+  const std::string path = std::string("tail_auto_load_") + std::to_string(::getpid()) + ".efm";
+  modes.save(path);
+  const echoflow::Model back = echoflow::Model::load(path);
+  std::remove(path.c_str());
+  echoflow::Table probe;
+  probe.columns.push_back(echoflow::Column::numeric("x", {0.1, 4.2, 7.9}));
+  probe.columns.push_back(echoflow::Column::numeric("y", {0.5, 2.0, -1.0}));
+  CHECK(back.score(probe) == modes.score(probe));
+  CHECK(saved_flow(back).at("tail_bound") == 5.0);
+}
