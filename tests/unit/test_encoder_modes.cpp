@@ -125,10 +125,9 @@ TEST_CASE("modes: every mode's map is exact: log-Jacobian, inverse, and mass tim
     REQUIRE(m < e.value_states());
     // The mode's mass times the within-mode density is the one-mode density, to rounding: the
     // split changes how a value is represented, never its score.
-    double mass = 0;
     const double a = m == 0 ? -INFINITY : e.mode_z[size_t(m - 1)];
     const double b = m == e.value_states() - 1 ? INFINITY : e.mode_z[size_t(m)];
-    mass = 0.5 * std::erfc(-b / std::sqrt(2.0)) - 0.5 * std::erfc(-a / std::sqrt(2.0));
+    const double mass = 0.5 * std::erfc(-b / std::sqrt(2.0)) - 0.5 * std::erfc(-a / std::sqrt(2.0));
     const double split = std::log(mass) + log_normal(u) + lj, whole = log_normal(z) + lp;
     worst = std::max(worst, std::fabs(split - whole));
     CHECK(split == doctest::Approx(whole).epsilon(1e-9));
