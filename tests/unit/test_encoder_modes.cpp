@@ -77,6 +77,10 @@ TEST_CASE("modes: a column of five separated clusters is split at its four valle
   CHECK(fit(big_small).value_states() == 2);
   for (size_t i = 0; i < 10000; ++i) big_small[i] = (i % 100 < 1 ? 8.0 : 0.0) + math::rand_normal(6, 0, i);
   CHECK(fit(big_small).value_states() == 1);
+  // Fewer than 2,000 values keep one mode, however deep the valleys.
+  const std::vector<double> few = grid_column(1999, 3), enough = grid_column(2000, 3);
+  CHECK(fit(few).value_states() == 1);
+  CHECK(fit(enough).value_states() == 5);
 }
 
 TEST_CASE("modes: an integer column splits on cell edges, so a value's mode is its dequantized values' mode") {
@@ -212,7 +216,7 @@ TEST_CASE("modes: model files keep the thresholds; older files load with one mod
 TEST_CASE("modes: a fitted model's density integrates to one, and --given a value draws from its mode") {
   // x: two modes at -5 and +5; y follows x's mode. x is a conditional column, so --given x=v
   // must set x's state to v's mode (and u to v's score within it) for y to follow.
-  const size_t n = 2000;
+  const size_t n = 3000;  // 2,700 training rows: over the 2,000 values a split needs
   std::vector<double> x(n), y(n);
   for (size_t i = 0; i < n; ++i) {
     x[i] = (i % 2 ? 5.0 : -5.0) + 0.5 * math::rand_normal(40, 0, i);
