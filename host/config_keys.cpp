@@ -101,9 +101,10 @@ const std::vector<ConfigKey>& config_keys() {
       {"data.support_margin", T::Number, "0.1", closed(0, 100), "",
        "widening of the observed range on each side, as a share of the range (0 = exactly it)"},
       {"data.split_modes", T::Bool, "true", any_value(), "",
-       "a numeric column on encoder auto whose quantile map has deep density valleys is split "
-       "there into modes: the mode is a state the categorical model learns, the value's score "
-       "within its mode goes to the flow (exact densities); false = one mode per column"},
+       "a numeric column on encoder auto whose quantile map has deep density valleys (and at "
+       "least 2,000 values) is split there into modes: the mode is a state the categorical model "
+       "learns, the value's score within its mode goes to the flow (exact densities); false = one "
+       "mode per column"},
       {"data.columns", T::Object, "{}", any_value(), "",
        "per-column settings by name: a type string, or an object with the fields below"},
       {"data.columns.*.type", T::String, "", any_value(), "continuous|integer|categorical",
