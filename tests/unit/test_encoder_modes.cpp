@@ -214,8 +214,8 @@ TEST_CASE("modes: model files keep the thresholds; older files load with one mod
 }
 
 TEST_CASE("modes: a fitted model's density integrates to one, and --given a value draws from its mode") {
-  // x: two modes at -5 and +5; y follows x's mode. x is a conditional column, so --given x=v
-  // must set x's state to v's mode (and u to v's score within it) for y to follow.
+  // a: two modes at -5 and +5; b follows a's mode. a is a conditional column, so --given a=v
+  // must set a's state to v's mode (and u to v's score within it) for b to follow.
   const size_t n = 3000;  // 2,700 training rows: over the 2,000 values a split needs
   std::vector<double> x(n), y(n);
   for (size_t i = 0; i < n; ++i) {
@@ -223,43 +223,32 @@ TEST_CASE("modes: a fitted model's density integrates to one, and --given a valu
     y[i] = (i % 2 ? 3.0 : -3.0) + 0.3 * math::rand_normal(40, 1, i);
   }
   echoflow::Table t;
-  t.columns.push_back(echoflow::Column::numeric("x", x));
-  t.columns.push_back(echoflow::Column::numeric("y", y));
+  t.columns.push_back(echoflow::Column::numeric("a", x));
+  t.columns.push_back(echoflow::Column::numeric("b", y));
   echoflow::FitOptions opt = eft::brief_fit(15);
   opt.flow.kind = FlowKind::NSFAR;
-  opt.conditional = {"x"};
+  opt.conditional = {"a"};
   const echoflow::Model m = echoflow::Model::fit(t, opt);
   REQUIRE(m.schema()["columns"][0]["encoder"].get<std::string>() == "logit + quantile + 2 modes");
   // The density over a grid covering both columns' supports (the observed ranges widened by
-  // 10%: nothing outside), by the midpoint rule.
+  // 10%: nothing outside).
   const auto range = [&](const std::vector<double>& v) {
     const double lo = *std::min_element(v.begin(), v.end()), hi = *std::max_element(v.begin(), v.end());
     return std::make_pair(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo));
   };
   const auto [x0, x1] = range(x);
   const auto [y0, y1] = range(y);
-  const int nx = 700, ny = 500;
-  const double dx = (x1 - x0) / nx, dy = (y1 - y0) / ny;
-  echoflow::Table grid;
-  grid.columns.push_back(echoflow::Column::numeric("x", {}));
-  grid.columns.push_back(echoflow::Column::numeric("y", {}));
-  for (int i = 0; i < nx; ++i)
-    for (int j = 0; j < ny; ++j) {
-      grid.columns[0].values.push_back(x0 + (i + 0.5) * dx);
-      grid.columns[1].values.push_back(y0 + (j + 0.5) * dy);
-    }
-  double mass = 0;
-  for (double lp : m.score(grid)) mass += std::exp(lp) * dx * dy;
+  const double mass = eft::grid_mass(m, x0, x1, y0, y1, 700);
   INFO("integral of the model's density: ", mass);
   CHECK(mass == doctest::Approx(1.0).epsilon(0.02));
   for (double v : {5.2, -4.8}) {
-    const echoflow::Table s = m.sample(400, {{"x", v == 5.2 ? "5.2" : "-4.8"}}, 3);
+    const echoflow::Table s = m.sample(400, {{"a", v == 5.2 ? "5.2" : "-4.8"}}, 3);
     double my = 0;
     for (size_t r = 0; r < s.rows(); ++r) {
       REQUIRE(s.columns[0].values[r] == v);
       my += s.columns[1].values[r] / double(s.rows());
     }
-    INFO("given x = ", v, ": mean y ", my);
+    INFO("given a = ", v, ": mean b ", my);
     CHECK(my == doctest::Approx(v > 0 ? 3.0 : -3.0).epsilon(0.1));
   }
 }
