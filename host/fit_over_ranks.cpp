@@ -60,7 +60,9 @@ struct Welford {
   }
 };
 
-constexpr size_t kExtremes = 4;  // > the most point masses an encoder keeps (3)
+// Each rank's lowest and highest distinct values: more than an encoder's point masses, so the
+// observed range of the values outside them is every rank's.
+constexpr size_t kExtremes = size_t(kMaxPointMasses) + 1;
 
 }  // namespace
 
