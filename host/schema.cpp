@@ -93,11 +93,21 @@ std::string format_schema(const nlohmann::json& schema) {
     char b[32];
     std::snprintf(b, sizeof b, "%.1f%%", 100 * c.value("missing_rate", 0.0));
     r.cells[4] = b;
-    std::string pm;
-    for (auto& a : c.value("point_masses", nlohmann::json::array())) {
-      std::snprintf(b, sizeof b, " (%.0f%%)", 100 * a.value("share", 0.0));
-      pm += (pm.empty() ? "" : ", ") + num(a.value("value", 0.0)) + b;
+    // Up to 5 point masses in value order; more (spikes: up to 16) as a count and the 5 largest.
+    std::vector<nlohmann::json> masses;
+    for (auto& a : c.value("point_masses", nlohmann::json::array())) masses.push_back(a);
+    std::string pm = masses.size() > 5 ? std::to_string(masses.size()) + ":" : "";
+    if (masses.size() > 5) {
+      std::stable_sort(masses.begin(), masses.end(), [](const nlohmann::json& x, const nlohmann::json& y) {
+        return x.value("share", 0.0) > y.value("share", 0.0);
+      });
     }
+    for (size_t i = 0; i < std::min<size_t>(masses.size(), 5); ++i) {
+      const double share = 100 * masses[i].value("share", 0.0);
+      std::snprintf(b, sizeof b, share < 1 ? " (%.1f%%)" : " (%.0f%%)", share);
+      pm += (i ? ", " : (pm.empty() ? "" : " ")) + num(masses[i].value("value", 0.0)) + b;
+    }
+    if (masses.size() > 5) pm += ", ...";
     r.cells[5] = pm.empty() ? "-" : pm;
     r.cells[6] = c.value("conditional", false) ? "yes" : "no";
     rows.push_back(r);
