@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "encoders.hpp"
+#include "schema.hpp"
 #include "test_util.hpp"
 
 using namespace ef;
@@ -127,4 +130,21 @@ TEST_CASE("spikes: drawn rows keep a heaped value's tie to a categorical column"
   CHECK(at_spike / double(s.rows()) > 0.025);
   CHECK(at_spike / double(s.rows()) < 0.055);
   CHECK(high_at_spike >= 0.95 * at_spike);
+}
+
+TEST_CASE("spikes: eftrain info lists up to 5 point masses by value, more as a count and the 5 largest") {
+  auto schema_of = [](const std::vector<std::pair<double, double>>& masses) {
+    nlohmann::json pm = nlohmann::json::array();
+    for (auto& [v, s] : masses) pm.push_back({{"value", v}, {"share", s}});
+    nlohmann::json c = {{"name", "hours"}, {"type", "integer"}, {"encoder", "standardize"},
+                        {"range", {1, 99}}, {"missing_rate", 0.0}, {"point_masses", pm}};
+    return format_schema({{"columns", {c}}});
+  };
+  const std::string few = schema_of({{0, 0.92}, {99999, 0.0049}});
+  INFO(few);
+  CHECK(few.find(" 0 (92%), 99999 (0.5%) ") != std::string::npos);
+  const std::string many = schema_of({{10, 0.01}, {20, 0.04}, {30, 0.035}, {40, 0.47}, {45, 0.06},
+                                      {50, 0.09}, {60, 0.05}});
+  INFO(many);
+  CHECK(many.find(" 7: 40 (47%), 50 (9%), 45 (6%), 60 (5%), 20 (4%), ... ") != std::string::npos);
 }
