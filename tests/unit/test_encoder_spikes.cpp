@@ -74,6 +74,15 @@ TEST_CASE("spikes: at least 3 times its neighbours' mean count, 30 rows and 0.1%
   }
 }
 
+TEST_CASE("spikes: of two spikes side by side, the larger does not hide the smaller") {
+  // 1..1000, 20 rows each, but 500 (200 rows) and 501 (160). Measured against 500, 501 is 2.5x
+  // its neighbours' mean ((200 + 3 x 20) / 4); with 500 a point mass, 8x.
+  std::vector<double> v;
+  for (int k = 1; k <= 1000; ++k)
+    for (int r = 0; r < (k == 500 ? 200 : k == 501 ? 160 : 20); ++r) v.push_back(k);
+  CHECK(fit_column(v, ColumnType::Integer).atoms == std::vector<double>{500, 501});
+}
+
 TEST_CASE("spikes: a column needs 2,000 values for them") {
   // A 1,600-row table lost held-out likelihood to its spikes: below 2,000 values there are none.
   for (size_t n : {1999, 2000}) {
