@@ -72,6 +72,7 @@ constexpr double kSpikeShare = 0.001;
 constexpr int kSpikeMinRows = 30;
 constexpr double kSpikeRatio = 3;
 constexpr size_t kSpikeNeighbours = 2;
+constexpr int kSpikePasses = 8;
 // Columns with fewer present values get no spikes: on a 1,600-row table (KDD Cup, 1,120 training
 // rows) they cost 3.4 nats a row of held-out likelihood, while adult (29,000) gained 0.55
 // (bench/results/QUALITY_DEFAULTS.md, "Spikes").
@@ -362,16 +363,22 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   const double n_values = double(values.size());
   // point[i]: run i is a point mass. Spikes are found in passes until none is added, each
   // measured against neighbours that are not point masses, so of two spikes side by side (adult's
-  // capital-loss 1887 and 1902) the larger does not hide the smaller.
+  // capital-loss 1887 and 1902) the larger does not hide the smaller. Only candidates (at most
+  // 1 / kSpikeShare values) are visited, in at most kSpikePasses passes: bounded work on any column.
   std::vector<uint8_t> point(distinct, 0);
-  for (size_t i = 0; i < distinct; ++i)
-    point[i] = double(runs[i].first) >= kAtomShare * n_values && runs[i].first >= 2;
-  for (bool added = values.size() >= kSpikesMinValues; added;) {
-    added = false;
+  std::vector<size_t> candidates;
+  for (size_t i = 0; i < distinct; ++i) {
+    const double c = double(runs[i].first);
+    point[i] = c >= kAtomShare * n_values && runs[i].first >= 2;
+    if (!point[i] && c >= kSpikeShare * n_values && c >= kSpikeMinRows) candidates.push_back(i);
+  }
+  if (values.size() < kSpikesMinValues) candidates.clear();
+  for (int pass = 0; pass < kSpikePasses; ++pass) {
+    bool added = false;
     std::vector<uint8_t> next = point;
-    for (size_t i = 0; i < distinct; ++i) {
+    for (size_t i : candidates) {
       const double c = double(runs[i].first);
-      if (point[i] || c < kSpikeShare * n_values || c < kSpikeMinRows) continue;
+      if (point[i]) continue;
       double sum = 0;
       size_t k = 0;
       for (size_t j = i, left = 0; j-- > 0 && left < kSpikeNeighbours;)
@@ -381,6 +388,7 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
       if (k > 0 && c >= kSpikeRatio * sum / double(k)) next[i] = 1, added = true;
     }
     point.swap(next);
+    if (!added) break;
   }
   for (size_t i = 0; i < distinct; ++i)
     if (point[i]) frequent.push_back(runs[i]);
