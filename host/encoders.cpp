@@ -73,10 +73,12 @@ constexpr int kSpikeMinRows = 30;
 constexpr double kSpikeRatio = 3;
 constexpr size_t kSpikeNeighbours = 2;
 constexpr int kSpikePasses = 8;
-// Columns with fewer present values get no spikes: on a 1,600-row table (KDD Cup, 1,120 training
-// rows) they cost 3.4 nats a row of held-out likelihood, while adult (29,000) gained 0.55
-// (bench/results/QUALITY_DEFAULTS.md, "Spikes").
-constexpr size_t kSpikesMinValues = 2000;
+// States drawn from a column's shape (spikes, modes) need this many values: on a 1,600-row table
+// (KDD Cup, 1,120 training rows) spikes cost 3.4 nats a row of held-out likelihood and mode
+// splits 1.2-1.3, while adult (29,000 values) gained 0.55 from spikes and a 3,000-row mixture
+// from modes (bench/results/QUALITY_DEFAULTS.md, "Spikes" and "Modes"). Spikes count the present
+// values, modes the values outside the point masses.
+constexpr size_t kStatesMinValues = 2000;
 // Quantile knots: one per ~25 training values, between 16 and 1024, plus knots around gaps (below).
 // Each segment's slope is estimated from the m values it spans, and that noise costs held-out rows
 // about 1/(2m) nats per column, which the flow on top does not learn back (m = 10: 0.05); but
@@ -177,10 +179,6 @@ constexpr double kValleyRatio = 0.2;     // valley density below this share of b
 constexpr double kMinModeShare = 0.02;   // every mode keeps at least this share of the values
 constexpr double kMinModeValues = 50;    // ... and at least this many
 constexpr size_t kMaxModes = 16;
-// Columns with fewer values keep one mode: on a 1,600-row table (KDD Cup, 1,120 training rows)
-// splits cost held-out likelihood (two of four splits, 1.2-1.3 nats a row), while a 3,000-row
-// mixture gained (bench/results/QUALITY_DEFAULTS.md, "Modes").
-constexpr size_t kModesMinValues = 2000;
 
 struct ModeSplit {
   double z;      // threshold (normal score)
@@ -216,7 +214,7 @@ void split_at_valleys(const std::vector<double>& qz, const std::vector<double>& 
 
 std::vector<double> mode_thresholds(const std::vector<double>& qx, const std::vector<double>& qz, size_t n) {
   const size_t K = qx.size() - 1;  // knot segments
-  if (K < 5 || n < kModesMinValues) return {};
+  if (K < 5 || n < kStatesMinValues) return {};
   std::vector<double> mass(K), width(K), dens(K);
   for (size_t k = 0; k < K; ++k) {
     mass[k] = qz[k + 1] <= 0 ? Phi(qz[k + 1]) - Phi(qz[k]) : Qf(qz[k]) - Qf(qz[k + 1]);
@@ -372,12 +370,10 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     point[i] = c >= kAtomShare * n_values && runs[i].first >= 2;
     if (!point[i] && c >= kSpikeShare * n_values && c >= kSpikeMinRows) candidates.push_back(i);
   }
-  if (values.size() < kSpikesMinValues) candidates.clear();
-  for (int pass = 0; pass < kSpikePasses; ++pass) {
-    bool added = false;
-    std::vector<uint8_t> next = point;
+  if (values.size() < kStatesMinValues) candidates.clear();
+  for (int pass = 0; pass < kSpikePasses && !candidates.empty(); ++pass) {
+    std::vector<size_t> added;  // marked after the pass: each pass sees the previous one's masses
     for (size_t i : candidates) {
-      const double c = double(runs[i].first);
       if (point[i]) continue;
       double sum = 0;
       size_t k = 0;
@@ -385,10 +381,10 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
         if (!point[j]) sum += double(runs[j].first), ++left, ++k;
       for (size_t j = i + 1, right = 0; j < distinct && right < kSpikeNeighbours; ++j)
         if (!point[j]) sum += double(runs[j].first), ++right, ++k;
-      if (k > 0 && c >= kSpikeRatio * sum / double(k)) next[i] = 1, added = true;
+      if (k > 0 && double(runs[i].first) >= kSpikeRatio * sum / double(k)) added.push_back(i);
     }
-    point.swap(next);
-    if (!added) break;
+    if (added.empty()) break;
+    for (size_t i : added) point[i] = 1;
   }
   for (size_t i = 0; i < distinct; ++i)
     if (point[i]) frequent.push_back(runs[i]);

@@ -96,19 +96,19 @@ std::string format_schema(const nlohmann::json& schema) {
     // Up to 5 point masses in value order; more (spikes: up to 16) as a count and the 5 largest.
     std::vector<nlohmann::json> masses;
     for (auto& a : c.value("point_masses", nlohmann::json::array())) masses.push_back(a);
-    std::string pm = masses.size() > 5 ? std::to_string(masses.size()) + ":" : "";
-    if (masses.size() > 5) {
+    const bool more = masses.size() > 5;
+    if (more) {
       std::stable_sort(masses.begin(), masses.end(), [](const nlohmann::json& x, const nlohmann::json& y) {
         return x.value("share", 0.0) > y.value("share", 0.0);
       });
     }
+    std::string pm;
     for (size_t i = 0; i < std::min<size_t>(masses.size(), 5); ++i) {
       const double share = 100 * masses[i].value("share", 0.0);
       std::snprintf(b, sizeof b, share < 1 ? " (%.1f%%)" : " (%.0f%%)", share);
-      pm += (i ? ", " : (pm.empty() ? "" : " ")) + num(masses[i].value("value", 0.0)) + b;
+      pm += (i ? ", " : "") + num(masses[i].value("value", 0.0)) + b;
     }
-    if (masses.size() > 5) pm += ", ...";
-    r.cells[5] = pm.empty() ? "-" : pm;
+    r.cells[5] = masses.empty() ? "-" : more ? std::to_string(masses.size()) + ": " + pm + ", ..." : pm;
     r.cells[6] = c.value("conditional", false) ? "yes" : "no";
     rows.push_back(r);
   }
