@@ -125,7 +125,7 @@ TEST_CASE("csv: the reader agrees with libcsv's strict mode, whatever the block 
   CHECK(refused > 300);
 }
 
-TEST_CASE("csv: parallel pieces on a large quoted table; errors name the row and column") {
+TEST_CASE("csv: parallel pieces on a large quoted table, errors name the row and column") {
   std::string text = "id,note,x\n";
   for (int r = 0; r < 20000; ++r)
     text += std::to_string(r) + (r % 3 ? ",\"multi\nline, \"\"quoted\"\"\"," : ",plain,") + std::to_string(r * 0.5) + "\r\n";

@@ -195,7 +195,7 @@ TEST_CASE("modes: decode_many / encode_many equal the scalar maps bit for bit, b
   }
 }
 
-TEST_CASE("modes: model files keep the thresholds; older files load with one mode; bad ones are refused") {
+TEST_CASE("modes: model files keep the thresholds, older files load with one mode, bad ones are refused") {
   const ColumnEncoder e = fit(grid_column(10000, 11));
   REQUIRE(e.value_states() == 5);
   nlohmann::json j = e;

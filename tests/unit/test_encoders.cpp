@@ -68,7 +68,7 @@ TEST_CASE("standardize, log, logit and quantile encoders have exact log-Jacobian
   }
 }
 
-TEST_CASE("auto encoder rule: skewed -> quantile, symmetric -> standardize; atoms and integers") {
+TEST_CASE("auto encoder rule: skewed -> quantile, symmetric -> standardize, atoms and integers") {
   ColumnOptions o;
   // The rule on the raw values (an observed-support logit map would first make a log-normal
   // column near-normal, as a log map does).
@@ -185,7 +185,7 @@ TEST_CASE("point masses: counts, order by frequency, and the sign of a zero atom
   }
 }
 
-TEST_CASE("observed support: integers keep whole-unit bounds; atoms, declared min, switch off") {
+TEST_CASE("observed support: integers keep whole-unit bounds, atoms, declared min, switch off") {
   // 0..16: the default margin (0.1 * 16 / 2 < 1 unit) keeps exactly 0..16.
   std::vector<double> ints;
   for (int i = 0; i < 2000; ++i) ints.push_back(std::clamp(std::round(8 + 3 * math::rand_normal(5, 0, i)), 0.0, 16.0));
@@ -245,7 +245,7 @@ TEST_CASE("observed support: integers keep whole-unit bounds; atoms, declared mi
   CHECK(eo.decode(40) > 16);  // samples may leave the observed range
 }
 
-TEST_CASE("huge values: moments do not overflow; statistics are finite or the column is refused") {
+TEST_CASE("huge values: moments do not overflow, statistics are finite or the column is refused") {
   // Values around 1e170: squares overflow double, so naive moments gave an infinite sd that was
   // stored as null and made the model unloadable.
   std::vector<double> big;

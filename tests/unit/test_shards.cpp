@@ -21,7 +21,7 @@ struct Dir {
 };
 }  // namespace
 
-TEST_CASE("shards: shard i goes to rank i mod R; fewer shards than ranks is an error") {
+TEST_CASE("shards: shard i goes to rank i mod R, fewer shards than ranks is an error") {
   const std::vector<std::string> f = {"s0", "s1", "s2", "s3", "s4"};
   CHECK(echoflow::shards_of_rank(f, 0, 2) == std::vector<std::string>{"s0", "s2", "s4"});
   CHECK(echoflow::shards_of_rank(f, 1, 2) == std::vector<std::string>{"s1", "s3"});

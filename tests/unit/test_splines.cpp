@@ -112,7 +112,7 @@ TEST_CASE("spline: backward matches central finite differences (parameters and x
   }
 }
 
-TEST_CASE("spline: log|dy/dx| matches the numeric derivative; monotone; maps [-B, B] onto itself") {
+TEST_CASE("spline: log|dy/dx| matches the numeric derivative, monotone, maps [-B, B] onto itself") {
   for (const SplineCase& sc : kSplines) {
     const int K = sc.K;
     const double B = sc.B;
@@ -469,7 +469,7 @@ TEST_CASE("spline flows: bad bins / tail bound are rejected") {
   CHECK(default_permutation(FlowKind::NSFCoupling) == Permutation::None);
 }
 
-TEST_CASE("mixed flows: layer kinds cycle through the list; names and default permutation") {
+TEST_CASE("mixed flows: layer kinds cycle through the list, names and default permutation") {
   FlowSpec s;
   s.dim = 3;
   s.hidden = {4};

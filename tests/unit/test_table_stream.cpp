@@ -135,7 +135,7 @@ TEST_CASE("parse_number: decimal numbers only, finite, in range") {
     CHECK_MESSAGE(!echoflow::parse_number(bad, v), bad);
 }
 
-TEST_CASE("CSV: the bytes do not depend on the block size or the thread count; RFC 4180 quoting") {
+TEST_CASE("CSV: the bytes do not depend on the block size or the thread count, RFC 4180 quoting") {
   const Table t = mixed_table(20000);
   std::string whole = echoflow::format_header(t);
   echoflow::format_rows(t, 0, t.rows(), whole);
@@ -216,7 +216,7 @@ TEST_CASE("CSV reader: UTF-8 BOM skipped, UTF-16 refused, block row numbers in m
   fs::remove_all(d);
 }
 
-TEST_CASE("TableReader: numeric columns read in row tiles equal read_table; errors in column order") {
+TEST_CASE("TableReader: numeric columns read in row tiles equal read_table, errors in column order") {
   const std::string d = temp_dir();
   const int n = 20000;  // past the reader's parallel threshold: many 256-row tiles, two threads
   {
@@ -313,7 +313,7 @@ TEST_CASE("sample_blocks and block-wise score equal one-shot sample and score") 
   }
 }
 
-TEST_CASE("score_csv: the bytes do not depend on the block sizes or the thread count; a bad row late in the file") {
+TEST_CASE("score_csv: the bytes do not depend on the block sizes or the thread count, a bad row late in the file") {
   const Table data = mixed_table(600);
   echoflow::Model m = echoflow::Model::fit(data, quick());
   const Table big = m.sample(9000, {}, 3);  // an integer column: scores average noise drawn by row index

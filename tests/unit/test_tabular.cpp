@@ -64,7 +64,7 @@ Table one_row(const std::vector<std::pair<std::string, std::string>>& cats,
 
 }  // namespace
 
-TEST_CASE("all-categorical table: probabilities of every row sum to 1; unseen labels score -inf") {
+TEST_CASE("all-categorical table: probabilities of every row sum to 1, unseen labels score -inf") {
   const Table data = cat_table(3000);
   echoflow::Model m = echoflow::Model::fit(data, quick(15));
   Table all;

@@ -91,7 +91,7 @@ TEST_CASE("exp(score) integrates to 1 in original units (data in odd units x*37+
   }
 }
 
-TEST_CASE("save/load gives bit-identical scores; the same seed gives identical samples") {
+TEST_CASE("save/load gives bit-identical scores, the same seed gives identical samples") {
   const echoflow::Table train = banana(2000, 4, 3.0, -7.0);
   for (ef::FlowKind kind : {ef::FlowKind::MAF, ef::FlowKind::RealNVP}) {
     auto opt = options(kind, 3);
