@@ -73,6 +73,22 @@ constexpr int kSpikeMinRows = 30;
 constexpr double kSpikeRatio = 3;
 constexpr size_t kSpikeNeighbours = 2;
 constexpr int kSpikePasses = 8;
+// Outside its code columns, a column keeps at most this many point masses (adult's hours-per-week
+// has 16 heaps; a looser spike rule with up to 48 drew adult rows of lower ML efficacy).
+constexpr size_t kMaxSpikeMasses = 16;
+// A code column: an integer column whose values outside those point masses are a few codes
+// repeated many times, sparse on the integers between them (adult's capital-gain: ~100 distinct
+// gains between 114 and 41310, ~7 rows each). Each code's tie to other columns is its own (below
+// ~4,600 dollars of gain no adult row earns >50K, above ~7,000 most do), which the flow, drawing
+// cells of width one out of a smooth density, loses. So every code in >= kCodeMinRows rows is a
+// point mass too. Sparse: the distinct values cover at most kCodeMaxCover of the integers in their
+// range, and hold >= kCodeMinRepeats rows each on average. Few: with the codes the column has at
+// most kMaxPointMasses point masses. A column of more codes is left as it was: KDD Cup's
+// src_bytes (20,000 rows: 147 codes in >= 8 rows), with its 63 most frequent codes as point
+// masses, lost 0.55 nats a row of held-out likelihood (bench/results/QUALITY_DEFAULTS.md, "Codes").
+constexpr size_t kCodeMinRows = 8;
+constexpr double kCodeMaxCover = 0.1;
+constexpr double kCodeMinRepeats = 4;
 // States drawn from a column's shape (spikes, modes) need this many values: on a 1,600-row table
 // (KDD Cup, 1,120 training rows) spikes cost 3.4 nats a row of held-out likelihood and mode
 // splits 1.2-1.3, while adult (29,000 values) gained 0.55 from spikes and a 3,000-row mixture
@@ -386,10 +402,29 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     if (added.empty()) break;
     for (size_t i : added) point[i] = 1;
   }
+  size_t cap = kMaxSpikeMasses;
+  if (type == ColumnType::Integer && values.size() >= kStatesMinValues) {
+    size_t codes = 0, rows = 0;
+    double lo = 0, hi_code = 0;
+    for (size_t i = 0; i < distinct; ++i) {
+      if (point[i]) continue;
+      if (codes++ == 0) lo = runs[i].second;
+      hi_code = runs[i].second;
+      rows += runs[i].first;
+    }
+    size_t masses = 0;  // point masses with the codes
+    for (size_t i = 0; i < distinct; ++i) masses += point[i] || runs[i].first >= kCodeMinRows;
+    if (codes > 0 && double(codes) <= kCodeMaxCover * (hi_code - lo + 1) &&
+        double(rows) >= kCodeMinRepeats * double(codes) && masses <= size_t(kMaxPointMasses)) {
+      for (size_t i = 0; i < distinct; ++i)
+        if (runs[i].first >= kCodeMinRows) point[i] = 1;
+      cap = kMaxPointMasses;
+    }
+  }
   for (size_t i = 0; i < distinct; ++i)
     if (point[i]) frequent.push_back(runs[i]);
   std::sort(frequent.rbegin(), frequent.rend());
-  if (frequent.size() > size_t(kMaxPointMasses)) frequent.resize(kMaxPointMasses);
+  if (frequent.size() > cap) frequent.resize(cap);
   // Keep a continuous remainder: do not turn every distinct value into an atom.
   if (frequent.size() == distinct && !frequent.empty()) frequent.pop_back();
   for (auto& f : frequent) e.atoms.push_back(f.second);
@@ -552,7 +587,7 @@ void ColumnEncoder::validate() const {
   EF_CHECK(sd > 0 && tail_slope > 0, "column \"", name, "\": invalid encoder parameters");
   EF_CHECK(std::isfinite(std::log(sd)) && std::isfinite(std::log(tail_slope)), "column \"", name,
            "\": the encoder's scale is outside the range of double");
-  EF_CHECK(atoms.size() <= 64, "column \"", name, "\": too many atoms");
+  EF_CHECK(atoms.size() <= size_t(kMaxPointMasses), "column \"", name, "\": too many atoms");
   for (double a : atoms) finite(a, "point mass");
   if (marginal == Marginal::Quantile) {
     EF_CHECK(qx.size() == qz.size() && qx.size() >= 2, "column \"", name, "\": bad quantile knots");

@@ -2,8 +2,9 @@
 //   - one categorical group: a categorical column's code (labels + a "missing" level when the
 //     training data had missing values), or a numeric column's STATE: 0..M-1 = a value in mode
 //     m (M = 1 unless the quantile map is split into modes, below), M..M+A-1 = a point-mass atom
-//     (a value holding >= 10% of the rows, like capital-gain = 0, or a spike far above its
-//     neighbours' counts, like capital-gain = 15024), M+A = missing. Numeric
+//     (a value holding >= 10% of the rows, like capital-gain = 0, a spike far above its
+//     neighbours' counts, like capital-gain = 15024, or a code of a code column, like
+//     capital-gain = 3464), M+A = missing. Numeric
 //     columns with one mode and neither atoms nor missing values have no state group.
 //   - one continuous dim: a numeric column's encoding u of its value, through an invertible map
 //     with an exact log-Jacobian, so scores are densities in ORIGINAL units:
@@ -32,8 +33,9 @@
 
 namespace ef {
 
-// A numeric column keeps at most this many point masses (the most frequent ones).
-constexpr int kMaxPointMasses = 16;
+// A numeric column keeps at most this many point masses (the most frequent ones): 16 unless it is
+// a column of codes (host/encoders.cpp), and no model file holds more.
+constexpr int kMaxPointMasses = 64;
 
 enum class ColumnType { Continuous, Integer, Categorical };
 const char* to_string(ColumnType t);
