@@ -73,8 +73,8 @@ constexpr int kSpikeMinRows = 30;
 constexpr double kSpikeRatio = 3;
 constexpr size_t kSpikeNeighbours = 2;
 constexpr int kSpikePasses = 8;
-// Outside its code columns, a column keeps at most this many point masses (adult's hours-per-week
-// has 16 heaps; a looser spike rule with up to 48 drew adult rows of lower ML efficacy).
+// A column that is not a code column (below) keeps at most this many point masses, the most
+// frequent (a looser spike rule with up to 48 drew adult rows of lower ML efficacy).
 constexpr size_t kMaxSpikeMasses = 16;
 // A code column: an integer column whose values outside those point masses are a few codes
 // repeated many times, sparse on the integers between them (adult's capital-gain: ~100 distinct
@@ -404,16 +404,15 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   }
   size_t cap = kMaxSpikeMasses;
   if (type == ColumnType::Integer && values.size() >= kStatesMinValues) {
-    size_t codes = 0, rows = 0;
+    size_t codes = 0, rows = 0, masses = 0;  // masses: the point masses with the codes
     double lo = 0, hi_code = 0;
     for (size_t i = 0; i < distinct; ++i) {
+      masses += point[i] || runs[i].first >= kCodeMinRows;
       if (point[i]) continue;
       if (codes++ == 0) lo = runs[i].second;
       hi_code = runs[i].second;
       rows += runs[i].first;
     }
-    size_t masses = 0;  // point masses with the codes
-    for (size_t i = 0; i < distinct; ++i) masses += point[i] || runs[i].first >= kCodeMinRows;
     if (codes > 0 && double(codes) <= kCodeMaxCover * (hi_code - lo + 1) &&
         double(rows) >= kCodeMinRepeats * double(codes) && masses <= size_t(kMaxPointMasses)) {
       for (size_t i = 0; i < distinct; ++i)
