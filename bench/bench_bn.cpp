@@ -273,10 +273,19 @@ int main(int argc, char** argv) {
     if (!score_csv.empty()) {
       echoflow::ReadOptions ro;
       for (const auto& v : net.vars) ro.types[v.name] = echoflow::ColumnType::Categorical;
-      const std::vector<int> syn = bn_codes(net, echoflow::read_table(score_csv, ro));
-      const Scores s = score(net, syn, test);
-      std::printf("%s: %zu rows; L_syn %.3f (d %+.3f) L_test %.3f (d %+.3f)\n", score_csv.c_str(), syn.size() / net.vars.size(),
+      // Rows with a label outside the network (TabularARGN's `_RARE_`) have probability 0: in
+      // L_syn they score the floor, log(0 + 1e-8); L_test's tables are fitted on the other rows.
+      size_t outside = 0;
+      const std::vector<int> syn = bn_codes(net, echoflow::read_table(score_csv, ro), &outside);
+      if (syn.empty()) throw std::runtime_error(score_csv + ": no row holds only states of the network");
+      Scores s = score(net, syn, test);
+      const double kept = double(syn.size() / net.vars.size()), all = kept + double(outside);
+      s.l_syn = (s.l_syn * kept + double(outside) * std::log(1e-8)) / all;
+      std::printf("%s: %zu rows; L_syn %.3f (d %+.3f) L_test %.3f (d %+.3f)\n", score_csv.c_str(), size_t(all),
                   s.l_syn, s.l_syn - real.l_syn, s.l_test, s.l_test - real.l_test);
+      if (outside > 0)
+        std::printf("%zu rows hold a label that is not a state of the network: L_syn scores them at the floor, "
+                    "L_test's tables are fitted on the other %zu\n", outside, size_t(kept));
       return 0;
     }
     std::vector<double> ls, lt;

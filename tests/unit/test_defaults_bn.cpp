@@ -77,3 +77,20 @@ TEST_CASE("defaults: a 10k-row random network's synthetic rows keep L_syn within
   CHECK(f.got_syn > f.real_syn - kSynBound10k);
   CHECK(f.got_test > f.real_test - kTestBound10k);
 }
+
+TEST_CASE("bn_codes: a label outside the network is an error, or with `outside` a row left out and counted") {
+  const efbench::BayesNet net = efbench::random_network(6, 3);
+  const std::vector<int> rows = net.sample(50, 17);
+  echoflow::Table t = bn_table(net, rows);
+  CHECK(bn_codes(net, t) == rows);
+  t.columns[2].labels[4] = "_RARE_";  // TabularARGN's token for rare categories
+  t.columns[5].labels[9] = "_RARE_";
+  CHECK_THROWS_WITH_AS(bn_codes(net, t), doctest::Contains("row 5, column"), std::runtime_error);
+  size_t outside = 0;
+  const std::vector<int> kept = bn_codes(net, t, &outside);
+  CHECK(outside == 2);
+  std::vector<int> want;
+  for (size_t r = 0; r < 50; ++r)
+    if (r != 4 && r != 9) want.insert(want.end(), rows.begin() + long(r * 6), rows.begin() + long((r + 1) * 6));
+  CHECK(kept == want);
+}

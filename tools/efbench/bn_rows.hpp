@@ -26,10 +26,13 @@ inline echoflow::Table bn_table(const BayesNet& net, const std::vector<int>& row
 }
 
 // The inverse of bn_table for a drawn or read table; a missing column or a label that is not a
-// state of its variable is an error naming the row and column.
-inline std::vector<int> bn_codes(const BayesNet& net, const echoflow::Table& t) {
+// state of its variable is an error naming the row and column. With `outside`, such a row is left
+// out instead and counted there (a peer's rows may hold its own tokens, like TabularARGN's
+// `_RARE_`: rows the network gives no mass).
+inline std::vector<int> bn_codes(const BayesNet& net, const echoflow::Table& t, size_t* outside = nullptr) {
   const size_t V = net.vars.size(), n = t.rows();
   std::vector<int> rows(n * V);
+  std::vector<uint8_t> out(n, 0);
   for (size_t v = 0; v < V; ++v) {
     const int c = t.find(net.vars[v].name);
     if (c < 0) throw std::runtime_error("the synthetic table lacks column " + net.vars[v].name);
@@ -38,6 +41,10 @@ inline std::vector<int> bn_codes(const BayesNet& net, const echoflow::Table& t) 
     const echoflow::Column& col = t.columns[size_t(c)];
     for (size_t r = 0; r < n; ++r) {
       auto it = col.is_missing(r) ? idx.end() : idx.find(col.labels[r]);
+      if (it == idx.end() && outside) {
+        out[r] = 1;
+        continue;
+      }
       if (it == idx.end())
         throw std::runtime_error("row " + std::to_string(r + 1) + ", column " + net.vars[v].name + ": \"" +
                                  (col.is_missing(r) ? std::string("(missing)") : col.labels[r]) +
@@ -45,7 +52,12 @@ inline std::vector<int> bn_codes(const BayesNet& net, const echoflow::Table& t) 
       rows[r * V + v] = it->second;
     }
   }
-  return rows;
+  if (!outside) return rows;
+  std::vector<int> kept;
+  for (size_t r = 0; r < n; ++r)
+    if (!out[r]) kept.insert(kept.end(), rows.begin() + long(r * V), rows.begin() + long((r + 1) * V));
+  *outside = n - kept.size() / (V ? V : 1);
+  return kept;
 }
 
 // SDGym's floor: mean of log(P + 1e-8).
