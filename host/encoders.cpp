@@ -379,14 +379,14 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
   // measured against neighbours that are not point masses, so of two spikes side by side (adult's
   // capital-loss 1887 and 1902) the larger does not hide the smaller. Only candidates (at most
   // 1 / kSpikeShare values) are visited, in at most kSpikePasses passes: bounded work on any column.
+  const bool shape_states = values.size() >= kStatesMinValues;  // spikes and codes
   std::vector<uint8_t> point(distinct, 0);
   std::vector<size_t> candidates;
   for (size_t i = 0; i < distinct; ++i) {
     const double c = double(runs[i].first);
     point[i] = c >= kAtomShare * n_values && runs[i].first >= 2;
-    if (!point[i] && c >= kSpikeShare * n_values && c >= kSpikeMinRows) candidates.push_back(i);
+    if (shape_states && !point[i] && c >= kSpikeShare * n_values && c >= kSpikeMinRows) candidates.push_back(i);
   }
-  if (values.size() < kStatesMinValues) candidates.clear();
   for (int pass = 0; pass < kSpikePasses && !candidates.empty(); ++pass) {
     std::vector<size_t> added;  // marked after the pass: each pass sees the previous one's masses
     for (size_t i : candidates) {
@@ -403,7 +403,7 @@ ColumnEncoder ColumnEncoder::fit_numeric(const std::string& name, ColumnType typ
     for (size_t i : added) point[i] = 1;
   }
   size_t cap = kMaxSpikeMasses;
-  if (type == ColumnType::Integer && values.size() >= kStatesMinValues) {
+  if (type == ColumnType::Integer && shape_states) {
     size_t codes = 0, rows = 0, masses = 0;  // masses: the point masses with the codes
     double lo = 0, hi_code = 0;
     for (size_t i = 0; i < distinct; ++i) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <echoflow/echoflow.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -56,7 +57,7 @@ inline std::vector<int> bn_codes(const BayesNet& net, const echoflow::Table& t, 
   std::vector<int> kept;
   for (size_t r = 0; r < n; ++r)
     if (!out[r]) kept.insert(kept.end(), rows.begin() + long(r * V), rows.begin() + long((r + 1) * V));
-  *outside = n - kept.size() / (V ? V : 1);
+  *outside = size_t(std::count(out.begin(), out.end(), uint8_t(1)));
   return kept;
 }
 
